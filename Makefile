@@ -1,0 +1,53 @@
+# Integration Hub — `make run` serves the app, `make test` runs every check CI runs.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+TOOLS_BIN := $(HOME)/.cache/integration-hub/tools/bin
+export PATH := $(TOOLS_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+HUB_BIN_RELEASE := $(TARGET_DIR)/release/integration-hub
+export HUB_BIN := $(TARGET_DIR)/debug/integration-hub
+
+.PHONY: run test tools node chromium build-release fmt lint unit e2e bench clean
+
+## Build in release mode and serve on http://127.0.0.1:3000 (SQLite at ./data/hub.db).
+run: tools
+	cargo leptos build --release
+	$(HUB_BIN_RELEASE) serve
+
+## Everything CI checks: format, clippy (server and browser), unit + integration tests, Playwright.
+test: tools chromium fmt lint unit e2e
+
+tools: node
+	bash scripts/install-tools.sh >/dev/null
+
+# npm packages from the lockfile; reinstalled only when the lockfile changes.
+node: node_modules/.installed
+node_modules/.installed: package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+chromium:
+	command -v /usr/bin/chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+fmt:
+	cargo fmt --check
+
+lint:
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test --features ssr
+
+e2e: tools chromium
+	cargo leptos build
+	cd end2end && npx playwright test
+
+bench: tools
+	@echo "benchmarks arrive with the delivery engine"
+
+clean:
+	cargo clean
+	rm -rf node_modules end2end/test-results end2end/.state

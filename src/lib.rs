@@ -1,0 +1,20 @@
+//! Integration Hub: webhooks delivery and API keys for SaaS products, self-hosted.
+//!
+//! - `model`: types shared by the browser, server functions, REST API and worker
+//! - `ui`: Leptos components (server-rendered, hydrated in the browser)
+//! - `server_fns`: the UI's calls into the server
+//! - `server` (feature `ssr`): config, store (all SQL), services (all rules), HTTP
+
+pub mod model;
+pub mod server_fns;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(ui::App);
+}

@@ -1,0 +1,9 @@
+//! Serde types shared by the UI (WASM), server functions, the REST API and the delivery worker.
+//! Defined once here; nothing mirrors them elsewhere.
+
+pub mod account;
+pub mod error;
+pub mod filter;
+
+pub use account::*;
+pub use error::*;

@@ -1,0 +1,102 @@
+//! Secrets at rest (webhook signing secrets) are sealed with AES-256-GCM under the master key.
+//! Format: `v1:<base64(nonce || ciphertext)>`, so the scheme can change later without ambiguity.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use std::path::Path;
+
+#[derive(Clone)]
+pub struct MasterKey(Aes256Gcm);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(**redacted**)")
+    }
+}
+
+impl MasterKey {
+    pub fn new(key: &[u8; 32]) -> Self {
+        MasterKey(Aes256Gcm::new(key.into()))
+    }
+
+    /// Reads `master.key` beside the SQLite file, creating it (mode 0600) on first start.
+    pub fn load_or_create(path: &Path) -> Result<[u8; 32], String> {
+        if path.exists() {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read master key {}: {e}", path.display()))?;
+            return crate::server::config::parse_master_key(&text)
+                .map_err(|e| format!("{} is corrupt: {e}", path.display()));
+        }
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        write_private(path, &hex::encode(key))
+            .map_err(|e| format!("cannot write master key {}: {e}", path.display()))?;
+        Ok(key)
+    }
+
+    pub fn seal(&self, plaintext: &str) -> String {
+        let mut nonce = [0u8; 12];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+        // Encryption with a valid key and a 12-byte nonce cannot fail.
+        let ct = self.0.encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes()).unwrap_or_default();
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        format!("v1:{}", B64.encode(out))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<String, String> {
+        let data = sealed
+            .strip_prefix("v1:")
+            .and_then(|b| B64.decode(b).ok())
+            .filter(|d| d.len() > 12)
+            .ok_or("sealed secret is malformed")?;
+        let (nonce, ct) = data.split_at(12);
+        let pt =
+            self.0.decrypt(Nonce::from_slice(nonce), ct).map_err(|_| "cannot decrypt secret: wrong HUB_MASTER_KEY?")?;
+        String::from_utf8(pt).map_err(|_| "decrypted secret is not UTF-8".to_string())
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_roundtrip_and_wrong_key() {
+        let k = MasterKey::new(&[7; 32]);
+        let sealed = k.seal("whsec_abc");
+        assert!(sealed.starts_with("v1:"));
+        assert!(!sealed.contains("whsec_abc"));
+        assert_eq!(k.open(&sealed).unwrap(), "whsec_abc");
+        assert!(MasterKey::new(&[8; 32]).open(&sealed).unwrap_err().contains("wrong HUB_MASTER_KEY"));
+        assert!(k.open("garbage").is_err());
+    }
+
+    #[test]
+    fn key_file_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("master.key");
+        let a = MasterKey::load_or_create(&p).unwrap();
+        let b = MasterKey::load_or_create(&p).unwrap();
+        assert_eq!(a, b);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}

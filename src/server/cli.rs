@@ -1,0 +1,135 @@
+//! Entry point of the binary: parse the command line, then serve or run a one-shot admin command.
+
+use super::config::{Cli, Command, Config, LogFormat, ServeArgs, TenantCommand, UserCommand};
+use super::service::accounts::Actor;
+use super::service::{AppState, Hub};
+use crate::model::Role;
+use clap::Parser;
+use std::process::ExitCode;
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.common.log, cli.common.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line on stderr: what is wrong and how to fix it.
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str, format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::parse_args([])?));
+    let serve = match &command {
+        Command::Serve(s) => s.clone(),
+        _ => ServeArgs::parse_args([])?,
+    };
+    let config = Config::from_args(&cli.common, serve)?;
+    let hub = Hub::open(config).await?;
+    let result = match command {
+        Command::Serve(_) => serve_forever(hub.clone()).await,
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Create { name }) => {
+            let t = hub.create_tenant(Actor::System, &name).await.map_err(|e| e.to_string())?;
+            println!("{}", t.id);
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List) => {
+            for t in hub.store.list_tenants().await.map_err(|e| e.to_string())? {
+                println!("{}\t{}", t.id, t.name);
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Create { email, role, tenant, password }) => {
+            let role = Role::parse(&role).unwrap_or(Role::Tenant);
+            let generated = password.is_none().then(super::auth::password::generate);
+            let pw = password.or_else(|| generated.clone()).unwrap_or_default();
+            let u = hub.create_user(Actor::System, &email, &pw, role, tenant.as_deref()).await.map_err(|e| match e
+                .fields
+                .first()
+            {
+                Some(f) => format!("{}: {}", f.field, f.message),
+                None => e.to_string(),
+            })?;
+            println!("{}", u.id);
+            if let Some(p) = generated {
+                println!("password: {p}");
+            }
+            Ok(())
+        }
+    };
+    hub.store.close().await;
+    result
+}
+
+async fn serve_forever(hub: AppState) -> Result<(), String> {
+    let generated = hub
+        .bootstrap(&hub.config.serve.admin_email, hub.config.serve.admin_password.as_deref())
+        .await
+        .map_err(|e| format!("cannot create the first admin: {e}"))?;
+    if let Some(pw) = generated {
+        // Printed once, on the first start only; it is not stored anywhere in plain text.
+        tracing::warn!(
+            email = %hub.config.serve.admin_email,
+            "created the first admin with a generated password (shown once): {pw}"
+        );
+    }
+    let conf = leptos::config::get_configuration(Some(&hub.config.serve.leptos_config.to_string_lossy()))
+        .map_err(|e| format!("cannot read {}: {e}", hub.config.serve.leptos_config.display()))?;
+    let mut options = conf.leptos_options;
+    options.site_addr = hub.config.serve.addr;
+    let app = super::app::router(hub.clone(), options);
+    let listener = tokio::net::TcpListener::bind(hub.config.serve.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {} (HUB_ADDR): {e}", hub.config.serve.addr))?;
+    tracing::info!(addr = %hub.config.serve.addr, db = ?hub.store.dialect(), "listening on {}", hub.config.base_url);
+    let sweeper = tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = hub.store.delete_expired_sessions().await {
+                    tracing::warn!(error = %e, "session cleanup failed");
+                }
+            }
+        }
+    });
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"));
+    sweeper.abort();
+    tracing::info!("stopped");
+    served
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

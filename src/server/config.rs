@@ -1,0 +1,234 @@
+//! Command line and `HUB_*` environment: parsed once at start into [`Config`] and passed down, so nothing
+//! deeper reads the environment. Bad values stop the process with one line that says what to fix.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "integration-hub", version, about = "Webhooks and API keys for your SaaS, self-hosted")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Database: sqlite://path/to/hub.db (embedded, default) or postgres://user@host/db (scale-out).
+    #[arg(long, env = "HUB_DATABASE_URL", default_value = "sqlite://data/hub.db", global = true)]
+    pub database_url: String,
+    /// 32-byte key (64 hex chars) that encrypts secrets at rest. Generated next to the SQLite file when absent;
+    /// required for PostgreSQL.
+    #[arg(long, env = "HUB_MASTER_KEY", hide_env_values = true, global = true)]
+    pub master_key: Option<String>,
+    /// Log filter, e.g. `info` or `integration_hub=debug,info`.
+    #[arg(long, env = "HUB_LOG", default_value = "info", global = true)]
+    pub log: String,
+    #[arg(long, env = "HUB_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the UI, the REST API and the delivery worker (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCommand {
+    /// Create a tenant and print its id.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user and print its id. Without --password a password is generated and printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "tenant"], default_value = "tenant")]
+        role: String,
+        /// Required for tenant users.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, env = "HUB_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HUB_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Public base URL (used for links and to decide whether cookies are Secure). Defaults to http://<addr>.
+    #[arg(long, env = "HUB_BASE_URL")]
+    pub base_url: Option<String>,
+    /// The first admin, created on first start when no admin exists.
+    #[arg(long, env = "HUB_ADMIN_EMAIL", default_value = "admin@localhost")]
+    pub admin_email: String,
+    /// Password of the first admin; generated and printed once when absent.
+    #[arg(long, env = "HUB_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Leptos runtime options (site root, package dir).
+    #[arg(long, env = "HUB_LEPTOS_CONFIG", default_value = "Leptos.toml")]
+    pub leptos_config: PathBuf,
+    /// Proxies whose X-Forwarded-For is believed (comma-separated CIDRs).
+    #[arg(long, env = "HUB_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+}
+
+impl ServeArgs {
+    /// Parses serve flags from an argument list (plus `HUB_*` env), for embedding and tests.
+    pub fn parse_args<I: IntoIterator<Item = &'static str>>(args: I) -> Result<Self, String> {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let argv = std::iter::once("integration-hub").chain(args);
+        Wrapper::try_parse_from(argv).map(|w| w.serve).map_err(|e| e.to_string())
+    }
+}
+
+/// Validated configuration, built once from the command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseUrl,
+    pub master_key: Option<[u8; 32]>,
+    pub serve: ServeArgs,
+    pub base_url: url::Url,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// Path of the SQLite file.
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(format!("HUB_DATABASE_URL {url:?} has no file path; use sqlite://data/hub.db"));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url::Url::parse(url).map_err(|e| format!("HUB_DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        Err(format!(
+            "HUB_DATABASE_URL {:?} is not supported; use sqlite://path/hub.db or postgres://user@host/db",
+            redact_url(url)
+        ))
+    }
+}
+
+/// Drops a password from a URL before it is printed.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub fn parse_master_key(s: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(s.trim()).map_err(|_| {
+        "HUB_MASTER_KEY must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`".to_string()
+    })?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        format!(
+            "HUB_MASTER_KEY must be 32 bytes (64 hex characters) but is {} bytes; generate one with `openssl rand -hex 32`",
+            b.len()
+        )
+    })
+}
+
+pub fn parse_cidr_list(s: &str, what: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{what}: {p:?} is not an IP address or CIDR"))
+        })
+        .collect()
+}
+
+impl Config {
+    pub fn from_args(common: &CommonArgs, serve: ServeArgs) -> Result<Self, String> {
+        let database = DatabaseUrl::parse(&common.database_url)?;
+        let master_key = common.master_key.as_deref().map(parse_master_key).transpose()?;
+        if matches!(database, DatabaseUrl::Postgres(_)) && master_key.is_none() {
+            return Err("HUB_MASTER_KEY is required with PostgreSQL (64 hex chars; `openssl rand -hex 32`)".into());
+        }
+        let base = serve.base_url.clone().unwrap_or_else(|| format!("http://{}", serve.addr));
+        let base_url = url::Url::parse(&base).map_err(|e| format!("HUB_BASE_URL {base:?} is not a URL: {e}"))?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(format!("HUB_BASE_URL {base:?} must start with http:// or https://"));
+        }
+        let trusted_proxies = parse_cidr_list(&serve.trusted_proxies, "HUB_TRUSTED_PROXIES")?;
+        Ok(Config { database, master_key, serve, base_url, trusted_proxies })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(DatabaseUrl::parse("sqlite://data/hub.db").unwrap(), DatabaseUrl::Sqlite("data/hub.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+        assert!(DatabaseUrl::parse("postgres://u@localhost/test").is_ok());
+        let err = DatabaseUrl::parse("mysql://x").unwrap_err();
+        assert!(err.contains("not supported"), "{err}");
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn master_key_length_is_checked() {
+        assert!(parse_master_key(&"ab".repeat(32)).is_ok());
+        let err = parse_master_key(&"ab".repeat(16)).unwrap_err();
+        assert!(err.contains("is 16 bytes"), "{err}");
+        assert!(parse_master_key("zz").unwrap_err().contains("64 hex"));
+    }
+
+    #[test]
+    fn password_is_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:****@h/db");
+    }
+}

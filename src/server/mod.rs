@@ -1,0 +1,10 @@
+//! Server-only code (feature `ssr`): configuration, store, services, REST API, auth.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod client_ip;
+pub mod config;
+pub mod delivery;
+pub mod service;
+pub mod store;

@@ -1,0 +1,35 @@
+//! Sign-in and sign-out.
+
+use crate::model::AppError;
+use leptos::prelude::*;
+
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::auth::session;
+    ctx::run(async {
+        let hub = ctx::hub()?;
+        let ip = ctx::client_ip(&hub);
+        let (_user, token) = hub.login(&email, &password, &ip).await?;
+        ctx::set_header(http::header::SET_COOKIE, &session::set_cookie(&token, hub.config.secure_cookies()));
+        leptos_axum::redirect("/integrations");
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::auth::session;
+    ctx::run(async {
+        let hub = ctx::hub()?;
+        if let Some(token) = ctx::session_token() {
+            hub.logout(&token).await?;
+        }
+        ctx::set_header(http::header::SET_COOKIE, &session::clear_cookie(hub.config.secure_cookies()));
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,59 @@
+//! Thin `#[server]` functions: authenticate the session, call the service, return model types.
+//! No business rule lives here; it would then exist only for the UI and not for the REST API.
+
+pub mod auth;
+pub mod shell;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ctx {
+    use crate::model::{AppError, AppResult, User};
+    use crate::server::auth::session;
+    use crate::server::service::AppState;
+    use leptos::prelude::*;
+
+    pub fn hub() -> AppResult<AppState> {
+        use_context::<AppState>().ok_or_else(AppError::internal)
+    }
+
+    fn parts() -> Option<http::request::Parts> {
+        use_context::<http::request::Parts>()
+    }
+
+    pub fn session_token() -> Option<String> {
+        let parts = parts()?;
+        let header = parts.headers.get(http::header::COOKIE)?.to_str().ok()?;
+        session::cookie_value(header, session::COOKIE).map(str::to_string)
+    }
+
+    pub fn client_ip(hub: &AppState) -> String {
+        let Some(parts) = parts() else { return "unknown".into() };
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        let xff = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        crate::server::client_ip::client_ip(peer, xff, &hub.config.trusted_proxies).to_string()
+    }
+
+    pub async fn current_user(hub: &AppState) -> AppResult<User> {
+        hub.session_user(session_token().as_deref()).await
+    }
+
+    pub fn set_header(name: http::HeaderName, value: &str) {
+        if let (Some(res), Ok(v)) = (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value))
+        {
+            res.append_header(name, v);
+        }
+    }
+
+    /// Runs a server function body; on error, the HTTP status follows the error code (401, 403, 422…) so
+    /// SSR pages and clients see the right status rather than a blanket 500.
+    pub async fn run<T>(f: impl std::future::Future<Output = AppResult<T>>) -> AppResult<T> {
+        let r = f.await;
+        if let (Err(e), Some(res)) = (&r, use_context::<leptos_axum::ResponseOptions>()) {
+            res.set_status(http::StatusCode::from_u16(e.code.http_status()).unwrap_or(http::StatusCode::BAD_REQUEST));
+        }
+        r
+    }
+}

@@ -1,0 +1,41 @@
+//! What the page shell needs: the signed-in user, the current tenant, and where to go by default.
+
+use crate::model::{AppError, ShellContext, Tenant};
+use leptos::prelude::*;
+
+/// The shell of a tenant's pages. 401 without a session, 403 for another tenant's page.
+#[server(endpoint = "get_shell_context")]
+pub async fn get_shell_context(tenant_id: String) -> Result<ShellContext, AppError> {
+    use super::ctx;
+    ctx::run(async {
+        let hub = ctx::hub()?;
+        let user = ctx::current_user(&hub).await?;
+        hub.shell_context(user, &tenant_id).await
+    })
+    .await
+}
+
+/// Where `/integrations` sends the signed-in user: their tenant's page (None when no tenant exists yet).
+#[server(endpoint = "home_tenant")]
+pub async fn home_tenant() -> Result<Option<String>, AppError> {
+    use super::ctx;
+    ctx::run(async {
+        let hub = ctx::hub()?;
+        let user = ctx::current_user(&hub).await?;
+        hub.home_tenant(&user).await
+    })
+    .await
+}
+
+/// Admins create tenants from the tenant switcher.
+#[server(endpoint = "create_tenant")]
+pub async fn create_tenant(name: String) -> Result<Tenant, AppError> {
+    use super::ctx;
+    use crate::server::service::accounts::Actor;
+    ctx::run(async {
+        let hub = ctx::hub()?;
+        let user = ctx::current_user(&hub).await?;
+        hub.create_tenant(Actor::User(&user), &name).await
+    })
+    .await
+}

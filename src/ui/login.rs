@@ -1,0 +1,42 @@
+//! The sign-in page.
+
+use crate::server_fns::auth::Login;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+pub const INPUT_CLASS: &str = "block w-full rounded-md border-0 bg-white px-3 py-2 text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
+pub const PRIMARY_BUTTON: &str = "inline-flex items-center justify-center gap-2 rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 disabled:opacity-60 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = move || login.value().get().and_then(|r| r.err()).map(|e| e.message);
+    view! {
+        <Title text="Sign in"/>
+        <main class="flex min-h-screen items-center justify-center p-6">
+            <div class="w-full max-w-sm">
+                <div class="mb-8 flex items-center justify-center gap-2 text-indigo-600 dark:text-indigo-400">
+                    <super::icons::PuzzleIcon class="h-8 w-8"/>
+                    <span class="text-xl font-semibold text-slate-900 dark:text-white">"Integration Hub"</span>
+                </div>
+                <div class="rounded-xl bg-white p-8 shadow ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
+                    <h1 class="mb-6 text-lg font-semibold">"Sign in"</h1>
+                    <ActionForm action=login attr:class="space-y-4" attr:aria-describedby="login-error">
+                        <div>
+                            <label for="email" class="mb-1 block text-sm font-medium">"Email"</label>
+                            <input id="email" name="email" type="email" autocomplete="username" required class=INPUT_CLASS/>
+                        </div>
+                        <div>
+                            <label for="password" class="mb-1 block text-sm font-medium">"Password"</label>
+                            <input id="password" name="password" type="password" autocomplete="current-password" required class=INPUT_CLASS/>
+                        </div>
+                        <p id="login-error" role="alert" class="min-h-5 text-sm text-rose-600 dark:text-rose-400">{error}</p>
+                        <button type="submit" class=format!("{PRIMARY_BUTTON} w-full") disabled=move || login.pending().get()>
+                            {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                        </button>
+                    </ActionForm>
+                </div>
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,100 @@
+//! The browser UI: one component tree, rendered on the server and hydrated in the browser.
+
+pub mod icons;
+pub mod integrations;
+pub mod layout;
+pub mod login;
+pub mod modal;
+pub mod theme;
+pub mod toast;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document. The theme class is decided here, on the server, so a reload never flashes.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let dark = theme::server_theme_is_dark();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class=if dark == Some(true) { "dark" } else { "" }>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                // Without a saved choice the OS preference applies; this runs before first paint.
+                <script>{theme::NO_FLASH_SCRIPT}</script>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    toast::provide_toasts();
+    // Marks the page once the WASM bundle has taken over (end-to-end tests wait for it).
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/integration-hub.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "Integration Hub".to_string() } else { format!("{t} · Integration Hub") }/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=|| view! { <Redirect path="/integrations"/> }/>
+                <Route path=path!("/login") view=login::LoginPage/>
+                <Route path=path!("/integrations") view=layout::HomeRedirect ssr=SsrMode::Async/>
+                <ParentRoute path=path!("/t/:tenant") view=layout::TenantLayout ssr=SsrMode::Async>
+                    <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+        <toast::Toaster/>
+    }
+}
+
+/// Sets the HTTP status of the page being rendered on the server (no-op in the browser).
+pub fn set_page_status(code: u16) {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    set_page_status(404);
+    view! {
+        <Title text="Not found"/>
+        <ErrorPage code=404 title="Page not found" message="There is nothing at this address."/>
+    }
+}
+
+/// A full-page error with a way back; used for 403, 404 and unexpected failures.
+#[component]
+pub fn ErrorPage(code: u16, title: &'static str, #[prop(into)] message: String) -> impl IntoView {
+    view! {
+        <main class="min-h-screen flex items-center justify-center p-6">
+            <div class="max-w-md text-center" role="alert">
+                <p class="text-6xl font-bold text-indigo-600 dark:text-indigo-400">{code}</p>
+                <h1 class="mt-4 text-2xl font-semibold">{title}</h1>
+                <p class="mt-2 text-slate-600 dark:text-slate-300" data-testid="error-message">{message}</p>
+                <a href="/integrations" class="mt-6 inline-block rounded-md bg-indigo-600 px-4 py-2 text-white hover:bg-indigo-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600">
+                    "Back to Integrations"
+                </a>
+            </div>
+        </main>
+    }
+}

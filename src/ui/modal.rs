@@ -1,0 +1,134 @@
+//! The one modal dialog: centered above everything, body scroll locked, focus trapped, closed by Esc, by the
+//! backdrop and by its close button, with `role="dialog"` and `aria-modal`.
+
+use leptos::html;
+use leptos::prelude::*;
+
+#[cfg(feature = "hydrate")]
+const FOCUSABLE: &str =
+    "a[href],button:not([disabled]),input:not([disabled]),select:not([disabled]),textarea:not([disabled]),[tabindex]:not([tabindex='-1'])";
+
+#[component]
+pub fn Modal(
+    open: RwSignal<bool>,
+    #[prop(into)] title: String,
+    /// Used for the dialog's DOM id (`{id}`) and its title (`{id}-title`).
+    #[prop(into)]
+    id: String,
+    /// Wider dialogs for forms with many sections.
+    #[prop(optional)]
+    wide: bool,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let panel = NodeRef::<html::Div>::new();
+    let title_id = format!("{id}-title");
+
+    // Lock body scroll while open; move focus into the dialog and give it back on close.
+    #[cfg(feature = "hydrate")]
+    {
+        let previous: StoredValue<Option<web_sys::HtmlElement>, LocalStorage> = StoredValue::new_local(None);
+        Effect::new(move |_| {
+            use wasm_bindgen::JsCast;
+            let body = document().body();
+            if open.get() {
+                previous.set_value(document().active_element().and_then(|e| e.dyn_into().ok()));
+                if let Some(b) = &body {
+                    let _ = b.style().set_property("overflow", "hidden");
+                }
+                request_animation_frame(move || {
+                    if let Some(p) = panel.get_untracked() {
+                        let target = p
+                            .query_selector("[autofocus]")
+                            .ok()
+                            .flatten()
+                            .or_else(|| p.query_selector(FOCUSABLE).ok().flatten())
+                            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+                        let _ = target.map(|t| t.focus()).unwrap_or_else(|| p.focus());
+                    }
+                });
+            } else {
+                if let Some(b) = &body {
+                    let _ = b.style().remove_property("overflow");
+                }
+                if let Some(el) = previous.get_value() {
+                    let _ = el.focus();
+                }
+            }
+        });
+    }
+
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            open.set(false);
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        if ev.key() == "Tab" {
+            trap_tab(&ev, panel);
+        }
+    };
+
+    let width = if wide { "max-w-3xl" } else { "max-w-lg" };
+    view! {
+        <Show when=move || open.get()>
+            <div
+                class="fixed inset-0 z-[100] flex items-center justify-center bg-slate-900/60 p-4 backdrop-blur-sm"
+                data-testid="modal-backdrop"
+                on:click=move |ev| {
+                    // Only a click on the backdrop itself, not one bubbling up from the dialog.
+                    if ev.target() == ev.current_target() {
+                        open.set(false);
+                    }
+                }
+            >
+                <div
+                    node_ref=panel
+                    id=id.clone()
+                    role="dialog"
+                    aria-modal="true"
+                    aria-labelledby=title_id.clone()
+                    tabindex="-1"
+                    on:keydown=on_keydown
+                    class=format!("relative w-full {width} max-h-[90vh] overflow-y-auto rounded-xl bg-white shadow-2xl ring-1 ring-slate-900/10 dark:bg-slate-900 dark:ring-white/10 focus:outline-none")
+                >
+                    <div class="flex items-center justify-between border-b border-slate-200 px-6 py-4 dark:border-slate-800">
+                        <h2 id=title_id.clone() class="text-lg font-semibold">{title.clone()}</h2>
+                        <button
+                            type="button"
+                            aria-label="Close"
+                            on:click=move |_| open.set(false)
+                            class="rounded-md p-1 text-slate-500 hover:bg-slate-100 hover:text-slate-700 dark:hover:bg-slate-800 dark:hover:text-slate-200 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500"
+                        >
+                            <super::icons::CloseIcon/>
+                        </button>
+                    </div>
+                    <div class="px-6 py-4">{children()}</div>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn trap_tab(ev: &leptos::ev::KeyboardEvent, panel: NodeRef<html::Div>) {
+    use wasm_bindgen::JsCast;
+    let Some(p) = panel.get_untracked() else { return };
+    let Ok(list) = p.query_selector_all(FOCUSABLE) else { return };
+    let items: Vec<web_sys::HtmlElement> =
+        (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        ev.prevent_default();
+        return;
+    };
+    let active = document().active_element();
+    let at = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>());
+    let outside = !active.as_ref().is_some_and(|a| p.contains(Some(a)));
+    if ev.shift_key() && (at(first) || outside) {
+        ev.prevent_default();
+        let _ = last.focus();
+    } else if !ev.shift_key() && (at(last) || outside) {
+        ev.prevent_default();
+        let _ = first.focus();
+    }
+}
