@@ -22,10 +22,12 @@ test: tools chromium fmt lint unit e2e
 tools: node
 	bash scripts/install-tools.sh >/dev/null
 
-# npm packages from the lockfile; reinstalled only when the lockfile changes.
+# npm packages at the exact versions of package.json/package-lock.json; reinstalled only when those change.
+# (`npm install`, not `npm ci`: the registry here lists only some of tailwind's optional platform packages, so
+# the lockfile cannot name them all and `npm ci` refuses it.)
 node: node_modules/.installed
-node_modules/.installed: package-lock.json
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+node_modules/.installed: package.json package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 chromium:

@@ -57,16 +57,14 @@ pub fn Modal(
         });
     }
 
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Escape" {
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => {
             ev.prevent_default();
             open.set(false);
-            return;
         }
         #[cfg(feature = "hydrate")]
-        if ev.key() == "Tab" {
-            trap_tab(&ev, panel);
-        }
+        "Tab" => trap_tab(&ev, panel),
+        _ => {}
     };
 
     let width = if wide { "max-w-3xl" } else { "max-w-lg" };
