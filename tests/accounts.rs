@@ -3,7 +3,7 @@
 mod common;
 
 use integration_hub::model::{ErrorCode, Role};
-use integration_hub::server::service::accounts::Actor;
+use integration_hub::server::service::Actor;
 
 #[test]
 fn bootstrap_users_sessions_and_tenant_gate() {

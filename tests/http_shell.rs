@@ -4,7 +4,7 @@
 mod common;
 
 use integration_hub::model::Role;
-use integration_hub::server::service::accounts::Actor;
+use integration_hub::server::service::Actor;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::redirect::Policy;
 

@@ -2,8 +2,10 @@
 //! Defined once here; nothing mirrors them elsewhere.
 
 pub mod account;
+pub mod api_key;
 pub mod error;
 pub mod filter;
 
 pub use account::*;
+pub use api_key::*;
 pub use error::*;

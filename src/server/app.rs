@@ -19,6 +19,7 @@ pub fn router(hub: AppState, leptos_options: LeptosOptions) -> Router {
     let base = hub.config.base_url.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(super::rest::router(hub.clone()))
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let opts = leptos_options.clone();
             move || shell(opts.clone())

@@ -1,9 +1,9 @@
 //! Entry point of the binary: parse the command line, then serve or run a one-shot admin command.
 
-use super::config::{Cli, Command, Config, LogFormat, ServeArgs, TenantCommand, UserCommand};
-use super::service::accounts::Actor;
+use super::config::{Cli, Command, Config, KeyCommand, LogFormat, ServeArgs, TenantCommand, UserCommand};
+use super::service::Actor;
 use super::service::{AppState, Hub};
-use crate::model::Role;
+use crate::model::{CreateApiKey, RateTier, Role, Scope};
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -72,9 +72,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Key(KeyCommand::Create { tenant, name, scopes, tier }) => {
+            let scopes = scopes
+                .iter()
+                .map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope {s:?}; known: {}", scope_names())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let tier =
+                RateTier::parse(&tier).ok_or_else(|| format!("unknown tier {tier:?}; use free, pro or enterprise"))?;
+            let input = CreateApiKey { name, tenant_id: tenant, scopes, tier: Some(tier), ..Default::default() };
+            let issued = hub.create_api_key(Actor::System, input).await.map_err(|e| match e.fields.first() {
+                Some(f) => format!("{}: {}", f.field, f.message),
+                None => e.to_string(),
+            })?;
+            println!("{}", issued.secret);
+            Ok(())
+        }
     };
     hub.store.close().await;
     result
+}
+
+fn scope_names() -> String {
+    Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 async fn serve_forever(hub: AppState) -> Result<(), String> {
@@ -107,6 +126,20 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
                 if let Err(e) = hub.store.delete_expired_sessions().await {
                     tracing::warn!(error = %e, "session cleanup failed");
                 }
+                hub.limiter.prune();
+            }
+        }
+    });
+    // API key usage is counted in memory and written in batches (never a write per request).
+    let usage_flusher = tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3));
+            loop {
+                tick.tick().await;
+                if let Err(e) = hub.flush_key_usage().await {
+                    tracing::warn!(error = %e, "API key usage flush failed; will retry");
+                }
             }
         }
     });
@@ -115,6 +148,10 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
         .await
         .map_err(|e| format!("server error: {e}"));
     sweeper.abort();
+    usage_flusher.abort();
+    if let Err(e) = hub.flush_key_usage().await {
+        tracing::warn!(error = %e, "final API key usage flush failed");
+    }
     tracing::info!("stopped");
     served
 }

@@ -48,6 +48,27 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create an API key and print it once (for bootstrapping automation).
+    Create {
+        /// Tenant id; omit for an admin-wide key.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated, e.g. events:write,webhooks:read
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// free, pro, enterprise
+        #[arg(long, default_value = "free")]
+        tier: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

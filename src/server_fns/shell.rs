@@ -31,7 +31,7 @@ pub async fn home_tenant() -> Result<Option<String>, AppError> {
 #[server(endpoint = "create_tenant")]
 pub async fn create_tenant(name: String) -> Result<Tenant, AppError> {
     use super::ctx;
-    use crate::server::service::accounts::Actor;
+    use crate::server::service::Actor;
     ctx::run(async {
         let hub = ctx::hub()?;
         let user = ctx::current_user(&hub).await?;

@@ -1,31 +1,9 @@
 //! Tenants, users, sign-in and sessions.
 
-use super::Hub;
+use super::{Actor, Hub};
 use crate::model::{AppError, AppResult, Role, ShellContext, Tenant, User, Validator};
 use crate::server::auth::{password, session};
 use crate::server::store::{is_unique_violation, now_ms};
-
-/// Who performs an action, for the audit log.
-pub enum Actor<'a> {
-    User(&'a User),
-    /// The command line or first-start bootstrap.
-    System,
-}
-
-impl Actor<'_> {
-    pub fn id(&self) -> &str {
-        match self {
-            Actor::User(u) => &u.id,
-            Actor::System => "system",
-        }
-    }
-    fn require_admin(&self) -> AppResult<()> {
-        match self {
-            Actor::User(u) if u.role != Role::Admin => Err(AppError::forbidden("only admins can do this")),
-            _ => Ok(()),
-        }
-    }
-}
 
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()

@@ -2,8 +2,9 @@
 //! lives in exactly one place. Errors are [`AppError`]s, ready for either boundary.
 
 pub mod accounts;
+pub mod api_keys;
 
-use crate::model::AppError;
+use crate::model::{ApiKey, AppError, AppResult, Role, User};
 use crate::server::auth::crypto::MasterKey;
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::config::{Config, DatabaseUrl};
@@ -16,6 +17,8 @@ pub struct Hub {
     pub config: Config,
     pub master_key: MasterKey,
     pub throttle: LoginThrottle,
+    pub usage: api_keys::UsageTracker,
+    pub limiter: crate::server::rate_limit::RateLimiter,
 }
 
 pub type AppState = Arc<Hub>;
@@ -33,7 +36,73 @@ impl Hub {
             }
             (None, DatabaseUrl::Postgres(_)) => return Err("HUB_MASTER_KEY is required with PostgreSQL".into()),
         };
-        Ok(Arc::new(Hub { store, config, master_key: MasterKey::new(&key), throttle: LoginThrottle::default() }))
+        Ok(Arc::new(Hub {
+            store,
+            config,
+            master_key: MasterKey::new(&key),
+            throttle: LoginThrottle::default(),
+            usage: Default::default(),
+            limiter: Default::default(),
+        }))
+    }
+}
+
+/// Who performs an action: a signed-in person (UI), an API key (REST) or the hub itself (CLI, bootstrap).
+/// Every service call takes one, and every tenant rule is answered here.
+pub enum Actor<'a> {
+    User(&'a User),
+    Key(&'a ApiKey),
+    System,
+}
+
+impl Actor<'_> {
+    /// For the audit log.
+    pub fn id(&self) -> &str {
+        match self {
+            Actor::User(u) => &u.id,
+            Actor::Key(k) => &k.id,
+            Actor::System => "system",
+        }
+    }
+
+    /// The single tenant this actor is confined to; None for admins, admin-wide keys and the system.
+    pub fn own_tenant(&self) -> Option<&str> {
+        match self {
+            Actor::User(u) if u.role == Role::Tenant => u.tenant_id.as_deref(),
+            Actor::Key(k) => k.tenant_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether a record of `tenant` (None: admin-wide) is visible to this actor.
+    pub fn sees_tenant(&self, tenant: Option<&str>) -> bool {
+        match self.own_tenant() {
+            None => !matches!(self, Actor::User(u) if u.role == Role::Tenant),
+            Some(own) => tenant == Some(own),
+        }
+    }
+
+    pub fn require_admin(&self) -> AppResult<()> {
+        match self {
+            Actor::User(u) if u.role == Role::Admin => Ok(()),
+            Actor::System => Ok(()),
+            _ => Err(AppError::forbidden("only admins can do this")),
+        }
+    }
+}
+
+impl Hub {
+    /// One audit row; every mutation calls this.
+    pub async fn audit(
+        &self,
+        actor: &Actor<'_>,
+        tenant: Option<&str>,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> AppResult<()> {
+        self.store.insert_audit(actor.id(), tenant, action, Some(target), Some(detail)).await?;
+        Ok(())
     }
 }
 

@@ -11,8 +11,10 @@
 //! pool for both.
 
 mod accounts;
+mod api_keys;
 mod audit;
 
+pub use api_keys::StoredKey;
 pub use audit::AuditEntry;
 
 use crate::server::config::DatabaseUrl;

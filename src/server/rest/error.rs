@@ -1,0 +1,47 @@
+//! How the REST API speaks errors and reads bodies: every failure is `{"error": {"code", "message", "fields"?}}`
+//! with the matching status; bodies over 1 MB are 413, malformed JSON is 400 with the position, JSON of the wrong
+//! shape is 422.
+
+use crate::model::{AppError, ErrorCode};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(serde_json::json!({ "error": self }))).into_response()
+    }
+}
+
+/// A JSON body with the API's error shape (axum's own rejections are plain text).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(ErrorCode::PayloadTooLarge, format!("request body is larger than {MAX_BODY_BYTES} bytes"))
+            } else {
+                AppError::bad_request(format!("cannot read request body: {e}"))
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        AppError::bad_request(format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()))
+    })?;
+    serde_json::from_value(value)
+        .map_err(|e| AppError::new(ErrorCode::ValidationFailed, format!("invalid request body: {e}")))
+}
+
+pub type ApiResult<T> = Result<T, AppError>;

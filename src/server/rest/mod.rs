@@ -1,0 +1,133 @@
+//! The REST API under `/api/v1`, for producers and tenants, authenticated by API keys.
+//!
+//! Every route is listed once in [`ROUTES`] with the scope it needs; the scope guard looks the matched route
+//! up there, so a route missing from the table is refused (deny by default), and the scope tests walk the table.
+
+pub mod error;
+mod keys;
+
+use crate::model::{ApiKey, AppError, ErrorCode, Scope};
+use crate::server::service::AppState;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::{IpAddr, SocketAddr};
+
+/// One REST route: method, path (as registered, relative to /api/v1) and the scope it requires
+/// (None: any valid key).
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub scope: Option<Scope>,
+}
+
+const fn route(method: &'static str, path: &'static str, scope: Option<Scope>) -> RouteSpec {
+    RouteSpec { method, path, scope }
+}
+
+pub const ROUTES: &[RouteSpec] = &[
+    route("GET", "/me", None),
+    route("GET", "/keys", Some(Scope::KeysRead)),
+    route("POST", "/keys", Some(Scope::KeysWrite)),
+    route("GET", "/keys/{id}", Some(Scope::KeysRead)),
+    route("PATCH", "/keys/{id}", Some(Scope::KeysWrite)),
+    route("DELETE", "/keys/{id}", Some(Scope::KeysWrite)),
+    route("POST", "/keys/{id}/rotate", Some(Scope::KeysWrite)),
+    route("POST", "/keys/{id}/revoke", Some(Scope::KeysWrite)),
+];
+
+pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
+    let api = Router::new()
+        .route("/me", get(keys::me))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}", get(keys::get_one).patch(keys::update).delete(keys::delete))
+        .route("/keys/{id}/rotate", post(keys::rotate))
+        .route("/keys/{id}/revoke", post(keys::revoke))
+        .route_layer(from_fn(scope_guard))
+        .layer(from_fn_with_state(hub.clone(), authenticate))
+        .layer(axum::extract::DefaultBodyLimit::max(error::MAX_BODY_BYTES))
+        .fallback(|| async { AppError::new(ErrorCode::NotFound, "no such API route") })
+        .with_state(hub);
+    Router::new().nest("/api/v1", api)
+}
+
+/// The key from `Authorization: Bearer …` or `X-API-Key`.
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let (scheme, rest) = v.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim());
+    }
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+fn client_ip(hub: &AppState, req: &Request) -> IpAddr {
+    let peer =
+        req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    crate::server::client_ip::client_ip(peer, xff, &hub.config.trusted_proxies)
+}
+
+/// Verifies the key, applies its rate limits and puts it in the request for the handlers.
+async fn authenticate(State(hub): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(presented) = presented_key(req.headers()) else {
+        return AppError::unauthorized("missing API key: send `Authorization: Bearer <key>` or `X-API-Key`")
+            .into_response();
+    };
+    let ip = client_ip(&hub, &req);
+    let key = match hub.verify_api_key(presented, ip).await {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    let decision = hub.limiter.check(&key.id, key.rate_limit_per_minute, key.rate_limit_per_hour);
+    let mut res = if decision.allowed {
+        req.extensions_mut().insert(key);
+        next.run(req).await
+    } else {
+        let mut r = AppError::new(
+            ErrorCode::RateLimited,
+            format!("rate limit of {} requests exceeded; retry in {} s", decision.limit, decision.retry_after_secs),
+        )
+        .into_response();
+        r.headers_mut().insert("retry-after", HeaderValue::from(decision.retry_after_secs));
+        r
+    };
+    let h = res.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(decision.remaining));
+    h.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_secs));
+    res
+}
+
+/// Refuses a request whose key lacks the route's scope (or a route absent from [`ROUTES`]).
+async fn scope_guard(req: Request, next: Next) -> Response {
+    let path = req.extensions().get::<MatchedPath>().map(|m| m.as_str().trim_start_matches("/api/v1").to_string());
+    let method = req.method().clone();
+    let spec = path.as_deref().and_then(|p| ROUTES.iter().find(|r| r.path == p && r.method == method.as_str()));
+    let Some(spec) = spec else {
+        tracing::error!(%method, ?path, "REST route missing from the scope table");
+        return AppError::forbidden("route has no declared scope").into_response();
+    };
+    let Some(key) = req.extensions().get::<ApiKey>() else {
+        return AppError::unauthorized("missing API key").into_response();
+    };
+    if let Some(scope) = spec.scope {
+        if !key.has_scope(scope) {
+            return AppError::forbidden(format!("this API key lacks the scope {}", scope.as_str())).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The calling key, put there by [`authenticate`].
+pub struct Caller(pub ApiKey);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, AppError> {
+        parts.extensions.get::<ApiKey>().cloned().map(Caller).ok_or_else(|| AppError::unauthorized("missing API key"))
+    }
+}

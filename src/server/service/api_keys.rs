@@ -1,0 +1,303 @@
+//! API keys: issue (plaintext shown once), verify per request, scope, rotate with grace, revoke, and count
+//! usage in batches so a request never costs a database write.
+
+use super::{Actor, Hub};
+use crate::model::{
+    ApiKey, AppError, AppResult, CreateApiKey, ErrorCode, IssuedKey, KeyListQuery, RateTier, RotateApiKey, Scope,
+    UpdateApiKey, Validator, DEFAULT_ROTATION_GRACE_SECONDS, MAX_RATE_PER_HOUR, MAX_RATE_PER_MINUTE,
+    MAX_ROTATION_GRACE_SECONDS,
+};
+use crate::server::auth::{api_key, cidr};
+use crate::server::store::{new_id, now_ms};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// Usage counts collected in memory and written every few seconds (and at shutdown).
+#[derive(Default)]
+pub struct UsageTracker {
+    pending: Mutex<HashMap<String, (i64, i64)>>,
+}
+
+impl UsageTracker {
+    pub fn record(&self, key_record_id: &str) {
+        let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let e = map.entry(key_record_id.to_string()).or_insert((0, 0));
+        e.0 += 1;
+        e.1 = now_ms();
+    }
+
+    fn take(&self) -> Vec<(String, i64, i64)> {
+        let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        map.drain().map(|(id, (n, at))| (id, n, at)).collect()
+    }
+}
+
+fn validate_limits(
+    v: &mut Validator,
+    tier: Option<RateTier>,
+    per_min: Option<u32>,
+    per_hour: Option<u32>,
+) -> (u32, u32) {
+    let (m, h) = match tier.and_then(RateTier::limits) {
+        Some(l) => l,
+        None if tier == Some(RateTier::Custom) || per_min.is_some() || per_hour.is_some() => {
+            (per_min.unwrap_or(60), per_hour.unwrap_or(1_000))
+        }
+        None => RateTier::Free.limits().unwrap_or((60, 1_000)),
+    };
+    v.check(
+        (1..=MAX_RATE_PER_MINUTE).contains(&m),
+        "rate_limit_per_minute",
+        format!("must be 1–{MAX_RATE_PER_MINUTE}"),
+    );
+    v.check((1..=MAX_RATE_PER_HOUR).contains(&h), "rate_limit_per_hour", format!("must be 1–{MAX_RATE_PER_HOUR}"));
+    v.check(h >= m, "rate_limit_per_hour", "must be at least the per-minute limit");
+    (m, h)
+}
+
+/// Normalised CIDR strings, or one field error listing every bad line.
+fn validate_ips(v: &mut Validator, lines: &[String]) -> Vec<String> {
+    match cidr::parse_allowlist(lines) {
+        Ok(nets) => {
+            v.check(nets.len() <= 100, "allowed_ips", "at most 100 entries");
+            nets.iter().map(|n| n.to_string()).collect()
+        }
+        Err(bad) => {
+            v.push("allowed_ips", bad.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("\n"));
+            Vec::new()
+        }
+    }
+}
+
+fn validate_scopes(v: &mut Validator, actor: &Actor<'_>, scopes: &[Scope]) {
+    v.check(!scopes.is_empty(), "scopes", "choose at least one scope");
+    if let Actor::Key(k) = actor {
+        // A key can never mint a key more powerful than itself.
+        let extra: Vec<_> = scopes.iter().filter(|s| !k.has_scope(**s)).map(|s| s.as_str()).collect();
+        v.check(
+            extra.is_empty(),
+            "scopes",
+            format!("this key cannot grant scopes it does not have: {}", extra.join(", ")),
+        );
+    }
+}
+
+fn validate_text(v: &mut Validator, name: &str, description: &str) {
+    v.check(!name.trim().is_empty(), "name", "is required");
+    v.check(name.chars().count() <= 100, "name", "must be at most 100 characters");
+    v.check(description.chars().count() <= 500, "description", "must be at most 500 characters");
+}
+
+fn invalid_key() -> AppError {
+    AppError::unauthorized("invalid API key")
+}
+
+impl Hub {
+    /// Which tenant a new key belongs to; None = admin-wide (admins only).
+    async fn key_tenant(&self, actor: &Actor<'_>, requested: Option<&str>) -> AppResult<Option<String>> {
+        let requested = requested.filter(|t| !t.is_empty());
+        let tenant = match (actor.own_tenant(), requested) {
+            (Some(own), None) => Some(own.to_string()),
+            (Some(own), Some(t)) if t == own => Some(own.to_string()),
+            (Some(_), Some(_)) => return Err(AppError::not_found("tenant")),
+            (None, t) => t.map(str::to_string),
+        };
+        if let Some(t) = &tenant {
+            if self.store.get_tenant(t).await?.is_none() {
+                return Err(AppError::field("tenant_id", format!("no tenant {t}")));
+            }
+        }
+        Ok(tenant)
+    }
+
+    pub async fn create_api_key(&self, actor: Actor<'_>, input: CreateApiKey) -> AppResult<IssuedKey> {
+        let tenant_id = self.key_tenant(&actor, input.tenant_id.as_deref()).await?;
+        let mut v = Validator::default();
+        validate_text(&mut v, &input.name, &input.description);
+        validate_scopes(&mut v, &actor, &input.scopes);
+        let ips = validate_ips(&mut v, &input.allowed_ips);
+        let (per_min, per_hour) =
+            validate_limits(&mut v, input.tier, input.rate_limit_per_minute, input.rate_limit_per_hour);
+        let now = now_ms();
+        v.check(input.expires_at.is_none_or(|e| e > now), "expires_at", "must be in the future");
+        v.finish()?;
+
+        let generated = api_key::generate();
+        let mut scopes = input.scopes.clone();
+        scopes.sort();
+        scopes.dedup();
+        let key = ApiKey {
+            id: new_id("key"),
+            tenant_id,
+            name: input.name.trim().to_string(),
+            description: input.description.trim().to_string(),
+            prefix: generated.prefix.clone(),
+            scopes,
+            allowed_ips: ips,
+            rate_limit_per_minute: per_min,
+            rate_limit_per_hour: per_hour,
+            expires_at: input.expires_at,
+            is_active: true,
+            revoked_at: None,
+            previous_secret_expires_at: None,
+            created_by: Some(actor.id().to_string()),
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            usage_count: 0,
+        };
+        self.store.insert_api_key(&key, &generated.key_id, &generated.hash).await?;
+        self.audit(&actor, key.tenant_id.as_deref(), "api_key.created", &key.id, &key.name).await?;
+        Ok(IssuedKey { key, secret: generated.plaintext })
+    }
+
+    pub async fn list_api_keys(&self, actor: Actor<'_>, q: KeyListQuery) -> AppResult<Vec<ApiKey>> {
+        let tenant = match (actor.own_tenant(), q.tenant_id.as_deref()) {
+            (Some(own), Some(t)) if t != own => return Err(AppError::not_found("tenant")),
+            (Some(own), _) => Some(own.to_string()),
+            (None, t) => t.filter(|t| !t.is_empty()).map(str::to_string),
+        };
+        let now = now_ms();
+        let keys = self.store.list_api_keys(tenant.as_deref(), &q).await?;
+        Ok(keys.into_iter().filter(|k| q.status.is_none_or(|s| k.status_at(now) == s)).collect())
+    }
+
+    /// A key the actor may see; another tenant's key is a 404, as if it did not exist.
+    pub async fn get_api_key(&self, actor: &Actor<'_>, id: &str) -> AppResult<ApiKey> {
+        let key = self.store.get_api_key(id, actor.own_tenant()).await?;
+        key.filter(|k| actor.sees_tenant(k.tenant_id.as_deref())).ok_or_else(|| AppError::not_found("API key"))
+    }
+
+    pub async fn update_api_key(&self, actor: Actor<'_>, id: &str, patch: UpdateApiKey) -> AppResult<ApiKey> {
+        let mut key = self.get_api_key(&actor, id).await?;
+        if key.revoked_at.is_some() {
+            return Err(AppError::conflict("a revoked key cannot be changed"));
+        }
+        let mut v = Validator::default();
+        if let Some(n) = patch.name {
+            key.name = n.trim().to_string();
+        }
+        if let Some(d) = patch.description {
+            key.description = d.trim().to_string();
+        }
+        validate_text(&mut v, &key.name, &key.description);
+        if let Some(s) = patch.scopes {
+            validate_scopes(&mut v, &actor, &s);
+            key.scopes = s;
+            key.scopes.sort();
+            key.scopes.dedup();
+        }
+        if let Some(ips) = patch.allowed_ips {
+            key.allowed_ips = validate_ips(&mut v, &ips);
+        }
+        if patch.tier.is_some() || patch.rate_limit_per_minute.is_some() || patch.rate_limit_per_hour.is_some() {
+            let (m, h) = validate_limits(
+                &mut v,
+                patch.tier,
+                patch.rate_limit_per_minute.or(Some(key.rate_limit_per_minute)),
+                patch.rate_limit_per_hour.or(Some(key.rate_limit_per_hour)),
+            );
+            (key.rate_limit_per_minute, key.rate_limit_per_hour) = (m, h);
+        }
+        if let Some(e) = patch.expires_at {
+            v.check(e.is_none_or(|e| e > now_ms()), "expires_at", "must be in the future");
+            key.expires_at = e;
+        }
+        if let Some(a) = patch.is_active {
+            key.is_active = a;
+        }
+        v.finish()?;
+        key.updated_at = now_ms();
+        self.store.update_api_key(&key).await?;
+        self.audit(&actor, key.tenant_id.as_deref(), "api_key.updated", &key.id, &key.name).await?;
+        Ok(key)
+    }
+
+    /// New secret for the same key; the old one keeps working for the grace period (0 = stops at once).
+    pub async fn rotate_api_key(&self, actor: Actor<'_>, id: &str, r: RotateApiKey) -> AppResult<IssuedKey> {
+        let key = self.get_api_key(&actor, id).await?;
+        if key.revoked_at.is_some() {
+            return Err(AppError::conflict("a revoked key cannot be rotated"));
+        }
+        let grace = r.grace_seconds.unwrap_or(DEFAULT_ROTATION_GRACE_SECONDS);
+        if grace > MAX_ROTATION_GRACE_SECONDS {
+            return Err(AppError::field("grace_seconds", format!("must be at most {MAX_ROTATION_GRACE_SECONDS}")));
+        }
+        let key_id = key.prefix.trim_start_matches(api_key::KEY_PREFIX).to_string();
+        let generated = api_key::generate_secret_for(&key_id).map_err(|_| AppError::internal())?;
+        // With 0 the old secret is already past its grace (the record keeps it to say why it fails).
+        let previous_until = now_ms() + grace as i64 * 1000;
+        self.store.rotate_api_key_secret(&key.id, &generated.hash, previous_until).await?;
+        let detail = format!("{} (grace {grace}s)", key.name);
+        self.audit(&actor, key.tenant_id.as_deref(), "api_key.rotated", &key.id, &detail).await?;
+        let key = self.get_api_key(&actor, id).await?;
+        Ok(IssuedKey { key, secret: generated.plaintext })
+    }
+
+    pub async fn revoke_api_key(&self, actor: Actor<'_>, id: &str) -> AppResult<ApiKey> {
+        let key = self.get_api_key(&actor, id).await?;
+        self.store.revoke_api_key(&key.id).await?;
+        self.audit(&actor, key.tenant_id.as_deref(), "api_key.revoked", &key.id, &key.name).await?;
+        self.get_api_key(&actor, id).await
+    }
+
+    pub async fn delete_api_key(&self, actor: Actor<'_>, id: &str) -> AppResult<()> {
+        let key = self.get_api_key(&actor, id).await?;
+        self.store.delete_api_key(&key.id).await?;
+        self.audit(&actor, key.tenant_id.as_deref(), "api_key.deleted", &key.id, &key.name).await?;
+        Ok(())
+    }
+
+    /// Checks a presented key: format, secret (constant-time, current or in-grace previous), status, client IP.
+    /// Unknown and wrong keys get the same answer, so nothing reveals which key ids exist.
+    pub async fn verify_api_key(&self, presented: &str, client_ip: IpAddr) -> AppResult<ApiKey> {
+        let parsed = api_key::parse(presented.trim()).map_err(|_| invalid_key())?;
+        let stored = self.store.api_key_by_key_id(&parsed.key_id).await?.ok_or_else(invalid_key)?;
+        let now = now_ms();
+        let current = api_key::hashes_equal(&parsed.hash, &stored.secret_hash);
+        let in_grace = stored.key.previous_secret_expires_at.is_some_and(|e| e > now);
+        let previous = stored.previous_hash.as_deref().is_some_and(|h| api_key::hashes_equal(&parsed.hash, h));
+        if !(current || (previous && in_grace)) {
+            return Err(if previous {
+                AppError::unauthorized("API key was rotated and its grace period is over")
+            } else {
+                invalid_key()
+            });
+        }
+        let key = stored.key;
+        match key.status_at(now) {
+            crate::model::KeyStatus::Revoked => return Err(AppError::unauthorized("API key has been revoked")),
+            crate::model::KeyStatus::Expired => return Err(AppError::unauthorized("API key has expired")),
+            crate::model::KeyStatus::Disabled => return Err(AppError::forbidden("API key is disabled")),
+            crate::model::KeyStatus::Active => {}
+        }
+        if !key.allowed_ips.is_empty() {
+            let nets: Vec<ipnet::IpNet> = key.allowed_ips.iter().filter_map(|n| n.parse().ok()).collect();
+            if !cidr::ip_allowed(&nets, client_ip) {
+                return Err(AppError::new(
+                    ErrorCode::Forbidden,
+                    format!("client IP {client_ip} is not allowed for this API key"),
+                ));
+            }
+        }
+        self.usage.record(&key.id);
+        Ok(key)
+    }
+
+    /// Writes the batched usage counters.
+    pub async fn flush_key_usage(&self) -> AppResult<()> {
+        let batch = self.usage.take();
+        if let Err(e) = self.store.add_api_key_usage(&batch).await {
+            // Put them back so the next flush retries.
+            let mut map = self.usage.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, n, at) in batch {
+                let entry = map.entry(id).or_insert((0, 0));
+                entry.0 += n;
+                entry.1 = entry.1.max(at);
+            }
+            return Err(e.into());
+        }
+        Ok(())
+    }
+}

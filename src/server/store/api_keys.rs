@@ -1,0 +1,190 @@
+//! API key records. Secrets are stored as SHA-256 hashes only.
+
+use super::{now_ms, DbResult, Store};
+use crate::model::{ApiKey, KeyListQuery, Scope};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// A key with the hashes needed to verify a presented secret (never leaves the server).
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub key: ApiKey,
+    pub key_id: String,
+    pub secret_hash: String,
+    pub previous_hash: Option<String>,
+}
+
+const COLS: &str =
+    "id, key_id, tenant_id, name, description, prefix, secret_hash, previous_hash, previous_expires_at, \
+     scopes, allowed_ips, rate_per_minute, rate_per_hour, expires_at, is_active, revoked_at, created_by, created_at, \
+     updated_at, last_used_at, usage_count";
+
+fn stored_from(r: &AnyRow) -> DbResult<StoredKey> {
+    let scopes: String = r.try_get("scopes")?;
+    let ips: String = r.try_get("allowed_ips")?;
+    let scopes: Vec<String> = serde_json::from_str(&scopes).unwrap_or_default();
+    Ok(StoredKey {
+        key_id: r.try_get("key_id")?,
+        secret_hash: r.try_get("secret_hash")?,
+        previous_hash: r.try_get("previous_hash")?,
+        key: ApiKey {
+            id: r.try_get("id")?,
+            tenant_id: r.try_get("tenant_id")?,
+            name: r.try_get("name")?,
+            description: r.try_get("description")?,
+            prefix: r.try_get("prefix")?,
+            scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+            allowed_ips: serde_json::from_str(&ips).unwrap_or_default(),
+            rate_limit_per_minute: r.try_get::<i64, _>("rate_per_minute")?.try_into().unwrap_or(u32::MAX),
+            rate_limit_per_hour: r.try_get::<i64, _>("rate_per_hour")?.try_into().unwrap_or(u32::MAX),
+            expires_at: r.try_get("expires_at")?,
+            is_active: r.try_get::<i64, _>("is_active")? != 0,
+            revoked_at: r.try_get("revoked_at")?,
+            previous_secret_expires_at: r.try_get("previous_expires_at")?,
+            created_by: r.try_get("created_by")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            last_used_at: r.try_get("last_used_at")?,
+            usage_count: r.try_get("usage_count")?,
+        },
+    })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+impl Store {
+    pub async fn insert_api_key(&self, k: &ApiKey, key_id: &str, secret_hash: &str) -> DbResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, key_id, tenant_id, name, description, prefix, secret_hash, scopes, allowed_ips, \
+             rate_per_minute, rate_per_hour, expires_at, is_active, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(&k.id)
+        .bind(key_id)
+        .bind(k.tenant_id.clone())
+        .bind(&k.name)
+        .bind(&k.description)
+        .bind(&k.prefix)
+        .bind(secret_hash)
+        .bind(json(&k.scopes))
+        .bind(json(&k.allowed_ips))
+        .bind(i64::from(k.rate_limit_per_minute))
+        .bind(i64::from(k.rate_limit_per_hour))
+        .bind(k.expires_at)
+        .bind(i64::from(k.is_active))
+        .bind(k.created_by.clone())
+        .bind(k.created_at)
+        .bind(k.updated_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The per-request lookup: one indexed read by the public id embedded in the key.
+    pub async fn api_key_by_key_id(&self, key_id: &str) -> DbResult<Option<StoredKey>> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM api_keys WHERE key_id = $1"))
+            .bind(key_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(stored_from).transpose()
+    }
+
+    /// A key by record id, only within `tenant` when given (None: any tenant, for admins).
+    pub async fn get_api_key(&self, id: &str, tenant: Option<&str>) -> DbResult<Option<ApiKey>> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM api_keys WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"))
+            .bind(id)
+            .bind(tenant.map(str::to_string))
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(stored_from).transpose()?.map(|s| s.key))
+    }
+
+    /// Newest first. `tenant = None` lists every key (admins); status is filtered by the caller.
+    pub async fn list_api_keys(&self, tenant: Option<&str>, q: &KeyListQuery) -> DbResult<Vec<ApiKey>> {
+        let search =
+            q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("%{}%", s.to_lowercase()));
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM api_keys WHERE ($1 IS NULL OR tenant_id = $1) \
+             AND ($2 IS NULL OR LOWER(name) LIKE $2 OR LOWER(prefix) LIKE $2 OR LOWER(description) LIKE $2) \
+             ORDER BY created_at DESC, id DESC LIMIT 500"
+        ))
+        .bind(tenant.map(str::to_string))
+        .bind(search)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| stored_from(r).map(|s| s.key)).collect()
+    }
+
+    /// Saves the editable fields of a key.
+    pub async fn update_api_key(&self, k: &ApiKey) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE api_keys SET name = $2, description = $3, scopes = $4, allowed_ips = $5, rate_per_minute = $6, \
+             rate_per_hour = $7, expires_at = $8, is_active = $9, updated_at = $10 WHERE id = $1",
+        )
+        .bind(&k.id)
+        .bind(&k.name)
+        .bind(&k.description)
+        .bind(json(&k.scopes))
+        .bind(json(&k.allowed_ips))
+        .bind(i64::from(k.rate_limit_per_minute))
+        .bind(i64::from(k.rate_limit_per_hour))
+        .bind(k.expires_at)
+        .bind(i64::from(k.is_active))
+        .bind(k.updated_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// New secret; the current one becomes the previous, accepted until `previous_expires_at`.
+    pub async fn rotate_api_key_secret(&self, id: &str, new_hash: &str, previous_expires_at: i64) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE api_keys SET previous_hash = secret_hash, previous_expires_at = $3, secret_hash = $2, \
+             updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(new_hash)
+        .bind(previous_expires_at)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_api_key(&self, id: &str) -> DbResult<()> {
+        let now = now_ms();
+        sqlx::query("UPDATE api_keys SET revoked_at = $2, updated_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_api_key(&self, id: &str) -> DbResult<bool> {
+        let r = sqlx::query("DELETE FROM api_keys WHERE id = $1").bind(id).execute(&self.write).await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Applies batched usage counters in one transaction.
+    pub async fn add_api_key_usage(&self, usage: &[(String, i64, i64)]) -> DbResult<()> {
+        if usage.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await?;
+        for (id, count, last_used) in usage {
+            sqlx::query(
+                "UPDATE api_keys SET usage_count = usage_count + $2, last_used_at = CASE \
+                 WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END WHERE id = $1",
+            )
+            .bind(id)
+            .bind(*count)
+            .bind(*last_used)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+}
