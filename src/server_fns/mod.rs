@@ -1,6 +1,7 @@
 //! Thin `#[server]` functions: authenticate the session, call the service, return model types.
 //! No business rule lives here; it would then exist only for the UI and not for the REST API.
 
+pub mod api_keys;
 pub mod auth;
 pub mod shell;
 
@@ -9,6 +10,8 @@ pub(crate) mod ctx {
     use crate::model::{AppError, AppResult, User};
     use crate::server::auth::session;
     use crate::server::service::AppState;
+
+    pub type Hub = AppState;
     use leptos::prelude::*;
 
     pub fn hub() -> AppResult<AppState> {

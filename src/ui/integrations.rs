@@ -97,7 +97,10 @@ pub fn IntegrationsPage() -> impl IntoView {
                     hidden=move || selected.get() != i
                     class="py-6 focus-visible:outline-none"
                 >
-                    <ComingSoon label=t.label/>
+                    {match t.id {
+                        "api-keys" => view! { <super::api_keys::ApiKeysPanel/> }.into_any(),
+                        _ => view! { <ComingSoon label=t.label/> }.into_any(),
+                    }}
                 </div>
             }).collect_view()}
         </div>

@@ -1,11 +1,9 @@
 //! The sign-in page.
 
+use super::style::{INPUT_CLASS, PRIMARY_BUTTON};
 use crate::server_fns::auth::Login;
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-pub const INPUT_CLASS: &str = "block w-full rounded-md border-0 bg-white px-3 py-2 text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 dark:bg-slate-800 dark:text-white dark:ring-slate-700";
-pub const PRIMARY_BUTTON: &str = "inline-flex items-center justify-center gap-2 rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 disabled:opacity-60 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
 
 #[component]
 pub fn LoginPage() -> impl IntoView {

@@ -1,11 +1,14 @@
 //! The browser UI: one component tree, rendered on the server and hydrated in the browser.
 
+pub mod api_keys;
 pub mod icons;
 pub mod integrations;
 pub mod layout;
 pub mod login;
 pub mod modal;
+pub mod style;
 pub mod theme;
+pub mod time;
 pub mod toast;
 
 use leptos::prelude::*;

@@ -11,17 +11,25 @@ const FOCUSABLE: &str =
 #[component]
 pub fn Modal(
     open: RwSignal<bool>,
-    #[prop(into)] title: String,
+    #[prop(into)] title: Signal<String>,
     /// Used for the dialog's DOM id (`{id}`) and its title (`{id}-title`).
     #[prop(into)]
     id: String,
     /// Wider dialogs for forms with many sections.
     #[prop(optional)]
     wide: bool,
+    /// While true, Esc, the backdrop and the close button do nothing (e.g. until a key is confirmed copied).
+    #[prop(optional, into)]
+    locked: Signal<bool>,
     children: ChildrenFn,
 ) -> impl IntoView {
     let panel = NodeRef::<html::Div>::new();
     let title_id = format!("{id}-title");
+    let close = move || {
+        if !locked.get_untracked() {
+            open.set(false);
+        }
+    };
 
     // Lock body scroll while open; move focus into the dialog and give it back on close.
     #[cfg(feature = "hydrate")]
@@ -60,7 +68,7 @@ pub fn Modal(
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
         "Escape" => {
             ev.prevent_default();
-            open.set(false);
+            close();
         }
         #[cfg(feature = "hydrate")]
         "Tab" => trap_tab(&ev, panel),
@@ -76,7 +84,7 @@ pub fn Modal(
                 on:click=move |ev| {
                     // Only a click on the backdrop itself, not one bubbling up from the dialog.
                     if ev.target() == ev.current_target() {
-                        open.set(false);
+                        close();
                     }
                 }
             >
@@ -91,11 +99,12 @@ pub fn Modal(
                     class=format!("relative w-full {width} max-h-[90vh] overflow-y-auto rounded-xl bg-white shadow-2xl ring-1 ring-slate-900/10 dark:bg-slate-900 dark:ring-white/10 focus:outline-none")
                 >
                     <div class="flex items-center justify-between border-b border-slate-200 px-6 py-4 dark:border-slate-800">
-                        <h2 id=title_id.clone() class="text-lg font-semibold">{title.clone()}</h2>
+                        <h2 id=title_id.clone() class="text-lg font-semibold">{move || title.get()}</h2>
                         <button
                             type="button"
                             aria-label="Close"
-                            on:click=move |_| open.set(false)
+                            on:click=move |_| close()
+                            disabled=move || locked.get()
                             class="rounded-md p-1 text-slate-500 hover:bg-slate-100 hover:text-slate-700 dark:hover:bg-slate-800 dark:hover:text-slate-200 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500"
                         >
                             <super::icons::CloseIcon/>

@@ -1,0 +1,69 @@
+//! The API Keys tab's calls. Each checks the session and the tenant, then calls the same service as REST.
+
+use crate::model::{ApiKey, AppError, CreateApiKey, IssuedKey, KeyStatus, UpdateApiKey};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+async fn signed_in_for(tenant_id: &str) -> Result<(super::ctx::Hub, crate::model::User), AppError> {
+    let hub = super::ctx::hub()?;
+    let user = super::ctx::current_user(&hub).await?;
+    hub.authorize_tenant(&user, tenant_id).await?;
+    Ok((hub, user))
+}
+
+#[server(endpoint = "list_keys", input = Json)]
+pub async fn list_keys(
+    tenant_id: String,
+    search: Option<String>,
+    status: Option<KeyStatus>,
+) -> Result<Vec<ApiKey>, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        let q = crate::model::KeyListQuery { search, status, tenant_id: Some(tenant_id) };
+        hub.list_api_keys(Actor::User(&user), q).await
+    })
+    .await
+}
+
+#[server(endpoint = "issue_key", input = Json)]
+pub async fn issue_key(tenant_id: String, input: CreateApiKey) -> Result<IssuedKey, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.create_api_key(Actor::User(&user), CreateApiKey { tenant_id: Some(tenant_id), ..input }).await
+    })
+    .await
+}
+
+#[server(endpoint = "edit_key", input = Json)]
+pub async fn edit_key(tenant_id: String, id: String, patch: UpdateApiKey) -> Result<ApiKey, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.update_api_key(Actor::User(&user), &id, patch).await
+    })
+    .await
+}
+
+#[server(endpoint = "rotate_key", input = Json)]
+pub async fn rotate_key(tenant_id: String, id: String, grace_seconds: u64) -> Result<IssuedKey, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.rotate_api_key(Actor::User(&user), &id, crate::model::RotateApiKey { grace_seconds: Some(grace_seconds) })
+            .await
+    })
+    .await
+}
+
+#[server(endpoint = "revoke_key", input = Json)]
+pub async fn revoke_key(tenant_id: String, id: String) -> Result<ApiKey, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.revoke_api_key(Actor::User(&user), &id).await
+    })
+    .await
+}
