@@ -47,8 +47,9 @@ e2e: tools chromium
 	cargo leptos build
 	cd end2end && npx playwright test
 
+## Benchmarks on this machine; results rewrite docs/BENCHMARKS.md.
 bench: tools
-	@echo "benchmarks arrive with the delivery engine"
+	bash scripts/bench.sh
 
 clean:
 	cargo clean

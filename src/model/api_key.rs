@@ -127,8 +127,8 @@ impl RateTier {
     }
 }
 
-pub const MAX_RATE_PER_MINUTE: u32 = 100_000;
-pub const MAX_RATE_PER_HOUR: u32 = 5_000_000;
+pub const MAX_RATE_PER_MINUTE: u32 = 6_000_000;
+pub const MAX_RATE_PER_HOUR: u32 = 360_000_000;
 pub const DEFAULT_ROTATION_GRACE_SECONDS: u64 = 24 * 3600;
 pub const MAX_ROTATION_GRACE_SECONDS: u64 = 30 * 24 * 3600;
 

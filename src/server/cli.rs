@@ -72,14 +72,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Key(KeyCommand::Create { tenant, name, scopes, tier }) => {
+        Command::Key(KeyCommand::Create { tenant, name, scopes, tier, per_minute, per_hour }) => {
             let scopes = scopes
                 .iter()
                 .map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope {s:?}; known: {}", scope_names())))
                 .collect::<Result<Vec<_>, _>>()?;
             let tier =
                 RateTier::parse(&tier).ok_or_else(|| format!("unknown tier {tier:?}; use free, pro or enterprise"))?;
-            let input = CreateApiKey { name, tenant_id: tenant, scopes, tier: Some(tier), ..Default::default() };
+            let custom = per_minute.is_some() || per_hour.is_some();
+            let input = CreateApiKey {
+                name,
+                tenant_id: tenant,
+                scopes,
+                tier: Some(if custom { RateTier::Custom } else { tier }),
+                rate_limit_per_minute: per_minute,
+                rate_limit_per_hour: per_hour,
+                ..Default::default()
+            };
             let issued = hub.create_api_key(Actor::System, input).await.map_err(|e| match e.fields.first() {
                 Some(f) => format!("{}: {}", f.field, f.message),
                 None => e.to_string(),

@@ -65,9 +65,15 @@ pub enum KeyCommand {
         /// Comma-separated, e.g. events:write,webhooks:read
         #[arg(long, value_delimiter = ',')]
         scopes: Vec<String>,
-        /// free, pro, enterprise
+        /// free, pro, enterprise (ignored when --per-minute/--per-hour are given)
         #[arg(long, default_value = "free")]
         tier: String,
+        /// Custom limit per minute.
+        #[arg(long)]
+        per_minute: Option<u32>,
+        /// Custom limit per hour.
+        #[arg(long)]
+        per_hour: Option<u32>,
     },
 }
 

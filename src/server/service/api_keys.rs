@@ -8,7 +8,7 @@ use crate::model::{
     MAX_ROTATION_GRACE_SECONDS,
 };
 use crate::server::auth::{api_key, cidr};
-use crate::server::store::{new_id, now_ms};
+use crate::server::store::{new_id, now_ms, StoredKey};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -30,6 +30,33 @@ impl UsageTracker {
     fn take(&self) -> Vec<(String, i64, i64)> {
         let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         map.drain().map(|(id, (n, at))| (id, n, at)).collect()
+    }
+}
+
+/// Verified key records kept for [`KEY_CACHE_TTL`], so a request usually costs no database read. Any change
+/// to a key made through this instance clears the cache at once; other instances sharing a PostgreSQL database
+/// see a revocation within the TTL.
+#[derive(Default)]
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, (std::time::Instant, StoredKey)>>,
+}
+
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl KeyCache {
+    fn get(&self, key_id: &str) -> Option<StoredKey> {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key_id).filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL).map(|(_, k)| k.clone())
+    }
+    fn put(&self, key_id: &str, k: StoredKey) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
+        }
+        map.insert(key_id.to_string(), (std::time::Instant::now(), k));
+    }
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 
@@ -210,6 +237,7 @@ impl Hub {
         v.finish()?;
         key.updated_at = now_ms();
         self.store.update_api_key(&key).await?;
+        self.key_cache.clear();
         self.audit(&actor, key.tenant_id.as_deref(), "api_key.updated", &key.id, &key.name).await?;
         Ok(key)
     }
@@ -230,6 +258,7 @@ impl Hub {
         let previous_until = now_ms() + grace as i64 * 1000;
         self.store.rotate_api_key_secret(&key.id, &generated.hash, previous_until).await?;
         let detail = format!("{} (grace {grace}s)", key.name);
+        self.key_cache.clear();
         self.audit(&actor, key.tenant_id.as_deref(), "api_key.rotated", &key.id, &detail).await?;
         let key = self.get_api_key(&actor, id).await?;
         Ok(IssuedKey { key, secret: generated.plaintext })
@@ -238,6 +267,7 @@ impl Hub {
     pub async fn revoke_api_key(&self, actor: Actor<'_>, id: &str) -> AppResult<ApiKey> {
         let key = self.get_api_key(&actor, id).await?;
         self.store.revoke_api_key(&key.id).await?;
+        self.key_cache.clear();
         self.audit(&actor, key.tenant_id.as_deref(), "api_key.revoked", &key.id, &key.name).await?;
         self.get_api_key(&actor, id).await
     }
@@ -245,6 +275,7 @@ impl Hub {
     pub async fn delete_api_key(&self, actor: Actor<'_>, id: &str) -> AppResult<()> {
         let key = self.get_api_key(&actor, id).await?;
         self.store.delete_api_key(&key.id).await?;
+        self.key_cache.clear();
         self.audit(&actor, key.tenant_id.as_deref(), "api_key.deleted", &key.id, &key.name).await?;
         Ok(())
     }
@@ -253,7 +284,14 @@ impl Hub {
     /// Unknown and wrong keys get the same answer, so nothing reveals which key ids exist.
     pub async fn verify_api_key(&self, presented: &str, client_ip: IpAddr) -> AppResult<ApiKey> {
         let parsed = api_key::parse(presented.trim()).map_err(|_| invalid_key())?;
-        let stored = self.store.api_key_by_key_id(&parsed.key_id).await?.ok_or_else(invalid_key)?;
+        let stored = match self.key_cache.get(&parsed.key_id) {
+            Some(k) => k,
+            None => {
+                let k = self.store.api_key_by_key_id(&parsed.key_id).await?.ok_or_else(invalid_key)?;
+                self.key_cache.put(&parsed.key_id, k.clone());
+                k
+            }
+        };
         let now = now_ms();
         let current = api_key::hashes_equal(&parsed.hash, &stored.secret_hash);
         let in_grace = stored.key.previous_secret_expires_at.is_some_and(|e| e > now);

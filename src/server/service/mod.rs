@@ -18,6 +18,7 @@ pub struct Hub {
     pub master_key: MasterKey,
     pub throttle: LoginThrottle,
     pub usage: api_keys::UsageTracker,
+    pub key_cache: api_keys::KeyCache,
     pub limiter: crate::server::rate_limit::RateLimiter,
 }
 
@@ -42,6 +43,7 @@ impl Hub {
             master_key: MasterKey::new(&key),
             throttle: LoginThrottle::default(),
             usage: Default::default(),
+            key_cache: Default::default(),
             limiter: Default::default(),
         }))
     }
