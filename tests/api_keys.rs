@@ -227,12 +227,49 @@ fn rest_scopes_rate_limits_and_errors() {
             let base = common::serve(hub.clone()).await;
             let api = Api { http: reqwest::Client::new(), base };
 
+            // Resources of tenant Acme that the {id} routes point at.
+            let wh = hub
+                .create_webhook(
+                    Actor::System,
+                    integration_hub::model::CreateWebhook {
+                        url: "https://hooks.example.com/".into(),
+                        events: vec!["*".into()],
+                        tenant_id: Some(acme.id.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let ticket =
+                json!({"id": "t1", "ticket": {"id": "t1", "subject": "s", "status": "open", "priority": "low"}});
+            let ev = hub
+                .publish(
+                    Actor::Key(&all.key),
+                    integration_hub::model::PublishEvent {
+                        event_type: "ticket.created".into(),
+                        data: ticket.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+
             // The scope matrix: for every route, a key lacking exactly its scope gets 403; a key of another
             // tenant gets 404 on this tenant's resources; the right key is neither.
             for r in ROUTES {
-                let path = r.path.replace("{id}", &target.key.id);
+                let id = if r.path.starts_with("/keys") {
+                    &target.key.id
+                } else if r.path.starts_with("/webhooks") {
+                    &wh.id
+                } else {
+                    &ev.id
+                };
+                let path = r.path.replace("{id}", id);
                 let body = match (r.method, r.path) {
                     ("POST", "/keys") => Some(json!({"name": "n", "scopes": ["events:read"]})),
+                    ("POST", "/webhooks") => Some(json!({"url": "https://x.example.com/", "events": ["*"]})),
+                    ("POST", "/events") => Some(json!({"type": "ticket.created", "data": ticket})),
+                    ("POST", "/events/batch") => Some(json!({"events": [{"type": "ticket.created", "data": ticket}]})),
                     ("PATCH", _) => Some(json!({"description": "changed"})),
                     ("POST", p) if p.ends_with("/rotate") => Some(json!({"grace_seconds": 60})),
                     _ => None,
@@ -306,6 +343,34 @@ fn rest_scopes_rate_limits_and_errors() {
             assert_eq!((status, err["code"].as_str().unwrap()), (413, "payload_too_large"), "[{n}]");
             let (status, _) = error_of(api.call("GET", "/nothing/here", &all.secret, None).await).await;
             assert_eq!(status, 404, "[{n}]");
+
+            // Publishing over HTTP: 202 with the event id; 400 with the position; 413 over 1 MB; 422 per field.
+            let res =
+                api.call("POST", "/events", &all.secret, Some(json!({"type": "ticket.created", "data": ticket}))).await;
+            assert_eq!(res.status(), 202, "[{n}]");
+            let body: Value = res.json().await.unwrap();
+            assert!(
+                body["id"].as_str().unwrap().starts_with("evt_") && body["matched"].as_u64().unwrap() >= 1,
+                "[{n}] {body}"
+            );
+            let res = api
+                .http
+                .post(format!("{}/api/v1/events", api.base))
+                .bearer_auth(&all.secret)
+                .header("content-type", "application/json")
+                .body("{\"type\": \"ticket.created\",\n \"data\": {,}}")
+                .send()
+                .await
+                .unwrap();
+            let (status, err) = error_of(res).await;
+            assert_eq!(status, 400, "[{n}]");
+            assert!(err["message"].as_str().unwrap().contains("line 2 column"), "[{n}] {err}");
+            let huge = json!({"type": "ticket.created", "data": {"blob": "x".repeat(1_100_000)}});
+            assert_eq!(error_of(api.call("POST", "/events", &all.secret, Some(huge)).await).await.0, 413, "[{n}]");
+            let (status, err) =
+                error_of(api.call("POST", "/events", &all.secret, Some(json!({"type": "no.such", "data": {}}))).await)
+                    .await;
+            assert_eq!((status, err["fields"][0]["field"].as_str()), (422, Some("type")), "[{n}] {err}");
 
             // The minute window: 3/min → three pass with falling Remaining, the fourth is 429 with Retry-After.
             let mut tight = input("tight", &acme.id, &[Scope::KeysRead]);

@@ -257,6 +257,18 @@ pub struct WhoAmI {
     pub status: KeyStatus,
 }
 
+/// Distinguishes "field absent" from "field: null" in PATCH bodies (for strings).
+pub(crate) mod double_option_string {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Option<String>>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
 /// Distinguishes "field absent" from "field: null" in PATCH bodies.
 mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

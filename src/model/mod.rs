@@ -4,8 +4,13 @@
 pub mod account;
 pub mod api_key;
 pub mod error;
+pub mod event;
 pub mod filter;
+pub mod schema;
+pub mod webhook;
 
 pub use account::*;
 pub use api_key::*;
 pub use error::*;
+pub use event::*;
+pub use webhook::*;

@@ -124,6 +124,9 @@ pub struct ServeArgs {
     /// Proxies whose X-Forwarded-For is believed (comma-separated CIDRs).
     #[arg(long, env = "HUB_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Private/loopback webhook targets that are nevertheless allowed (comma-separated CIDRs; e.g. for tests).
+    #[arg(long, env = "HUB_ALLOW_PRIVATE_TARGETS", default_value = "")]
+    pub allow_private_targets: String,
 }
 
 impl ServeArgs {
@@ -147,6 +150,7 @@ pub struct Config {
     pub serve: ServeArgs,
     pub base_url: url::Url,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub target_policy: crate::server::delivery::ssrf::TargetPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,7 +228,9 @@ impl Config {
             return Err(format!("HUB_BASE_URL {base:?} must start with http:// or https://"));
         }
         let trusted_proxies = parse_cidr_list(&serve.trusted_proxies, "HUB_TRUSTED_PROXIES")?;
-        Ok(Config { database, master_key, serve, base_url, trusted_proxies })
+        let target_policy = crate::server::delivery::ssrf::TargetPolicy::parse_allow_list(&serve.allow_private_targets)
+            .map_err(|e| format!("HUB_ALLOW_PRIVATE_TARGETS: {e}"))?;
+        Ok(Config { database, master_key, serve, base_url, trusted_proxies, target_policy })
     }
 
     pub fn secure_cookies(&self) -> bool {

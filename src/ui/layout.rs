@@ -94,7 +94,17 @@ fn Frame(ctx: ShellContext) -> impl IntoView {
                     </div>
                 </header>
                 <main class="flex-1 p-4 sm:p-6 lg:p-8">
-                    <Outlet/>
+                    // A failing panel shows a readable message instead of taking the page down.
+                    <ErrorBoundary fallback=|errors| view! {
+                        <div role="alert" class="rounded-md bg-rose-50 p-4 text-sm text-rose-800 dark:bg-rose-500/10 dark:text-rose-300">
+                            <p class="font-semibold">"Something went wrong while showing this page."</p>
+                            <ul class="mt-2 list-disc pl-5">
+                                {move || errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()}
+                            </ul>
+                        </div>
+                    }>
+                        <Outlet/>
+                    </ErrorBoundary>
                 </main>
             </div>
         </div>

@@ -4,7 +4,9 @@
 //! up there, so a route missing from the table is refused (deny by default), and the scope tests walk the table.
 
 pub mod error;
+mod events;
 mod keys;
+mod webhooks;
 
 use crate::model::{ApiKey, AppError, ErrorCode, Scope};
 use crate::server::service::AppState;
@@ -37,6 +39,19 @@ pub const ROUTES: &[RouteSpec] = &[
     route("DELETE", "/keys/{id}", Some(Scope::KeysWrite)),
     route("POST", "/keys/{id}/rotate", Some(Scope::KeysWrite)),
     route("POST", "/keys/{id}/revoke", Some(Scope::KeysWrite)),
+    route("GET", "/webhooks", Some(Scope::WebhooksRead)),
+    route("POST", "/webhooks", Some(Scope::WebhooksWrite)),
+    route("GET", "/webhooks/{id}", Some(Scope::WebhooksRead)),
+    route("PATCH", "/webhooks/{id}", Some(Scope::WebhooksWrite)),
+    route("DELETE", "/webhooks/{id}", Some(Scope::WebhooksWrite)),
+    // The signing secret is a credential: reading it needs the write scope.
+    route("GET", "/webhooks/{id}/secret", Some(Scope::WebhooksWrite)),
+    route("POST", "/webhooks/{id}/secret/rotate", Some(Scope::WebhooksWrite)),
+    route("POST", "/events", Some(Scope::EventsWrite)),
+    route("POST", "/events/batch", Some(Scope::EventsWrite)),
+    route("GET", "/events", Some(Scope::EventsRead)),
+    route("GET", "/events/{id}", Some(Scope::EventsRead)),
+    route("GET", "/event-types", Some(Scope::EventsRead)),
 ];
 
 pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
@@ -46,6 +61,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
         .route("/keys/{id}", get(keys::get_one).patch(keys::update).delete(keys::delete))
         .route("/keys/{id}/rotate", post(keys::rotate))
         .route("/keys/{id}/revoke", post(keys::revoke))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::get_one).patch(webhooks::update).delete(webhooks::delete))
+        .route("/webhooks/{id}/secret", get(webhooks::secret))
+        .route("/webhooks/{id}/secret/rotate", post(webhooks::rotate_secret))
+        .route("/events", get(events::list).post(events::publish))
+        .route("/events/batch", post(events::publish_batch))
+        .route("/events/{id}", get(events::get_one))
+        .route("/event-types", get(events::event_types))
         .route_layer(from_fn(scope_guard))
         .layer(from_fn_with_state(hub.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(error::MAX_BODY_BYTES))

@@ -121,25 +121,8 @@ fn invalid_key() -> AppError {
 }
 
 impl Hub {
-    /// Which tenant a new key belongs to; None = admin-wide (admins only).
-    async fn key_tenant(&self, actor: &Actor<'_>, requested: Option<&str>) -> AppResult<Option<String>> {
-        let requested = requested.filter(|t| !t.is_empty());
-        let tenant = match (actor.own_tenant(), requested) {
-            (Some(own), None) => Some(own.to_string()),
-            (Some(own), Some(t)) if t == own => Some(own.to_string()),
-            (Some(_), Some(_)) => return Err(AppError::not_found("tenant")),
-            (None, t) => t.map(str::to_string),
-        };
-        if let Some(t) = &tenant {
-            if self.store.get_tenant(t).await?.is_none() {
-                return Err(AppError::field("tenant_id", format!("no tenant {t}")));
-            }
-        }
-        Ok(tenant)
-    }
-
     pub async fn create_api_key(&self, actor: Actor<'_>, input: CreateApiKey) -> AppResult<IssuedKey> {
-        let tenant_id = self.key_tenant(&actor, input.tenant_id.as_deref()).await?;
+        let tenant_id = self.target_tenant(&actor, input.tenant_id.as_deref()).await?;
         let mut v = Validator::default();
         validate_text(&mut v, &input.name, &input.description);
         validate_scopes(&mut v, &actor, &input.scopes);
@@ -180,11 +163,7 @@ impl Hub {
     }
 
     pub async fn list_api_keys(&self, actor: Actor<'_>, q: KeyListQuery) -> AppResult<Vec<ApiKey>> {
-        let tenant = match (actor.own_tenant(), q.tenant_id.as_deref()) {
-            (Some(own), Some(t)) if t != own => return Err(AppError::not_found("tenant")),
-            (Some(own), _) => Some(own.to_string()),
-            (None, t) => t.filter(|t| !t.is_empty()).map(str::to_string),
-        };
+        let tenant = self.list_tenant(&actor, q.tenant_id.as_deref())?;
         let now = now_ms();
         let keys = self.store.list_api_keys(tenant.as_deref(), &q).await?;
         Ok(keys.into_iter().filter(|k| q.status.is_none_or(|s| k.status_at(now) == s)).collect())

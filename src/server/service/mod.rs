@@ -3,6 +3,9 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod events;
+pub mod routing;
+pub mod webhooks;
 
 use crate::model::{ApiKey, AppError, AppResult, Role, User};
 use crate::server::auth::crypto::MasterKey;
@@ -19,6 +22,10 @@ pub struct Hub {
     pub throttle: LoginThrottle,
     pub usage: api_keys::UsageTracker,
     pub key_cache: api_keys::KeyCache,
+    pub routes: routing::RoutingIndex,
+    pub catalog: events::CatalogCache,
+    /// Wakes the delivery worker when new deliveries are written (in-process).
+    pub work: tokio::sync::Notify,
     pub limiter: crate::server::rate_limit::RateLimiter,
 }
 
@@ -37,15 +44,20 @@ impl Hub {
             }
             (None, DatabaseUrl::Postgres(_)) => return Err("HUB_MASTER_KEY is required with PostgreSQL".into()),
         };
-        Ok(Arc::new(Hub {
+        let hub = Arc::new(Hub {
             store,
             config,
             master_key: MasterKey::new(&key),
             throttle: LoginThrottle::default(),
             usage: Default::default(),
             key_cache: Default::default(),
+            routes: Default::default(),
+            catalog: Default::default(),
+            work: tokio::sync::Notify::new(),
             limiter: Default::default(),
-        }))
+        });
+        hub.seed_catalog().await.map_err(|e| format!("cannot seed the event-type catalog: {e}"))?;
+        Ok(hub)
     }
 }
 
@@ -84,6 +96,15 @@ impl Actor<'_> {
         }
     }
 
+    /// The same actor again (a cheap copy of the reference).
+    pub fn clone_of<'b>(a: &Actor<'b>) -> Actor<'b> {
+        match a {
+            Actor::User(u) => Actor::User(u),
+            Actor::Key(k) => Actor::Key(k),
+            Actor::System => Actor::System,
+        }
+    }
+
     pub fn require_admin(&self) -> AppResult<()> {
         match self {
             Actor::User(u) if u.role == Role::Admin => Ok(()),
@@ -94,6 +115,40 @@ impl Actor<'_> {
 }
 
 impl Hub {
+    /// Which tenant a new record belongs to; None = admin-wide (only for actors not confined to a tenant).
+    /// Naming another tenant than one's own is a 404, as if it did not exist.
+    pub async fn target_tenant(&self, actor: &Actor<'_>, requested: Option<&str>) -> AppResult<Option<String>> {
+        let requested = requested.filter(|t| !t.is_empty());
+        let tenant = match (actor.own_tenant(), requested) {
+            (Some(own), None) => Some(own.to_string()),
+            (Some(own), Some(t)) if t == own => Some(own.to_string()),
+            (Some(_), Some(_)) => return Err(AppError::not_found("tenant")),
+            (None, t) => t.map(str::to_string),
+        };
+        if let Some(t) = &tenant {
+            if self.store.get_tenant(t).await?.is_none() {
+                return Err(AppError::field("tenant_id", format!("no tenant {t}")));
+            }
+        }
+        Ok(tenant)
+    }
+
+    /// Like [`Hub::target_tenant`], for records that always belong to a tenant.
+    pub async fn require_target_tenant(&self, actor: &Actor<'_>, requested: Option<&str>) -> AppResult<String> {
+        self.target_tenant(actor, requested)
+            .await?
+            .ok_or_else(|| AppError::field("tenant_id", "is required for admin-wide keys and admins"))
+    }
+
+    /// The tenant a list is confined to (None: every tenant, for unconfined actors that name none).
+    pub fn list_tenant(&self, actor: &Actor<'_>, requested: Option<&str>) -> AppResult<Option<String>> {
+        match (actor.own_tenant(), requested.filter(|t| !t.is_empty())) {
+            (Some(own), Some(t)) if t != own => Err(AppError::not_found("tenant")),
+            (Some(own), _) => Ok(Some(own.to_string())),
+            (None, t) => Ok(t.map(str::to_string)),
+        }
+    }
+
     /// One audit row; every mutation calls this.
     pub async fn audit(
         &self,

@@ -13,9 +13,13 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod events;
+mod webhooks;
 
 pub use api_keys::StoredKey;
 pub use audit::AuditEntry;
+pub use events::PublishOutcome;
+pub use webhooks::SealedSecrets;
 
 use crate::server::config::DatabaseUrl;
 use sqlx::any::AnyPoolOptions;
@@ -33,7 +37,14 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    /// For LISTEN connections (PostgreSQL only).
+    pg_url: Option<String>,
 }
+
+/// NOTIFY channel: a tenant's endpoints changed (payload: tenant id).
+pub const ROUTES_CHANNEL: &str = "hub_routes";
+/// NOTIFY channel: new deliveries are due (payload unused).
+pub const WORK_CHANNEL: &str = "hub_work";
 
 pub type DbResult<T> = Result<T, sqlx::Error>;
 
@@ -71,7 +82,7 @@ impl Store {
                 let write =
                     open(1).await.map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
                 let read = open(4).await.map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
-                Ok(Store { read, write, dialect: Dialect::Sqlite })
+                Ok(Store { read, write, dialect: Dialect::Sqlite, pg_url: None })
             }
             DatabaseUrl::Postgres(url) => {
                 let pool = AnyPoolOptions::new()
@@ -82,7 +93,7 @@ impl Store {
                     .map_err(|e| {
                         format!("cannot connect to PostgreSQL at {}: {e}", crate::server::config::redact_url(url))
                     })?;
-                Ok(Store { read: pool.clone(), write: pool, dialect: Dialect::Postgres })
+                Ok(Store { read: pool.clone(), write: pool, dialect: Dialect::Postgres, pg_url: Some(url.clone()) })
             }
         }
     }
@@ -97,6 +108,22 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Tells other instances on the same PostgreSQL database; a no-op on SQLite (one instance).
+    pub async fn notify(&self, channel: &str, payload: &str) -> DbResult<()> {
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&self.write).await?;
+        }
+        Ok(())
+    }
+
+    /// A LISTEN connection on the given channels (PostgreSQL only).
+    pub async fn listen(&self, channels: &[&str]) -> DbResult<Option<sqlx::postgres::PgListener>> {
+        let Some(url) = &self.pg_url else { return Ok(None) };
+        let mut l = sqlx::postgres::PgListener::connect(url).await?;
+        l.listen_all(channels.iter().copied()).await?;
+        Ok(Some(l))
     }
 
     pub async fn close(&self) {

@@ -1,0 +1,138 @@
+//! Event types, published events and the delivery rows they become.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventType {
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub example: Value,
+    /// JSON Schema (type/properties/required/enum/items) the `data` must satisfy.
+    pub schema: Option<Value>,
+    pub archived: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// `POST /api/v1/events` and the in-process `publish`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishEvent {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub data: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_data: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// Required for admin-wide keys; must match for tenant keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+}
+
+/// The 202 answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    pub id: String,
+    /// Endpoints that will receive it.
+    pub matched: usize,
+    /// True when an earlier event with the same idempotency key was returned instead.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchItemResult {
+    pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<Published>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<super::AppError>,
+}
+
+/// The stored event: its envelope is exactly what endpoints receive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub tenant_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub created_at: i64,
+    /// `{id, type, timestamp, tenant_id, data, previous_data?, metadata?}`
+    pub envelope: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Retrying,
+    Success,
+    /// Failed after every attempt: the dead-letter queue.
+    Failed,
+    /// The endpoint was deleted or disabled before it was sent.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 5] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Retrying,
+        DeliveryStatus::Success,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Cancelled,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Success => "success",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: String,
+    pub tenant_id: String,
+    pub event_id: String,
+    pub webhook_id: String,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Option<i64>,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventWithDeliveries {
+    #[serde(flatten)]
+    pub event: Event,
+    pub deliveries: Vec<Delivery>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventListQuery {
+    #[serde(default, rename = "type")]
+    pub event_type: Option<String>,
+    /// Unix milliseconds.
+    #[serde(default)]
+    pub since: Option<i64>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}

@@ -1,0 +1,180 @@
+//! Webhook endpoints: where a tenant's events go, which ones, and how they are delivered.
+
+use super::filter::Filter;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ContentType {
+    #[default]
+    #[serde(rename = "application/json")]
+    Json,
+    /// Body `payload=<json>`.
+    #[serde(rename = "application/x-www-form-urlencoded")]
+    Form,
+}
+
+impl ContentType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentType::Json => "application/json",
+            ContentType::Form => "application/x-www-form-urlencoded",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ContentType> {
+        [ContentType::Json, ContentType::Form].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Allowed ranges, shown in forms and enforced by the service.
+pub mod limits {
+    pub const MAX_RETRIES: (u32, u32, u32) = (0, 10, 3);
+    pub const RETRY_DELAY_SECONDS: (u32, u32, u32) = (1, 3600, 5);
+    pub const BACKOFF_FACTOR: (f64, f64, f64) = (1.0, 10.0, 1.5);
+    pub const TIMEOUT_MS: (u32, u32, u32) = (1_000, 60_000, 30_000);
+    pub const RATE_LIMIT_PER_MINUTE: (u32, u32, u32) = (1, 1_000, 60);
+    pub const MAX_URL_LEN: usize = 2_048;
+    pub const MAX_FILTERS: usize = 50;
+    pub const MAX_HEADERS: usize = 20;
+    pub const MAX_EVENTS: usize = 100;
+    pub const MAX_TEMPLATE_LEN: usize = 16_384;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub filters: Vec<Filter>,
+    pub headers: BTreeMap<String, String>,
+    pub content_type: ContentType,
+    pub template: Option<String>,
+    pub max_retries: u32,
+    pub retry_delay_seconds: u32,
+    pub backoff_factor: f64,
+    pub timeout_ms: u32,
+    pub rate_limit_per_minute: u32,
+    pub is_active: bool,
+    /// Why the hub disabled it (410 Gone, circuit breaker); None when a person did or it is active.
+    pub disabled_reason: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_triggered_at: Option<i64>,
+    pub last_error_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub total_delivered: i64,
+    pub total_failed: i64,
+}
+
+/// `POST /api/v1/webhooks`: only `url` and `events` are required.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhook {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub url: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// `whsec_…`; generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<ContentType>,
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    #[serde(default)]
+    pub retry_delay_seconds: Option<u32>,
+    #[serde(default)]
+    pub backoff_factor: Option<f64>,
+    #[serde(default)]
+    pub timeout_ms: Option<u32>,
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// Admin-wide keys and admins name the tenant.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+/// `PATCH /api/v1/webhooks/{id}`: absent fields stay; `template: null` removes the template.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhook {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    #[serde(default)]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub content_type: Option<ContentType>,
+    #[serde(default, with = "super::api_key::double_option_string")]
+    pub template: Option<Option<String>>,
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    #[serde(default)]
+    pub retry_delay_seconds: Option<u32>,
+    #[serde(default)]
+    pub backoff_factor: Option<f64>,
+    #[serde(default)]
+    pub timeout_ms: Option<u32>,
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
+    #[serde(default)]
+    pub is_active: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSecret {
+    pub secret: String,
+    /// During a rotation: the previous secret, still signed with until `previous_expires_at`.
+    pub previous_secret: Option<String>,
+    pub previous_expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateWebhookSecret {
+    /// Default 24 h; 0 drops the old secret at once.
+    #[serde(default)]
+    pub grace_seconds: Option<u64>,
+    /// A specific new secret (`whsec_…`); generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookListQuery {
+    #[serde(default)]
+    pub search: Option<String>,
+    /// `active` or `disabled`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Webhooks subscribed to this event type (by their patterns).
+    #[serde(default)]
+    pub event_type: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// The last id of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}

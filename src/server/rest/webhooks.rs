@@ -1,0 +1,70 @@
+//! `/api/v1/webhooks`.
+
+use super::error::{parse_json, ApiJson, ApiResult};
+use super::Caller;
+use crate::model::{CreateWebhook, RotateWebhookSecret, UpdateWebhook, Webhook, WebhookListQuery, WebhookSecret};
+use crate::server::service::{Actor, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+
+pub async fn create(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    ApiJson(input): ApiJson<CreateWebhook>,
+) -> ApiResult<(StatusCode, Json<Webhook>)> {
+    Ok((StatusCode::CREATED, Json(hub.create_webhook(Actor::Key(&key), input).await?)))
+}
+
+pub async fn list(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Query(q): Query<WebhookListQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 500) as usize;
+    let list = hub.list_webhooks(Actor::Key(&key), q).await?;
+    // A full page means there may be more: the last id is the next cursor.
+    let next = (list.len() == limit).then(|| list.last().map(|w| w.id.clone())).flatten();
+    Ok(Json(serde_json::json!({ "data": list, "next_cursor": next })))
+}
+
+pub async fn get_one(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Webhook>> {
+    Ok(Json(hub.get_webhook(&Actor::Key(&key), &id).await?))
+}
+
+pub async fn update(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<UpdateWebhook>,
+) -> ApiResult<Json<Webhook>> {
+    Ok(Json(hub.update_webhook(Actor::Key(&key), &id, patch).await?))
+}
+
+pub async fn delete(State(hub): State<AppState>, Caller(key): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    hub.delete_webhook(Actor::Key(&key), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn secret(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebhookSecret>> {
+    Ok(Json(hub.webhook_secret(Actor::Key(&key), &id).await?))
+}
+
+pub async fn rotate_secret(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<WebhookSecret>> {
+    let r: RotateWebhookSecret =
+        if body.iter().all(u8::is_ascii_whitespace) { Default::default() } else { parse_json(&body)? };
+    Ok(Json(hub.rotate_webhook_secret(Actor::Key(&key), &id, r).await?))
+}

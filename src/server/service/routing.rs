@@ -1,0 +1,86 @@
+//! The routing index: per tenant, its active endpoints with their event patterns and compiled filters, kept in
+//! memory so publishing does not read the endpoints table for every event. Any change to a tenant's endpoints
+//! drops that tenant's entry (and, on PostgreSQL, tells the other instances to do the same).
+
+use super::Hub;
+use crate::model::filter::{subscribed, CompiledFilters};
+use crate::model::AppResult;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub struct Route {
+    pub webhook_id: String,
+    pub events: Vec<String>,
+    pub filters: CompiledFilters,
+}
+
+#[derive(Default)]
+pub struct RoutingIndex {
+    tenants: Mutex<HashMap<String, Arc<Vec<Route>>>>,
+}
+
+impl RoutingIndex {
+    pub fn invalidate(&self, tenant: &str) {
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner()).remove(tenant);
+    }
+    pub fn clear(&self) {
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+    fn get(&self, tenant: &str) -> Option<Arc<Vec<Route>>> {
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner()).get(tenant).cloned()
+    }
+    fn put(&self, tenant: &str, routes: Arc<Vec<Route>>) {
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner()).insert(tenant.to_string(), routes);
+    }
+}
+
+/// Why an endpoint would or would not receive an event (routing preview, tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteVerdict {
+    Match,
+    NotSubscribed,
+    Filtered(String),
+}
+
+impl Route {
+    pub fn verdict(&self, event_type: &str, envelope: &serde_json::Value) -> RouteVerdict {
+        if !subscribed(&self.events, event_type) {
+            return RouteVerdict::NotSubscribed;
+        }
+        match self.filters.evaluate(envelope) {
+            Ok(()) => RouteVerdict::Match,
+            Err(r) => RouteVerdict::Filtered(r.reason),
+        }
+    }
+}
+
+impl Hub {
+    pub async fn routes_for(&self, tenant: &str) -> AppResult<Arc<Vec<Route>>> {
+        if let Some(r) = self.routes.get(tenant) {
+            return Ok(r);
+        }
+        let hooks = self.store.active_webhooks(tenant).await?;
+        let routes: Vec<Route> = hooks
+            .into_iter()
+            .filter_map(|w| {
+                // Filters were validated on save; one that no longer compiles matches nothing rather than all.
+                let filters = CompiledFilters::new(w.filters).ok()?;
+                Some(Route { webhook_id: w.id, events: w.events, filters })
+            })
+            .collect();
+        let routes = Arc::new(routes);
+        self.routes.put(tenant, routes.clone());
+        Ok(routes)
+    }
+
+    /// Tells other hub instances on the same PostgreSQL database that a tenant's endpoints changed.
+    pub fn broadcast_route_change(&self, tenant: &str) {
+        let store = self.store.clone();
+        let tenant = tenant.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = store.notify(crate::server::store::ROUTES_CHANNEL, &tenant).await {
+                tracing::warn!(error = %e, "cannot broadcast a routing change");
+            }
+        });
+    }
+}

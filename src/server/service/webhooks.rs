@@ -1,0 +1,283 @@
+//! Webhook endpoints: validation (ranges, SSRF, headers, filters, templates), CRUD, secrets sealed at rest with
+//! rotation. Used by the REST API and the UI alike.
+
+use super::{Actor, Hub};
+use crate::model::filter::{validate_event_pattern, validate_filter};
+use crate::model::webhook::limits;
+use crate::model::{
+    AppError, AppResult, CreateWebhook, RotateWebhookSecret, UpdateWebhook, Validator, Webhook, WebhookListQuery,
+    WebhookSecret,
+};
+use crate::server::delivery::sign::SigningSecret;
+use crate::server::delivery::ssrf;
+use crate::server::store::{new_id, now_ms, SealedSecrets};
+
+/// Header names the hub sets itself; an endpoint cannot override them.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-webhook-id",
+    "x-webhook-event",
+    "x-webhook-timestamp",
+    "x-webhook-signature",
+    "x-webhook-signature-timestamp",
+];
+
+const DEFAULT_GRACE_SECONDS: u64 = 24 * 3600;
+
+/// A sample envelope for validating templates at save time.
+pub fn sample_envelope(event_type: &str, data: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "id": "evt_sample", "type": event_type, "timestamp": "2026-01-01T00:00:00Z",
+        "tenant_id": "ten_sample", "data": data,
+    })
+}
+
+/// Renders a template against an envelope; the error is what the sender records as a template failure.
+pub fn render_template(template: &str, envelope: &serde_json::Value) -> Result<String, String> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_fuel(Some(100_000));
+    let t = env.template_from_str(template).map_err(|e| format!("template error: {e}"))?;
+    t.render(minijinja::Value::from_serialize(envelope)).map_err(|e| format!("template error: {e}"))
+}
+
+fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+    v: &mut Validator,
+    field: &str,
+    value: T,
+    (lo, hi, _): (T, T, T),
+) {
+    v.check(value >= lo && value <= hi, field, format!("must be between {lo} and {hi}"));
+}
+
+impl Hub {
+    fn validate_webhook(&self, v: &mut Validator, w: &Webhook) {
+        match ssrf::validate_webhook_url(&w.url) {
+            Ok(target) => {
+                if let Some(ip) = target.ip_literal {
+                    if let Err(e) = self.config.target_policy.check(ip) {
+                        v.push("url", e.to_string());
+                    }
+                }
+            }
+            Err(e) => v.push("url", e),
+        }
+        v.check(!w.name.trim().is_empty(), "name", "is required");
+        v.check(w.name.chars().count() <= 100, "name", "must be at most 100 characters");
+        v.check(w.description.chars().count() <= 1000, "description", "must be at most 1000 characters");
+        v.check(!w.events.is_empty(), "events", "subscribe to at least one event type (or `*`)");
+        v.check(w.events.len() <= limits::MAX_EVENTS, "events", format!("at most {} entries", limits::MAX_EVENTS));
+        for e in &w.events {
+            if let Err(m) = validate_event_pattern(e) {
+                v.push("events", format!("{e:?}: {m}"));
+            }
+        }
+        v.check(w.filters.len() <= limits::MAX_FILTERS, "filters", format!("at most {} filters", limits::MAX_FILTERS));
+        for (i, f) in w.filters.iter().enumerate() {
+            if let Err(m) = validate_filter(f) {
+                v.push(&format!("filters.{i}"), m);
+            }
+        }
+        v.check(w.headers.len() <= limits::MAX_HEADERS, "headers", format!("at most {} headers", limits::MAX_HEADERS));
+        for (name, value) in &w.headers {
+            let lower = name.to_ascii_lowercase();
+            if RESERVED_HEADERS.contains(&lower.as_str()) {
+                v.push("headers", format!("{name} is set by the hub and cannot be overridden"));
+            } else if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                v.push("headers", format!("{name:?} is not a valid header name"));
+            }
+            if http::HeaderValue::from_str(value).is_err() || value.len() > 4096 {
+                v.push("headers", format!("the value of {name} is not a valid header value"));
+            }
+        }
+        check_range(v, "max_retries", w.max_retries, limits::MAX_RETRIES);
+        check_range(v, "retry_delay_seconds", w.retry_delay_seconds, limits::RETRY_DELAY_SECONDS);
+        v.check(w.backoff_factor.is_finite(), "backoff_factor", "must be a number");
+        check_range(v, "backoff_factor", w.backoff_factor, limits::BACKOFF_FACTOR);
+        check_range(v, "timeout_ms", w.timeout_ms, limits::TIMEOUT_MS);
+        check_range(v, "rate_limit_per_minute", w.rate_limit_per_minute, limits::RATE_LIMIT_PER_MINUTE);
+        if let Some(t) = &w.template {
+            if t.len() > limits::MAX_TEMPLATE_LEN {
+                v.push("template", format!("must be at most {} bytes", limits::MAX_TEMPLATE_LEN));
+            } else if let Err(e) = render_template(t, &sample_envelope("sample.event", serde_json::json!({}))) {
+                // Undefined fields of the sample are fine; syntax errors are not.
+                if !e.contains("undefined") {
+                    v.push("template", e);
+                }
+            }
+        }
+    }
+
+    fn invalidate(&self, tenant: &str) {
+        self.routes.invalidate(tenant);
+        self.broadcast_route_change(tenant);
+    }
+
+    pub async fn create_webhook(&self, actor: Actor<'_>, input: CreateWebhook) -> AppResult<Webhook> {
+        let tenant_id = self.require_target_tenant(&actor, input.tenant_id.as_deref()).await?;
+        let now = now_ms();
+        let default_name = url::Url::parse(&input.url).ok().and_then(|u| u.host_str().map(str::to_string));
+        let w = Webhook {
+            id: new_id("wh"),
+            tenant_id,
+            name: input
+                .name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .or(default_name)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            url: input.url.trim().to_string(),
+            description: input.description.clone().unwrap_or_default(),
+            events: input.events.clone(),
+            filters: input.filters.clone(),
+            headers: input.headers.clone(),
+            content_type: input.content_type.unwrap_or_default(),
+            template: input.template.clone().filter(|t| !t.trim().is_empty()),
+            max_retries: input.max_retries.unwrap_or(limits::MAX_RETRIES.2),
+            retry_delay_seconds: input.retry_delay_seconds.unwrap_or(limits::RETRY_DELAY_SECONDS.2),
+            backoff_factor: input.backoff_factor.unwrap_or(limits::BACKOFF_FACTOR.2),
+            timeout_ms: input.timeout_ms.unwrap_or(limits::TIMEOUT_MS.2),
+            rate_limit_per_minute: input.rate_limit_per_minute.unwrap_or(limits::RATE_LIMIT_PER_MINUTE.2),
+            is_active: input.is_active.unwrap_or(true),
+            disabled_reason: None,
+            created_by: Some(actor.id().to_string()),
+            created_at: now,
+            updated_at: now,
+            last_triggered_at: None,
+            last_error_at: None,
+            last_error: None,
+            total_delivered: 0,
+            total_failed: 0,
+        };
+        let mut v = Validator::default();
+        self.validate_webhook(&mut v, &w);
+        let secret = match input.secret.as_deref() {
+            Some(s) => SigningSecret::parse(s).map_err(|e| v.push("secret", e.to_string())).ok(),
+            None => Some(SigningSecret::generate()),
+        };
+        v.finish()?;
+        let secret = secret.ok_or_else(AppError::internal)?;
+        self.store.insert_webhook(&w, &self.master_key.seal(&secret.expose())).await?;
+        self.audit(&actor, Some(&w.tenant_id), "webhook.created", &w.id, &w.url).await?;
+        self.invalidate(&w.tenant_id);
+        Ok(w)
+    }
+
+    pub async fn list_webhooks(&self, actor: Actor<'_>, q: WebhookListQuery) -> AppResult<Vec<Webhook>> {
+        let tenant = self.list_tenant(&actor, q.tenant_id.as_deref())?;
+        let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 500));
+        let list = self.store.list_webhooks(tenant.as_deref(), &q, limit).await?;
+        let et = q.event_type.as_deref().filter(|t| !t.is_empty());
+        Ok(list.into_iter().filter(|w| et.is_none_or(|t| crate::model::filter::subscribed(&w.events, t))).collect())
+    }
+
+    /// Another tenant's endpoint is a 404, as if it did not exist.
+    pub async fn get_webhook(&self, actor: &Actor<'_>, id: &str) -> AppResult<Webhook> {
+        let w = self.store.get_webhook(id, actor.own_tenant()).await?;
+        w.filter(|w| actor.sees_tenant(Some(&w.tenant_id))).ok_or_else(|| AppError::not_found("webhook"))
+    }
+
+    pub async fn update_webhook(&self, actor: Actor<'_>, id: &str, p: UpdateWebhook) -> AppResult<Webhook> {
+        let mut w = self.get_webhook(&actor, id).await?;
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(x) = p.$f.clone() { w.$f = x; } )* };
+        }
+        set!(name, url, description, events, filters, headers, content_type, max_retries, retry_delay_seconds);
+        set!(backoff_factor, timeout_ms, rate_limit_per_minute);
+        if let Some(t) = p.template.clone() {
+            w.template = t.filter(|t| !t.trim().is_empty());
+        }
+        if let Some(a) = p.is_active {
+            w.is_active = a;
+            if a {
+                // Re-enabling is the user's answer to an automatic disable.
+                w.disabled_reason = None;
+            }
+        }
+        let mut v = Validator::default();
+        self.validate_webhook(&mut v, &w);
+        v.finish()?;
+        w.updated_at = now_ms();
+        self.store.update_webhook(&w).await?;
+        let action = match p.is_active {
+            Some(true) => "webhook.enabled",
+            Some(false) => "webhook.disabled",
+            None => "webhook.updated",
+        };
+        self.audit(&actor, Some(&w.tenant_id), action, &w.id, &w.url).await?;
+        self.invalidate(&w.tenant_id);
+        Ok(w)
+    }
+
+    /// Soft delete: pending deliveries are cancelled, history stays readable.
+    pub async fn delete_webhook(&self, actor: Actor<'_>, id: &str) -> AppResult<()> {
+        let w = self.get_webhook(&actor, id).await?;
+        let cancelled = self.store.delete_webhook(&w.id).await?;
+        let detail = format!("{} ({cancelled} pending deliveries cancelled)", w.url);
+        self.audit(&actor, Some(&w.tenant_id), "webhook.deleted", &w.id, &detail).await?;
+        self.invalidate(&w.tenant_id);
+        Ok(())
+    }
+
+    pub async fn webhook_secret(&self, actor: Actor<'_>, id: &str) -> AppResult<WebhookSecret> {
+        let w = self.get_webhook(&actor, id).await?;
+        let sealed = self.store.webhook_secrets(&w.id).await?.ok_or_else(|| AppError::not_found("webhook"))?;
+        self.audit(&actor, Some(&w.tenant_id), "webhook.secret_viewed", &w.id, "").await?;
+        self.open_secrets(&sealed)
+    }
+
+    pub fn open_secrets(&self, s: &SealedSecrets) -> AppResult<WebhookSecret> {
+        let open = |x: &str| {
+            self.master_key.open(x).map_err(|e| {
+                tracing::error!(error = %e, "cannot open a webhook secret");
+                AppError::internal()
+            })
+        };
+        let live_previous = s.previous_expires_at.is_some_and(|e| e > now_ms());
+        Ok(WebhookSecret {
+            secret: open(&s.current)?,
+            previous_secret: match (&s.previous, live_previous) {
+                (Some(p), true) => Some(open(p)?),
+                _ => None,
+            },
+            previous_expires_at: s.previous_expires_at.filter(|_| live_previous),
+        })
+    }
+
+    /// New signing secret; during the grace period both are used to sign (two signatures per request).
+    pub async fn rotate_webhook_secret(
+        &self,
+        actor: Actor<'_>,
+        id: &str,
+        r: RotateWebhookSecret,
+    ) -> AppResult<WebhookSecret> {
+        let w = self.get_webhook(&actor, id).await?;
+        let new = match r.secret.as_deref() {
+            Some(s) => SigningSecret::parse(s).map_err(|e| AppError::field("secret", e.to_string()))?,
+            None => SigningSecret::generate(),
+        };
+        let grace = r.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+        if grace > 30 * 24 * 3600 {
+            return Err(AppError::field("grace_seconds", "must be at most 30 days"));
+        }
+        let old = self.store.webhook_secrets(&w.id).await?.ok_or_else(|| AppError::not_found("webhook"))?;
+        let sealed = SealedSecrets {
+            current: self.master_key.seal(&new.expose()),
+            previous: (grace > 0).then_some(old.current),
+            previous_expires_at: (grace > 0).then(|| now_ms() + grace as i64 * 1000),
+        };
+        self.store.set_webhook_secrets(&w.id, &sealed).await?;
+        self.audit(&actor, Some(&w.tenant_id), "webhook.secret_rotated", &w.id, &format!("grace {grace}s")).await?;
+        self.open_secrets(&sealed)
+    }
+}

@@ -1,0 +1,231 @@
+//! Webhook endpoints. Signing secrets are stored sealed (AES-GCM under the master key); rows are soft-deleted
+//! so their delivery history stays readable.
+
+use super::{now_ms, DbResult, Store};
+use crate::model::{ContentType, Webhook, WebhookListQuery};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+const COLS: &str = "id, tenant_id, name, url, description, events, filters, headers, content_type, template, \
+    max_retries, retry_delay_seconds, backoff_factor, timeout_ms, rate_limit_per_minute, is_active, disabled_reason, \
+    created_by, created_at, updated_at, last_triggered_at, last_error_at, last_error, total_delivered, total_failed";
+
+fn u32_col(r: &AnyRow, c: &str) -> DbResult<u32> {
+    Ok(r.try_get::<i64, _>(c)?.clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+fn webhook_from(r: &AnyRow) -> DbResult<Webhook> {
+    let events: String = r.try_get("events")?;
+    let filters: String = r.try_get("filters")?;
+    let headers: String = r.try_get("headers")?;
+    let ct: String = r.try_get("content_type")?;
+    Ok(Webhook {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        url: r.try_get("url")?,
+        description: r.try_get("description")?,
+        events: serde_json::from_str(&events).unwrap_or_default(),
+        filters: serde_json::from_str(&filters).unwrap_or_default(),
+        headers: serde_json::from_str(&headers).unwrap_or_default(),
+        content_type: ContentType::parse(&ct).unwrap_or_default(),
+        template: r.try_get("template")?,
+        max_retries: u32_col(r, "max_retries")?,
+        retry_delay_seconds: u32_col(r, "retry_delay_seconds")?,
+        backoff_factor: r.try_get("backoff_factor")?,
+        timeout_ms: u32_col(r, "timeout_ms")?,
+        rate_limit_per_minute: u32_col(r, "rate_limit_per_minute")?,
+        is_active: r.try_get::<i64, _>("is_active")? != 0,
+        disabled_reason: r.try_get("disabled_reason")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        last_triggered_at: r.try_get("last_triggered_at")?,
+        last_error_at: r.try_get("last_error_at")?,
+        last_error: r.try_get("last_error")?,
+        total_delivered: r.try_get("total_delivered")?,
+        total_failed: r.try_get("total_failed")?,
+    })
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// The sealed signing secrets of one endpoint.
+#[derive(Debug, Clone)]
+pub struct SealedSecrets {
+    pub current: String,
+    pub previous: Option<String>,
+    pub previous_expires_at: Option<i64>,
+}
+
+impl Store {
+    pub async fn insert_webhook(&self, w: &Webhook, secret_sealed: &str) -> DbResult<()> {
+        sqlx::query(
+            "INSERT INTO webhooks (id, tenant_id, name, url, description, events, filters, headers, secret_sealed, \
+             content_type, template, max_retries, retry_delay_seconds, backoff_factor, timeout_ms, \
+             rate_limit_per_minute, is_active, disabled_reason, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        )
+        .bind(&w.id)
+        .bind(&w.tenant_id)
+        .bind(&w.name)
+        .bind(&w.url)
+        .bind(&w.description)
+        .bind(json(&w.events))
+        .bind(json(&w.filters))
+        .bind(json(&w.headers))
+        .bind(secret_sealed)
+        .bind(w.content_type.as_str())
+        .bind(w.template.clone())
+        .bind(i64::from(w.max_retries))
+        .bind(i64::from(w.retry_delay_seconds))
+        .bind(w.backoff_factor)
+        .bind(i64::from(w.timeout_ms))
+        .bind(i64::from(w.rate_limit_per_minute))
+        .bind(i64::from(w.is_active))
+        .bind(w.disabled_reason.clone())
+        .bind(w.created_by.clone())
+        .bind(w.created_at)
+        .bind(w.updated_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// A live endpoint, only within `tenant` when given.
+    pub async fn get_webhook(&self, id: &str, tenant: Option<&str>) -> DbResult<Option<Webhook>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM webhooks WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2) AND deleted_at IS NULL"
+        ))
+        .bind(id)
+        .bind(tenant.map(str::to_string))
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(webhook_from).transpose()
+    }
+
+    /// Keyset-paginated by id; search on name and URL. Event-type filtering happens in the service.
+    pub async fn list_webhooks(
+        &self,
+        tenant: Option<&str>,
+        q: &WebhookListQuery,
+        limit: i64,
+    ) -> DbResult<Vec<Webhook>> {
+        let search =
+            q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("%{}%", s.to_lowercase()));
+        let active = match q.status.as_deref() {
+            Some("active") => Some(1i64),
+            Some("disabled") => Some(0),
+            _ => None,
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM webhooks WHERE deleted_at IS NULL AND ($1 IS NULL OR tenant_id = $1) \
+             AND ($2 IS NULL OR LOWER(name) LIKE $2 OR LOWER(url) LIKE $2) AND ($3 IS NULL OR is_active = $3) \
+             AND ($4 IS NULL OR id > $4) ORDER BY id LIMIT $5"
+        ))
+        .bind(tenant.map(str::to_string))
+        .bind(search)
+        .bind(active)
+        .bind(q.cursor.clone())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(webhook_from).collect()
+    }
+
+    /// Every active endpoint of a tenant: the routing index is built from this.
+    pub async fn active_webhooks(&self, tenant: &str) -> DbResult<Vec<Webhook>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM webhooks WHERE tenant_id = $1 AND is_active = 1 AND deleted_at IS NULL ORDER BY id"
+        ))
+        .bind(tenant)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(webhook_from).collect()
+    }
+
+    pub async fn update_webhook(&self, w: &Webhook) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE webhooks SET name = $2, url = $3, description = $4, events = $5, filters = $6, headers = $7, \
+             content_type = $8, template = $9, max_retries = $10, retry_delay_seconds = $11, backoff_factor = $12, \
+             timeout_ms = $13, rate_limit_per_minute = $14, is_active = $15, disabled_reason = $16, updated_at = $17 \
+             WHERE id = $1",
+        )
+        .bind(&w.id)
+        .bind(&w.name)
+        .bind(&w.url)
+        .bind(&w.description)
+        .bind(json(&w.events))
+        .bind(json(&w.filters))
+        .bind(json(&w.headers))
+        .bind(w.content_type.as_str())
+        .bind(w.template.clone())
+        .bind(i64::from(w.max_retries))
+        .bind(i64::from(w.retry_delay_seconds))
+        .bind(w.backoff_factor)
+        .bind(i64::from(w.timeout_ms))
+        .bind(i64::from(w.rate_limit_per_minute))
+        .bind(i64::from(w.is_active))
+        .bind(w.disabled_reason.clone())
+        .bind(w.updated_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn webhook_secrets(&self, id: &str) -> DbResult<Option<SealedSecrets>> {
+        let row = sqlx::query(
+            "SELECT secret_sealed, previous_secret_sealed, previous_secret_expires_at FROM webhooks WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(SealedSecrets {
+                current: r.try_get("secret_sealed")?,
+                previous: r.try_get("previous_secret_sealed")?,
+                previous_expires_at: r.try_get("previous_secret_expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn set_webhook_secrets(&self, id: &str, s: &SealedSecrets) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE webhooks SET secret_sealed = $2, previous_secret_sealed = $3, previous_secret_expires_at = $4, \
+             updated_at = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&s.current)
+        .bind(s.previous.clone())
+        .bind(s.previous_expires_at)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Soft-deletes the endpoint and cancels its queued deliveries, in one transaction.
+    pub async fn delete_webhook(&self, id: &str) -> DbResult<u64> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE webhooks SET deleted_at = $2, is_active = 0, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let cancelled = sqlx::query(
+            "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = $2, \
+             last_error = 'endpoint deleted' WHERE webhook_id = $1 AND status IN ('pending', 'retrying')",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(cancelled)
+    }
+}
