@@ -43,6 +43,12 @@ m_rps=$(printf '%s\n' "${ME_RPS[@]}" | median); m_p99=$(printf '%s\n' "${ME_P99[
 ratio=$(awk -v a="$m_rps" -v b="$h_rps" 'BEGIN {printf "%.2f", a/b}')
 peak_rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$PID/status)
 
+# Publish: fixed-rate latency, max throughput and fan-out, on SQLite and (when reachable) PostgreSQL.
+kill $PID 2>/dev/null || true
+export HUB_TEST_DATABASE_URL=${HUB_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+pg_isready -q -h 127.0.0.1 -p 5432 || unset HUB_TEST_DATABASE_URL
+PUBLISH_ROWS=$(RUNS=$RUNS cargo bench --bench publish --features ssr 2>/dev/null | grep '^|')
+
 mkdir -p docs
 cat > docs/BENCHMARKS.md <<MD
 # Benchmarks
@@ -60,5 +66,15 @@ part of the two cores). Each figure is the **median of $RUNS runs**.
 
 Authenticated throughput is **${ratio}×** the unauthenticated route's: key verification plus serialising the key record costs less than the rest of the request path, so it does not dominate. Peak RSS of the hub during the run: ${peak_rss} MB.
 Raw runs (req/s): healthz ${H_RPS[*]}; me ${ME_RPS[*]}.
+
+## Publishing (issue: webhooks, event types and the publish API)
+
+\`cargo bench --bench publish --features ssr\` (\`benches/publish.rs\`): the hub in-process on an ephemeral port, the
+load generator in the same process. Fixed rate is open-loop (latency counted from the scheduled send time, so
+queueing is not hidden). Publishes are group-committed: one transaction per batch of concurrent events.
+
+| Backend | What | Result |
+|---|---|---|
+$PUBLISH_ROWS
 MD
 cat docs/BENCHMARKS.md

@@ -7,8 +7,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
-/// Rows per multi-row INSERT: 9 columns × 500 stays under both engines' parameter limits.
+/// Rows per multi-row INSERT: 6 parameters × 500 (and 5 × 200) stay under both engines' parameter limits.
 const DELIVERY_CHUNK: usize = 500;
+const EVENT_CHUNK: usize = 200;
 
 fn event_type_from(r: &AnyRow) -> DbResult<EventType> {
     let example: String = r.try_get("example")?;
@@ -56,6 +57,152 @@ pub(super) fn delivery_from(r: &AnyRow) -> DbResult<Delivery> {
 
 pub(super) const DELIVERY_COLS: &str = "id, tenant_id, event_id, webhook_id, event_type, status, attempts, \
     next_attempt_at, last_status_code, last_error, created_at, updated_at";
+
+pub(super) struct OutboxJob {
+    event: Event,
+    webhook_ids: Vec<String>,
+    idempotency_key: Option<String>,
+    reply: tokio::sync::oneshot::Sender<DbResult<PublishOutcome>>,
+}
+
+/// Most events one group commit takes.
+const GROUP_MAX: usize = 256;
+const GROUP_MAX_ROWS: usize = 5_000;
+
+/// The single writer of the outbox: takes every publish waiting in the queue, writes them in one transaction,
+/// answers each. A failed group is retried one event at a time so one bad event cannot fail the others.
+pub(super) async fn outbox_writer(pool: sqlx::AnyPool, mut rx: tokio::sync::mpsc::UnboundedReceiver<OutboxJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut rows = first.webhook_ids.len();
+        let mut jobs = vec![first];
+        // Bound a group by events and by delivery rows, so one huge fan-out does not hold up many small events.
+        while jobs.len() < GROUP_MAX && rows < GROUP_MAX_ROWS {
+            match rx.try_recv() {
+                Ok(j) => {
+                    rows += j.webhook_ids.len();
+                    jobs.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        match write_group(&pool, &jobs).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(_) if jobs.len() > 1 => {
+                for job in jobs {
+                    let r = write_group(&pool, std::slice::from_ref(&job)).await.map(|mut o| o.remove(0));
+                    let _ = job.reply.send(r);
+                }
+            }
+            Err(e) => {
+                if let Some(job) = jobs.pop() {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+    }
+}
+
+async fn write_group(pool: &sqlx::AnyPool, jobs: &[OutboxJob]) -> DbResult<Vec<PublishOutcome>> {
+    let mut tx = pool.begin().await?;
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let e = &job.event;
+        let Some(key) = &job.idempotency_key else {
+            outcomes.push(PublishOutcome::Created);
+            continue;
+        };
+        sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at < $3")
+            .bind(&e.tenant_id)
+            .bind(key)
+            .bind(e.created_at - IDEMPOTENCY_WINDOW_MS)
+            .execute(&mut *tx)
+            .await?;
+        // Claim the key first: a concurrent publisher with the same key (another instance) waits here.
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (tenant_id, key, event_id, matched, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id, key) DO NOTHING",
+        )
+        .bind(&e.tenant_id)
+        .bind(key)
+        .bind(&e.id)
+        .bind(job.webhook_ids.len() as i64)
+        .bind(e.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 1 {
+            outcomes.push(PublishOutcome::Created);
+        } else {
+            let row = sqlx::query("SELECT event_id, matched FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
+                .bind(&e.tenant_id)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+            let matched: i64 = row.try_get("matched")?;
+            outcomes.push(PublishOutcome::Duplicate(row.try_get("event_id")?, matched.max(0) as usize));
+        }
+    }
+    let created: Vec<&OutboxJob> =
+        jobs.iter().zip(&outcomes).filter(|(_, o)| **o == PublishOutcome::Created).map(|(j, _)| j).collect();
+    for chunk in created.chunks(EVENT_CHUNK) {
+        let mut sql = String::from("INSERT INTO events (id, tenant_id, event_type, envelope, created_at) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 5;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
+        }
+        let mut q = sqlx::query(&sql);
+        for j in chunk {
+            let e = &j.event;
+            q = q.bind(&e.id).bind(&e.tenant_id).bind(&e.event_type).bind(e.envelope.to_string()).bind(e.created_at);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let rows: Vec<(&Event, &String)> =
+        created.iter().flat_map(|j| j.webhook_ids.iter().map(move |w| (&j.event, w))).collect();
+    for chunk in rows.chunks(DELIVERY_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
+             created_at, updated_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 6;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 6,
+                b + 6
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for (e, w) in chunk {
+            q = q
+                .bind(super::new_id("dlv"))
+                .bind(&e.tenant_id)
+                .bind(&e.id)
+                .bind(w.as_str())
+                .bind(&e.event_type)
+                .bind(e.created_at);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
 
 /// What a publish transaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,76 +265,26 @@ impl Store {
         Ok(())
     }
 
-    /// The transactional outbox: idempotency key, event and one pending delivery per matched endpoint, atomically.
+    /// The transactional outbox: the event, one pending delivery per matched endpoint and the idempotency key are
+    /// committed together. Concurrent publishes are group-committed by the outbox writer (one transaction and a
+    /// few multi-row statements for many events), which is what makes SQLite's single writer fast.
     pub async fn insert_event(
         &self,
         event: &Event,
         webhook_ids: &[String],
         idempotency_key: Option<&str>,
     ) -> DbResult<PublishOutcome> {
-        let now = event.created_at;
-        let mut tx = self.write.begin().await?;
-        if let Some(key) = idempotency_key {
-            sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at < $3")
-                .bind(&event.tenant_id)
-                .bind(key)
-                .bind(now - IDEMPOTENCY_WINDOW_MS)
-                .execute(&mut *tx)
-                .await?;
-            // Claim the key first: a concurrent publisher with the same key waits here, then sees ours.
-            let claimed = sqlx::query(
-                "INSERT INTO idempotency_keys (tenant_id, key, event_id, matched, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (tenant_id, key) DO NOTHING",
-            )
-            .bind(&event.tenant_id)
-            .bind(key)
-            .bind(&event.id)
-            .bind(webhook_ids.len() as i64)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed == 0 {
-                let row =
-                    sqlx::query("SELECT event_id, matched FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
-                        .bind(&event.tenant_id)
-                        .bind(key)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                tx.rollback().await?;
-                let matched: i64 = row.try_get("matched")?;
-                return Ok(PublishOutcome::Duplicate(row.try_get("event_id")?, matched.max(0) as usize));
-            }
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let job = OutboxJob {
+            event: event.clone(),
+            webhook_ids: webhook_ids.to_vec(),
+            idempotency_key: idempotency_key.map(str::to_string),
+            reply,
+        };
+        if self.outbox.send(job).is_err() {
+            return Err(sqlx::Error::PoolClosed);
         }
-        sqlx::query("INSERT INTO events (id, tenant_id, event_type, envelope, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&event.id)
-            .bind(&event.tenant_id)
-            .bind(&event.event_type)
-            .bind(event.envelope.to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        for chunk in webhook_ids.chunks(DELIVERY_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
-                 created_at, updated_at) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 2;
-                if i > 0 {
-                    sql.push(',');
-                }
-                // Shared values ($1 tenant, $2 event, $3 type, $4 now) are bound once per statement.
-                sql.push_str(&format!("(${}, $1, $2, ${}, $3, 'pending', $4, $4, $4)", b + 5, b + 6));
-            }
-            let mut q = sqlx::query(&sql).bind(&event.tenant_id).bind(&event.id).bind(&event.event_type).bind(now);
-            for wh in chunk {
-                q = q.bind(super::new_id("dlv")).bind(wh.as_str());
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(PublishOutcome::Created)
+        rx.await.map_err(|_| sqlx::Error::PoolClosed)?
     }
 
     pub async fn get_event(&self, id: &str, tenant: Option<&str>) -> DbResult<Option<Event>> {

@@ -39,6 +39,8 @@ pub struct Store {
     dialect: Dialect,
     /// For LISTEN connections (PostgreSQL only).
     pg_url: Option<String>,
+    /// Queue of the outbox writer (group commit of published events).
+    outbox: tokio::sync::mpsc::UnboundedSender<events::OutboxJob>,
 }
 
 /// NOTIFY channel: a tenant's endpoints changed (payload: tenant id).
@@ -52,6 +54,12 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
+    fn new(read: AnyPool, write: AnyPool, dialect: Dialect, pg_url: Option<String>) -> Store {
+        let (outbox, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(events::outbox_writer(write.clone(), rx));
+        Store { read, write, dialect, pg_url, outbox }
+    }
+
     /// Opens (creating the SQLite file and its folder if needed) and checks the connection.
     pub async fn connect(db: &DatabaseUrl) -> Result<Store, String> {
         sqlx::any::install_default_drivers();
@@ -82,7 +90,7 @@ impl Store {
                 let write =
                     open(1).await.map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
                 let read = open(4).await.map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
-                Ok(Store { read, write, dialect: Dialect::Sqlite, pg_url: None })
+                Ok(Store::new(read, write, Dialect::Sqlite, None))
             }
             DatabaseUrl::Postgres(url) => {
                 let pool = AnyPoolOptions::new()
@@ -93,7 +101,7 @@ impl Store {
                     .map_err(|e| {
                         format!("cannot connect to PostgreSQL at {}: {e}", crate::server::config::redact_url(url))
                     })?;
-                Ok(Store { read: pool.clone(), write: pool, dialect: Dialect::Postgres, pg_url: Some(url.clone()) })
+                Ok(Store::new(pool.clone(), pool, Dialect::Postgres, Some(url.clone())))
             }
         }
     }
