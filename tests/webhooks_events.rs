@@ -385,3 +385,37 @@ fn publishing_matches_filters_and_is_durable() {
         }
     });
 }
+
+/// Two hub instances on one PostgreSQL database: a change made through one reaches the other's routing index
+/// through LISTEN/NOTIFY (SQLite is single-instance, so this runs on PostgreSQL only).
+#[test]
+fn routing_changes_reach_other_instances() {
+    common::run(async {
+        for b in common::backends().await.into_iter().filter(|b| b.name == "postgres") {
+            let a = common::hub(&b).await;
+            let other = common::hub(&b).await;
+            let listener = tokio::spawn(other.clone().listen_for_changes());
+            let t = a.create_tenant(Actor::System, "Acme").await.unwrap();
+            let publish = |hub: integration_hub::server::service::AppState| {
+                let mut e = event("ticket.created", ticket("high"));
+                e.tenant_id = Some(t.id.clone());
+                async move { hub.publish(Actor::System, e).await.unwrap().matched }
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await; // listener connected
+            assert_eq!(publish(other.clone()).await, 0, "index of the other instance is now cached and empty");
+            let mut h = hook("https://a.example.com/", &["*"]);
+            h.tenant_id = Some(t.id.clone());
+            a.create_webhook(Actor::System, h).await.unwrap();
+            let mut seen = 0;
+            for _ in 0..50 {
+                seen = publish(other.clone()).await;
+                if seen == 1 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(seen, 1, "the other instance learned of the new endpoint");
+            listener.abort();
+        }
+    });
+}

@@ -140,7 +140,7 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
         }
     });
     // Other instances on the same PostgreSQL database announce endpoint and catalog changes.
-    let change_listener = tokio::spawn(listen_for_changes(hub.clone()));
+    let change_listener = tokio::spawn(hub.clone().listen_for_changes());
     // API key usage is counted in memory and written in batches (never a write per request).
     let usage_flusher = tokio::spawn({
         let hub = hub.clone();
@@ -166,31 +166,6 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
     }
     tracing::info!("stopped");
     served
-}
-
-async fn listen_for_changes(hub: AppState) {
-    use crate::server::service::events::CATALOG_CHANGED;
-    use crate::server::store::ROUTES_CHANNEL;
-    loop {
-        let mut listener = match hub.store.listen(&[ROUTES_CHANNEL]).await {
-            Ok(Some(l)) => l,
-            Ok(None) => return, // SQLite: one instance, nothing to hear
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot LISTEN for changes; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                continue;
-            }
-        };
-        // Anything may have changed while we were not listening.
-        hub.routes.clear();
-        hub.catalog.clear();
-        while let Ok(n) = listener.recv().await {
-            match n.payload() {
-                CATALOG_CHANGED => hub.catalog.clear(),
-                tenant => hub.routes.invalidate(tenant),
-            }
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -73,6 +73,34 @@ impl Hub {
         Ok(routes)
     }
 
+    /// Keeps this instance's routing index and catalog in step with changes made by other instances on the
+    /// same PostgreSQL database (LISTEN); returns at once on SQLite. Runs until aborted.
+    pub async fn listen_for_changes(self: Arc<Self>) {
+        use crate::server::service::events::CATALOG_CHANGED;
+        use crate::server::store::ROUTES_CHANNEL;
+        let hub = self;
+        loop {
+            let mut listener = match hub.store.listen(&[ROUTES_CHANNEL]).await {
+                Ok(Some(l)) => l,
+                Ok(None) => return, // SQLite: one instance, nothing to hear
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot LISTEN for changes; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            // Anything may have changed while we were not listening.
+            hub.routes.clear();
+            hub.catalog.clear();
+            while let Ok(n) = listener.recv().await {
+                match n.payload() {
+                    CATALOG_CHANGED => hub.catalog.clear(),
+                    tenant => hub.routes.invalidate(tenant),
+                }
+            }
+        }
+    }
+
     /// Tells other hub instances on the same PostgreSQL database that a tenant's endpoints changed.
     pub fn broadcast_route_change(&self, tenant: &str) {
         let store = self.store.clone();
