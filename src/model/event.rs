@@ -136,3 +136,69 @@ pub struct EventListQuery {
     #[serde(default)]
     pub tenant_id: Option<String>,
 }
+
+/// Why an attempt failed, for filtering and for the retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The endpoint answered with a non-2xx status.
+    Status,
+    Timeout,
+    Connect,
+    Dns,
+    Tls,
+    Reset,
+    SsrfBlocked,
+    Template,
+    Other,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Status => "status",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Reset => "reset",
+            ErrorKind::SsrfBlocked => "ssrf_blocked",
+            ErrorKind::Template => "template",
+            ErrorKind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ErrorKind> {
+        [
+            ErrorKind::Status,
+            ErrorKind::Timeout,
+            ErrorKind::Connect,
+            ErrorKind::Dns,
+            ErrorKind::Tls,
+            ErrorKind::Reset,
+            ErrorKind::SsrfBlocked,
+            ErrorKind::Template,
+            ErrorKind::Other,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One attempt, as sent and as answered (bodies cut at 64 KB, flagged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub id: String,
+    pub delivery_id: String,
+    pub attempt: u32,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: String,
+    pub response_status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    pub response_truncated: bool,
+    pub duration_ms: u64,
+    pub error_kind: Option<ErrorKind>,
+    pub error: Option<String>,
+    pub next_retry_at: Option<i64>,
+    pub created_at: i64,
+}

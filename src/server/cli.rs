@@ -154,10 +154,19 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
             }
         }
     });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = hub.config.serve.worker.then(|| crate::server::delivery::worker::spawn(hub.clone(), stop_rx));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: no new claims, finishing in-flight deliveries");
+            let _ = stop_tx.send(true);
+        })
         .await
         .map_err(|e| format!("server error: {e}"));
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
     sweeper.abort();
     usage_flusher.abort();
     change_listener.abort();

@@ -127,6 +127,18 @@ pub struct ServeArgs {
     /// Private/loopback webhook targets that are nevertheless allowed (comma-separated CIDRs; e.g. for tests).
     #[arg(long, env = "HUB_ALLOW_PRIVATE_TARGETS", default_value = "")]
     pub allow_private_targets: String,
+    /// Run the delivery worker in this instance (`false` for API-only instances).
+    #[arg(long, env = "HUB_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub worker: bool,
+    /// Deliveries in flight at once.
+    #[arg(long, env = "HUB_WORKER_CONCURRENCY", default_value_t = 256)]
+    pub worker_concurrency: usize,
+    /// How long a claimed delivery stays reserved before another worker may take it (crash recovery).
+    #[arg(long, env = "HUB_LEASE_SECONDS", default_value_t = 90)]
+    pub lease_seconds: u64,
+    /// Multiplies retry delays (tests use a small value instead of waiting minutes).
+    #[arg(long, env = "HUB_RETRY_TIME_SCALE", default_value_t = 1.0)]
+    pub retry_time_scale: f64,
 }
 
 impl ServeArgs {

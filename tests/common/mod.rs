@@ -7,6 +7,8 @@ use integration_hub::server::service::{AppState, Hub};
 use integration_hub::server::store::isolated_postgres_url;
 use std::net::SocketAddr;
 
+pub mod receiver;
+
 pub const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub struct Backend {
@@ -58,7 +60,18 @@ pub fn config(url: &str) -> Config {
         log: "warn".into(),
         log_format: LogFormat::Text,
     };
-    let serve = ServeArgs::parse_args(["--admin-email", "admin@example.com"]).expect("serve args");
+    // Tests deliver to receivers on 127.0.0.1, and retry delays shrink a thousandfold.
+    let serve = ServeArgs::parse_args([
+        "--admin-email",
+        "admin@example.com",
+        "--allow-private-targets",
+        "127.0.0.1/32",
+        "--retry-time-scale",
+        "0.001",
+        "--lease-seconds",
+        "3",
+    ])
+    .expect("serve args");
     Config::from_args(&common, serve).expect("config")
 }
 

@@ -1,4 +1,7 @@
-//! Outbound delivery: signing (Standard Webhooks) and the SSRF guard.
+//! Outbound delivery: the worker, the sender, retries, signing (Standard Webhooks) and the SSRF guard.
 
+pub mod retry;
+pub mod sender;
 pub mod sign;
 pub mod ssrf;
+pub mod worker;

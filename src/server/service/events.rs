@@ -162,7 +162,7 @@ impl Hub {
 
     /// Wakes this instance's worker, and the others' on PostgreSQL.
     pub async fn wake_workers(&self) {
-        self.work.notify_waiters();
+        self.work.notify_one();
         if let Err(e) = self.store.notify(WORK_CHANNEL, "").await {
             tracing::warn!(error = %e, "cannot notify other workers");
         }

@@ -13,11 +13,13 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod deliveries;
 mod events;
 mod webhooks;
 
 pub use api_keys::StoredKey;
 pub use audit::AuditEntry;
+pub use deliveries::{new_attempt_id, AttemptRecord};
 pub use events::PublishOutcome;
 pub use webhooks::SealedSecrets;
 

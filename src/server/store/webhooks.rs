@@ -6,7 +6,8 @@ use crate::model::{ContentType, Webhook, WebhookListQuery};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-const COLS: &str = "id, tenant_id, name, url, description, events, filters, headers, content_type, template, \
+pub(super) const COLS: &str =
+    "id, tenant_id, name, url, description, events, filters, headers, content_type, template, \
     max_retries, retry_delay_seconds, backoff_factor, timeout_ms, rate_limit_per_minute, is_active, disabled_reason, \
     created_by, created_at, updated_at, last_triggered_at, last_error_at, last_error, total_delivered, total_failed";
 
@@ -14,7 +15,7 @@ fn u32_col(r: &AnyRow, c: &str) -> DbResult<u32> {
     Ok(r.try_get::<i64, _>(c)?.clamp(0, i64::from(u32::MAX)) as u32)
 }
 
-fn webhook_from(r: &AnyRow) -> DbResult<Webhook> {
+pub(super) fn webhook_from(r: &AnyRow) -> DbResult<Webhook> {
     let events: String = r.try_get("events")?;
     let filters: String = r.try_get("filters")?;
     let headers: String = r.try_get("headers")?;

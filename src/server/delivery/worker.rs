@@ -1,0 +1,242 @@
+//! The delivery worker: claims due deliveries in batches with a lease, sends each (bounded concurrency, one
+//! pooled client), decides retry / success / dead-letter, and records attempts in batched transactions.
+//! Idle, it sleeps until woken (publish in this process, NOTIFY from other instances) or until the next
+//! scheduled retry is due; it never spins.
+
+use super::retry::{backoff_ms, parse_retry_after};
+use super::sender::{self, Secrets};
+use super::sign::SigningSecret;
+use crate::model::{Delivery, DeliveryStatus, ErrorKind, Webhook};
+use crate::server::rate_limit::RateLimiter;
+use crate::server::service::AppState;
+use crate::server::store::{now_ms, AttemptRecord, WORK_CHANNEL};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch, Semaphore};
+
+const CLAIM_BATCH: usize = 256;
+const MAX_IDLE_SLEEP: Duration = Duration::from_secs(30);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const HOOK_CACHE_TTL: Duration = Duration::from_secs(2);
+
+type HookEntry = Arc<(Webhook, Secrets, bool)>;
+
+struct Shared {
+    hub: AppState,
+    client: reqwest::Client,
+    limiter: RateLimiter,
+    hooks: Mutex<HashMap<String, (Instant, HookEntry)>>,
+    results: mpsc::UnboundedSender<AttemptRecord>,
+    in_flight: Mutex<HashSet<String>>,
+}
+
+/// Starts the worker; it stops claiming when `shutdown` turns true, lets in-flight sends finish (bounded) and
+/// releases what is left.
+pub fn spawn(hub: AppState, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(hub, shutdown))
+}
+
+async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
+    let concurrency = hub.config.serve.worker_concurrency.max(1);
+    let lease_ms = (hub.config.serve.lease_seconds.max(1) * 1000) as i64;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(results_writer(hub.clone(), rx));
+    let wake = tokio::spawn(forward_notifications(hub.clone()));
+    let shared = Arc::new(Shared {
+        client: sender::client(hub.config.target_policy.clone(), concurrency),
+        hub: hub.clone(),
+        limiter: RateLimiter::default(),
+        hooks: Mutex::new(HashMap::new()),
+        results: tx,
+        in_flight: Mutex::new(HashSet::new()),
+    });
+    let sem = Arc::new(Semaphore::new(concurrency));
+    tracing::info!(concurrency, "delivery worker started");
+    while !*shutdown.borrow() {
+        let free = sem.available_permits();
+        if free == 0 {
+            tokio::select! {
+                p = sem.clone().acquire_owned() => drop(p),
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let claimed = match hub.store.claim_due(free.min(CLAIM_BATCH) as i64, lease_ms).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming deliveries failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            let wait = match hub.store.next_due_at().await {
+                Ok(Some(t)) => Duration::from_millis((t - now_ms()).clamp(1, MAX_IDLE_SLEEP.as_millis() as i64) as u64),
+                _ => MAX_IDLE_SLEEP,
+            };
+            tokio::select! {
+                _ = hub.work.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let event_ids: Vec<String> =
+            claimed.iter().map(|d| d.event_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let envelopes = Arc::new(hub.store.envelopes(&event_ids).await.unwrap_or_default());
+        for d in claimed {
+            let Ok(permit) = sem.clone().acquire_owned().await else { break };
+            shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(d.id.clone());
+            let (shared, envelopes) = (shared.clone(), envelopes.clone());
+            tokio::spawn(async move {
+                let id = d.id.clone();
+                process(&shared, d, &envelopes).await;
+                shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                drop(permit);
+            });
+        }
+    }
+    // Graceful stop: let in-flight sends finish for a while, then hand the rest back to the queue.
+    let all = u32::try_from(concurrency).unwrap_or(u32::MAX);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, sem.acquire_many(all)).await.is_ok();
+    let left: Vec<String> = shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+    for id in &left {
+        let _ = hub.store.release_delivery(id, now_ms()).await;
+    }
+    wake.abort();
+    drop(shared);
+    let _ = writer.await;
+    tracing::info!(drained, released = left.len(), "delivery worker stopped");
+}
+
+/// On PostgreSQL, publishes by other instances arrive as NOTIFY and wake this worker.
+async fn forward_notifications(hub: AppState) {
+    loop {
+        match hub.store.listen(&[WORK_CHANNEL]).await {
+            Ok(Some(mut l)) => {
+                while l.recv().await.is_ok() {
+                    hub.work.notify_one();
+                }
+            }
+            Ok(None) => return,
+            Err(e) => tracing::warn!(error = %e, "cannot LISTEN for new work; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn hook_for(shared: &Shared, id: &str) -> Option<HookEntry> {
+    if let Some((at, h)) = shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+        if at.elapsed() < HOOK_CACHE_TTL {
+            return Some(h.clone());
+        }
+    }
+    let (hook, sealed, deleted) = shared.hub.store.webhook_for_send(id).await.ok()??;
+    let open = |s: &str| shared.hub.master_key.open(s).ok().and_then(|p| SigningSecret::parse(&p).ok());
+    let current = open(&sealed.current)?;
+    let previous =
+        sealed.previous.as_deref().filter(|_| sealed.previous_expires_at.is_some_and(|e| e > now_ms())).and_then(open);
+    let entry = Arc::new((hook, Secrets { current, previous }, deleted));
+    shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (Instant::now(), entry.clone()));
+    Some(entry)
+}
+
+async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, String>) {
+    let store = &shared.hub.store;
+    let Some(entry) = hook_for(shared, &d.webhook_id).await else {
+        let _ = store.cancel_delivery(&d.id, "endpoint not found").await;
+        return;
+    };
+    let (hook, secrets, deleted) = (&entry.0, &entry.1, entry.2);
+    if deleted || !hook.is_active {
+        let _ = store.cancel_delivery(&d.id, if deleted { "endpoint deleted" } else { "endpoint disabled" }).await;
+        return;
+    }
+    let Some(envelope) = envelopes.get(&d.event_id) else {
+        let _ = store.cancel_delivery(&d.id, "event no longer exists").await;
+        return;
+    };
+    // The endpoint's own rate limit: a throttled delivery waits its turn and is not an attempt.
+    let per_min = hook.rate_limit_per_minute.max(1);
+    let decision = shared.limiter.check(&hook.id, per_min, per_min.saturating_mul(60));
+    if !decision.allowed {
+        let _ = store.release_delivery(&d.id, now_ms() + (decision.retry_after_secs * 1000) as i64).await;
+        return;
+    }
+    let attempt_no = d.attempts + 1;
+    let policy = &shared.hub.config.target_policy;
+    let sent = sender::send(&shared.client, policy, hook, secrets, &d.event_id, envelope, attempt_no).await;
+    let mut attempt = sent.attempt;
+    attempt.delivery_id = d.id.clone();
+    let code = attempt.response_status;
+    let ok = code.is_some_and(|c| (200..300).contains(&c)) && attempt.error_kind.is_none();
+    let mut disable_reason = None;
+    let (status, next) = if ok {
+        (DeliveryStatus::Success, None)
+    } else if code == Some(410) {
+        disable_reason = Some("the endpoint answered 410 Gone".to_string());
+        (DeliveryStatus::Failed, None)
+    } else if attempt.error_kind == Some(ErrorKind::SsrfBlocked) {
+        (DeliveryStatus::Failed, None)
+    } else if attempt_no <= hook.max_retries {
+        let honour = matches!(code, Some(429 | 503));
+        let ra = sent.retry_after.as_deref().filter(|_| honour).and_then(|v| parse_retry_after(v, now_ms()));
+        let scale = shared.hub.config.serve.retry_time_scale;
+        let wait = backoff_ms(hook.retry_delay_seconds, hook.backoff_factor, attempt_no, scale, ra);
+        (DeliveryStatus::Retrying, Some(now_ms() + wait))
+    } else {
+        (DeliveryStatus::Failed, None)
+    };
+    attempt.next_retry_at = next;
+    let record = AttemptRecord {
+        delivery_id: d.id.clone(),
+        webhook_id: hook.id.clone(),
+        attempt,
+        status,
+        next_attempt_at: next,
+        disable_reason,
+    };
+    let _ = shared.results.send(record);
+}
+
+/// Writes attempt records in batches: one transaction for everything that finished meanwhile.
+async fn results_writer(hub: AppState, mut rx: mpsc::UnboundedReceiver<AttemptRecord>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut tries = 0;
+        while let Err(e) = hub.store.record_attempts(&batch).await {
+            tries += 1;
+            tracing::warn!(error = %e, tries, "recording attempts failed; retrying");
+            if tries >= 5 {
+                // The leases expire and the deliveries are sent again: at-least-once, nothing lost.
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+        }
+        let retry_soon = batch.iter().any(|r| r.status == DeliveryStatus::Retrying);
+        for r in batch.iter().filter(|r| r.disable_reason.is_some()) {
+            let reason = r.disable_reason.as_deref().unwrap_or_default();
+            tracing::warn!(webhook = %r.webhook_id, reason, "endpoint disabled automatically");
+            let tenant = hub.store.get_webhook(&r.webhook_id, None).await.ok().flatten().map(|w| w.tenant_id);
+            let _ = hub
+                .store
+                .insert_audit("system", tenant.as_deref(), "webhook.auto_disabled", Some(&r.webhook_id), Some(reason))
+                .await;
+            if let Some(t) = tenant {
+                hub.routes.invalidate(&t);
+                hub.broadcast_route_change(&t);
+            }
+        }
+        if retry_soon {
+            // The worker may be asleep until a later retry; let it recompute.
+            hub.work.notify_one();
+        }
+    }
+}

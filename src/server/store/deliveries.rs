@@ -1,0 +1,226 @@
+//! The delivery queue: claiming due rows with a lease, recording attempts and outcomes in batches.
+
+use super::events::{delivery_from, DELIVERY_COLS};
+use super::{new_id, now_ms, DbResult, Dialect, SealedSecrets, Store};
+use crate::model::{Delivery, DeliveryAttempt, DeliveryStatus, ErrorKind, Webhook};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// The outcome of one attempt, written together with many others in one transaction.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: String,
+    pub webhook_id: String,
+    pub attempt: DeliveryAttempt,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<i64>,
+    /// Set when the endpoint must be switched off (410 Gone).
+    pub disable_reason: Option<String>,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+impl Store {
+    /// Claims up to `limit` due deliveries for `lease_ms`. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several
+    /// instances claim side by side without ever taking the same row; SQLite has a single writer.
+    pub async fn claim_due(&self, limit: i64, lease_ms: i64) -> DbResult<Vec<Delivery>> {
+        let now = now_ms();
+        let lock = if self.dialect == Dialect::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+        let rows = sqlx::query(&format!(
+            "UPDATE deliveries SET lease_until = $1, updated_at = $2 WHERE id IN (SELECT id FROM deliveries \
+             WHERE status IN ('pending', 'retrying') AND next_attempt_at <= $2 \
+             AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at LIMIT $3 {lock}) \
+             RETURNING {DELIVERY_COLS}"
+        ))
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?;
+        rows.iter().map(delivery_from).collect()
+    }
+
+    /// When the next queued delivery is due (None: queue empty).
+    pub async fn next_due_at(&self) -> DbResult<Option<i64>> {
+        let row =
+            sqlx::query("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status IN ('pending', 'retrying')")
+                .fetch_one(&self.read)
+                .await?;
+        row.try_get("t")
+    }
+
+    /// Envelopes of the given events, by id.
+    pub async fn envelopes(&self, ids: &[String]) -> DbResult<HashMap<String, String>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
+            let sql = format!("SELECT id, envelope FROM events WHERE id IN ({list})");
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.read).await? {
+                out.insert(r.try_get("id")?, r.try_get("envelope")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// An endpoint (even a deleted or disabled one) with its sealed secrets, for sending.
+    pub async fn webhook_for_send(&self, id: &str) -> DbResult<Option<(Webhook, SealedSecrets, bool)>> {
+        let Some(row) =
+            sqlx::query("SELECT deleted_at FROM webhooks WHERE id = $1").bind(id).fetch_optional(&self.read).await?
+        else {
+            return Ok(None);
+        };
+        let deleted = row.try_get::<Option<i64>, _>("deleted_at")?.is_some();
+        let w = sqlx::query(&format!("SELECT {} FROM webhooks WHERE id = $1", super::webhooks::COLS))
+            .bind(id)
+            .fetch_one(&self.read)
+            .await?;
+        let w = super::webhooks::webhook_from(&w)?;
+        let secrets = self.webhook_secrets(id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        Ok(Some((w, secrets, deleted)))
+    }
+
+    /// Writes attempts and outcomes of many deliveries in one transaction, with the endpoints' counters.
+    pub async fn record_attempts(&self, records: &[AttemptRecord]) -> DbResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        for r in records {
+            let a = &r.attempt;
+            sqlx::query(
+                "INSERT INTO delivery_attempts (id, delivery_id, attempt, request_headers, request_body, \
+                 response_status, response_headers, response_body, response_truncated, duration_ms, error_kind, error, \
+                 next_retry_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(&a.id)
+            .bind(&r.delivery_id)
+            .bind(i64::from(a.attempt))
+            .bind(json(&a.request_headers))
+            .bind(&a.request_body)
+            .bind(a.response_status.map(i64::from))
+            .bind(json(&a.response_headers))
+            .bind(a.response_body.clone())
+            .bind(i64::from(a.response_truncated))
+            .bind(a.duration_ms as i64)
+            .bind(a.error_kind.map(|k| k.as_str().to_string()))
+            .bind(a.error.clone())
+            .bind(a.next_retry_at)
+            .bind(a.created_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE deliveries SET status = $2, attempts = $3, next_attempt_at = $4, lease_until = NULL, \
+                 last_status_code = $5, last_error = $6, updated_at = $7 WHERE id = $1",
+            )
+            .bind(&r.delivery_id)
+            .bind(r.status.as_str())
+            .bind(i64::from(a.attempt))
+            .bind(r.next_attempt_at)
+            .bind(a.response_status.map(i64::from))
+            .bind(a.error.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let ok = r.status == DeliveryStatus::Success;
+            let failed = r.status == DeliveryStatus::Failed;
+            sqlx::query(
+                "UPDATE webhooks SET last_triggered_at = $2, total_delivered = total_delivered + $3, \
+                 total_failed = total_failed + $4, \
+                 last_error_at = CASE WHEN $5 IS NULL THEN last_error_at ELSE $2 END, \
+                 last_error = CASE WHEN $5 IS NULL THEN last_error ELSE $5 END WHERE id = $1",
+            )
+            .bind(&r.webhook_id)
+            .bind(now)
+            .bind(i64::from(ok))
+            .bind(i64::from(failed))
+            .bind(if ok { None } else { a.error.clone() })
+            .execute(&mut *tx)
+            .await?;
+            if let Some(reason) = &r.disable_reason {
+                sqlx::query("UPDATE webhooks SET is_active = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1")
+                    .bind(&r.webhook_id)
+                    .bind(reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await
+    }
+
+    /// Puts a claimed delivery back without counting an attempt (throttled, or shutting down).
+    pub async fn release_delivery(&self, id: &str, next_attempt_at: i64) -> DbResult<()> {
+        sqlx::query("UPDATE deliveries SET lease_until = NULL, next_attempt_at = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(next_attempt_at)
+            .bind(now_ms())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a delivery without sending (its endpoint is gone or switched off).
+    pub async fn cancel_delivery(&self, id: &str, reason: &str) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE deliveries SET status = 'cancelled', lease_until = NULL, next_attempt_at = NULL, last_error = $2, \
+             updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(reason)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get_delivery(&self, id: &str) -> DbResult<Option<Delivery>> {
+        let row = sqlx::query(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(delivery_from).transpose()
+    }
+
+    pub async fn attempts_for(&self, delivery_id: &str) -> DbResult<Vec<DeliveryAttempt>> {
+        let rows = sqlx::query("SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt")
+            .bind(delivery_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let rh: String = r.try_get("request_headers")?;
+                let sh: Option<String> = r.try_get("response_headers")?;
+                let kind: Option<String> = r.try_get("error_kind")?;
+                Ok(DeliveryAttempt {
+                    id: r.try_get("id")?,
+                    delivery_id: r.try_get("delivery_id")?,
+                    attempt: r.try_get::<i64, _>("attempt")?.max(0) as u32,
+                    request_headers: serde_json::from_str(&rh).unwrap_or_default(),
+                    request_body: r.try_get("request_body")?,
+                    response_status: r
+                        .try_get::<Option<i64>, _>("response_status")?
+                        .and_then(|s| u16::try_from(s).ok()),
+                    response_headers: sh.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+                    response_body: r.try_get("response_body")?,
+                    response_truncated: r.try_get::<i64, _>("response_truncated")? != 0,
+                    duration_ms: r.try_get::<i64, _>("duration_ms")?.max(0) as u64,
+                    error_kind: kind.as_deref().and_then(ErrorKind::parse),
+                    error: r.try_get("error")?,
+                    next_retry_at: r.try_get("next_retry_at")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+pub fn new_attempt_id() -> String {
+    new_id("att")
+}
