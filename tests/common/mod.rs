@@ -54,6 +54,11 @@ pub async fn backends() -> Vec<Backend> {
 }
 
 pub fn config(url: &str) -> Config {
+    config_with_lease(url, "3")
+}
+
+/// The crash test wants leases that expire fast; the scale test wants them longer than a busy batch takes.
+pub fn config_with_lease(url: &str, lease_seconds: &'static str) -> Config {
     let common = CommonArgs {
         database_url: url.to_string(),
         master_key: Some(MASTER_KEY.to_string()),
@@ -69,7 +74,7 @@ pub fn config(url: &str) -> Config {
         "--retry-time-scale",
         "0.001",
         "--lease-seconds",
-        "3",
+        lease_seconds,
     ])
     .expect("serve args");
     Config::from_args(&common, serve).expect("config")
