@@ -159,6 +159,25 @@ fn deliveries_are_signed_retried_and_recorded() {
             assert_eq!((w.total_failed, w.total_delivered), (1, 0), "[{n}]");
             assert!(w.last_error.is_some() && w.last_triggered_at.is_some(), "[{n}]");
 
+            // The log: filters, detail with attempts; replay and recover of dead letters.
+            let q = integration_hub::model::DeliveryListQuery {
+                status: Some(DeliveryStatus::Failed),
+                webhook_id: Some(dead.id.clone()),
+                ..Default::default()
+            };
+            let failed = hub.list_deliveries(Actor::System, q.clone()).await.unwrap();
+            assert_eq!(failed.len(), 1, "[{n}]");
+            let detail = hub.get_delivery(&Actor::System, &failed[0].id).await.unwrap();
+            assert_eq!(detail.attempts.len(), 3, "[{n}]");
+            let replay = hub.replay_delivery(Actor::System, &failed[0].id).await.unwrap();
+            assert_ne!(replay.id, failed[0].id, "[{n}]");
+            settle(&hub, &p.id).await;
+            assert_eq!(rx.received("/fail").len(), 6, "[{n}] the replay ran the full retry policy again");
+            assert_eq!(hub.recover_webhook(Actor::System, &dead.id, 0).await.unwrap(), 2, "[{n}]");
+            settle(&hub, &p.id).await;
+            assert_eq!(rx.received("/fail").len(), 12, "[{n}]");
+            assert_eq!(hub.list_deliveries(Actor::System, q).await.unwrap().len(), 4, "[{n}] history kept");
+
             // Secret rotation: both signatures are sent during the grace period, each verifies.
             let old = hub.webhook_secret(Actor::System, &ok.id).await.unwrap().secret;
             let new =

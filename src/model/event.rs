@@ -202,3 +202,39 @@ pub struct DeliveryAttempt {
     pub next_retry_at: Option<i64>,
     pub created_at: i64,
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryListQuery {
+    #[serde(default)]
+    pub status: Option<DeliveryStatus>,
+    #[serde(default)]
+    pub webhook_id: Option<String>,
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// Unix milliseconds, inclusive.
+    #[serde(default)]
+    pub since: Option<i64>,
+    #[serde(default)]
+    pub until: Option<i64>,
+    /// The last id of the previous page (newest first).
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// `POST /api/v1/webhooks/{id}/recover`: replay the endpoint's failed deliveries since a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverRequest {
+    /// Unix milliseconds.
+    pub since: i64,
+}

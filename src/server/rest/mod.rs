@@ -3,6 +3,7 @@
 //! Every route is listed once in [`ROUTES`] with the scope it needs; the scope guard looks the matched route
 //! up there, so a route missing from the table is refused (deny by default), and the scope tests walk the table.
 
+mod deliveries;
 pub mod error;
 mod events;
 mod keys;
@@ -52,6 +53,10 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/events", Some(Scope::EventsRead)),
     route("GET", "/events/{id}", Some(Scope::EventsRead)),
     route("GET", "/event-types", Some(Scope::EventsRead)),
+    route("GET", "/deliveries", Some(Scope::DeliveriesRead)),
+    route("GET", "/deliveries/{id}", Some(Scope::DeliveriesRead)),
+    route("POST", "/deliveries/{id}/replay", Some(Scope::DeliveriesWrite)),
+    route("POST", "/webhooks/{id}/recover", Some(Scope::DeliveriesWrite)),
 ];
 
 pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
@@ -69,6 +74,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
         .route("/events/batch", post(events::publish_batch))
         .route("/events/{id}", get(events::get_one))
         .route("/event-types", get(events::event_types))
+        .route("/deliveries", get(deliveries::list))
+        .route("/deliveries/{id}", get(deliveries::get_one))
+        .route("/deliveries/{id}/replay", post(deliveries::replay))
+        .route("/webhooks/{id}/recover", post(deliveries::recover))
         .route_layer(from_fn(scope_guard))
         .layer(from_fn_with_state(hub.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(error::MAX_BODY_BYTES))

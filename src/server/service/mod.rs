@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod deliveries;
 pub mod events;
 pub mod routing;
 pub mod webhooks;

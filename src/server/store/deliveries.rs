@@ -2,7 +2,7 @@
 
 use super::events::{delivery_from, DELIVERY_COLS};
 use super::{new_id, now_ms, DbResult, Dialect, SealedSecrets, Store};
-use crate::model::{Delivery, DeliveryAttempt, DeliveryStatus, ErrorKind, Webhook};
+use crate::model::{Delivery, DeliveryAttempt, DeliveryListQuery, DeliveryStatus, ErrorKind, Webhook};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -218,6 +218,60 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+impl Store {
+    /// Newest first, keyset-paginated by id; every filter optional.
+    pub async fn list_deliveries(
+        &self,
+        tenant: Option<&str>,
+        q: &DeliveryListQuery,
+        limit: i64,
+    ) -> DbResult<Vec<Delivery>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR status = $2) \
+             AND ($3 IS NULL OR webhook_id = $3) AND ($4 IS NULL OR event_type = $4) AND ($5 IS NULL OR created_at >= $5) \
+             AND ($6 IS NULL OR created_at <= $6) AND ($7 IS NULL OR id < $7) ORDER BY id DESC LIMIT $8"
+        ))
+        .bind(tenant.map(str::to_string))
+        .bind(q.status.map(|s| s.as_str().to_string()))
+        .bind(q.webhook_id.clone())
+        .bind(q.event_type.clone())
+        .bind(q.since)
+        .bind(q.until)
+        .bind(q.cursor.clone())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(delivery_from).collect()
+    }
+
+    /// A fresh pending delivery of the same event to the same endpoint (the old one and its attempts stay).
+    pub async fn insert_replay(&self, d: &Delivery) -> DbResult<Delivery> {
+        let now = now_ms();
+        let id = new_id("dlv");
+        sqlx::query(
+            "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6)",
+        )
+        .bind(&id)
+        .bind(&d.tenant_id)
+        .bind(&d.event_id)
+        .bind(&d.webhook_id)
+        .bind(&d.event_type)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        self.get_delivery(&id).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Counts by status for the queue-depth gauge.
+    pub async fn queue_depth(&self) -> DbResult<i64> {
+        sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE status IN ('pending', 'retrying')")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")
     }
 }
 

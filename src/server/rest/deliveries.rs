@@ -1,0 +1,47 @@
+//! `/api/v1/deliveries` and endpoint recovery.
+
+use super::error::{ApiJson, ApiResult};
+use super::Caller;
+use crate::model::{Delivery, DeliveryDetail, DeliveryListQuery, RecoverRequest};
+use crate::server::service::{Actor, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::Value;
+
+pub async fn list(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Query(q): Query<DeliveryListQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 500) as usize;
+    let list = hub.list_deliveries(Actor::Key(&key), q).await?;
+    let next = (list.len() == limit).then(|| list.last().map(|d| d.id.clone())).flatten();
+    Ok(Json(serde_json::json!({ "data": list, "next_cursor": next })))
+}
+
+pub async fn get_one(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeliveryDetail>> {
+    Ok(Json(hub.get_delivery(&Actor::Key(&key), &id).await?))
+}
+
+pub async fn replay(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Delivery>)> {
+    Ok((StatusCode::ACCEPTED, Json(hub.replay_delivery(Actor::Key(&key), &id).await?)))
+}
+
+pub async fn recover(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+    ApiJson(r): ApiJson<RecoverRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let n = hub.recover_webhook(Actor::Key(&key), &id, r.since).await?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "replayed": n }))))
+}
