@@ -195,6 +195,11 @@ fn deliveries_are_signed_retried_and_recorded() {
             assert_eq!(r.headers["webhook-signature"].split(' ').count(), 2, "[{n}]");
             assert_eq!((verify(&old, &r), verify(&new, &r)), (1, 1), "[{n}]");
 
+            // The engine's metrics saw it all.
+            let text = hub.metrics.render(0);
+            assert!(!text.contains("hub_deliveries_total{outcome=\"success\"} 0"), "[{n}] {text}");
+            assert!(text.contains("hub_deliveries_total{outcome=\"failed\"}"), "[{n}]");
+
             let _ = stop.send(true);
             tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
         }

@@ -19,6 +19,7 @@ pub fn router(hub: AppState, leptos_options: LeptosOptions) -> Router {
     let base = hub.config.base_url.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics).with_state(hub.clone()))
         .merge(super::rest::router(hub.clone()))
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let opts = leptos_options.clone();
@@ -56,6 +57,12 @@ async fn same_origin_only(base: url::Url, req: Request, next: Next) -> Response 
         }
     }
     next.run(req).await
+}
+
+/// Prometheus text format: delivery outcomes, attempt latency, in-flight and queue depth.
+async fn metrics(axum::extract::State(hub): axum::extract::State<AppState>) -> Response {
+    let depth = hub.store.queue_depth().await.unwrap_or(-1);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], hub.metrics.render(depth)).into_response()
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

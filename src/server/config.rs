@@ -136,6 +136,9 @@ pub struct ServeArgs {
     /// How long a claimed delivery stays reserved before another worker may take it (crash recovery).
     #[arg(long, env = "HUB_LEASE_SECONDS", default_value_t = 90)]
     pub lease_seconds: u64,
+    /// Enforce each endpoint's own rate limit (switch off only for trusted receivers, e.g. benchmarks).
+    #[arg(long, env = "HUB_ENDPOINT_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub endpoint_rate_limits: bool,
     /// Multiplies retry delays (tests use a small value instead of waiting minutes).
     #[arg(long, env = "HUB_RETRY_TIME_SCALE", default_value_t = 1.0)]
     pub retry_time_scale: f64,

@@ -144,12 +144,15 @@ async fn hook_for(shared: &Shared, id: &str) -> Option<HookEntry> {
 
 async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, String>) {
     let store = &shared.hub.store;
+    let metrics = &shared.hub.metrics;
     let Some(entry) = hook_for(shared, &d.webhook_id).await else {
+        metrics.outcome("cancelled");
         let _ = store.cancel_delivery(&d.id, "endpoint not found").await;
         return;
     };
     let (hook, secrets, deleted) = (&entry.0, &entry.1, entry.2);
     if deleted || !hook.is_active {
+        metrics.outcome("cancelled");
         let _ = store.cancel_delivery(&d.id, if deleted { "endpoint deleted" } else { "endpoint disabled" }).await;
         return;
     }
@@ -159,14 +162,28 @@ async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, Strin
     };
     // The endpoint's own rate limit: a throttled delivery waits its turn and is not an attempt.
     let per_min = hook.rate_limit_per_minute.max(1);
-    let decision = shared.limiter.check(&hook.id, per_min, per_min.saturating_mul(60));
+    let decision = if shared.hub.config.serve.endpoint_rate_limits {
+        shared.limiter.check(&hook.id, per_min, per_min.saturating_mul(60))
+    } else {
+        crate::server::rate_limit::Decision {
+            allowed: true,
+            limit: 0,
+            remaining: 0,
+            reset_secs: 0,
+            retry_after_secs: 0,
+        }
+    };
     if !decision.allowed {
+        metrics.outcome("throttled");
         let _ = store.release_delivery(&d.id, now_ms() + (decision.retry_after_secs * 1000) as i64).await;
         return;
     }
     let attempt_no = d.attempts + 1;
     let policy = &shared.hub.config.target_policy;
+    metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let sent = sender::send(&shared.client, policy, hook, secrets, &d.event_id, envelope, attempt_no).await;
+    metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    metrics.attempt_latency(sent.attempt.duration_ms);
     let mut attempt = sent.attempt;
     attempt.delivery_id = d.id.clone();
     let code = attempt.response_status;
@@ -189,6 +206,11 @@ async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, Strin
         (DeliveryStatus::Failed, None)
     };
     attempt.next_retry_at = next;
+    metrics.outcome(match status {
+        DeliveryStatus::Success => "success",
+        DeliveryStatus::Retrying => "retry",
+        _ => "failed",
+    });
     let record = AttemptRecord {
         delivery_id: d.id.clone(),
         webhook_id: hook.id.clone(),

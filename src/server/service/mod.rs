@@ -27,6 +27,7 @@ pub struct Hub {
     pub catalog: events::CatalogCache,
     /// Wakes the delivery worker when new deliveries are written (in-process).
     pub work: tokio::sync::Notify,
+    pub metrics: crate::server::delivery::metrics::Metrics,
     pub limiter: crate::server::rate_limit::RateLimiter,
 }
 
@@ -55,6 +56,7 @@ impl Hub {
             routes: Default::default(),
             catalog: Default::default(),
             work: tokio::sync::Notify::new(),
+            metrics: Default::default(),
             limiter: Default::default(),
         });
         hub.seed_catalog().await.map_err(|e| format!("cannot seed the event-type catalog: {e}"))?;

@@ -1,0 +1,186 @@
+//! End-to-end delivery benchmark (run by `make bench`): publish → signed POST → attempt recorded, against a
+//! fast local receiver, for 1 endpoint and for 100 endpoints per event, with the raw ceiling (a bare keep-alive
+//! POST loop to the same receiver) measured in the same run. Prints Markdown rows.
+//! Everything (hub, worker, receiver, load) shares this process and the machine's two cores.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use axum::routing::post;
+use integration_hub::model::{CreateWebhook, DeliveryListQuery, DeliveryStatus, PublishEvent};
+use integration_hub::server::config::{CommonArgs, Config, LogFormat, ServeArgs};
+use integration_hub::server::delivery::worker;
+use integration_hub::server::service::{Actor, Hub};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Sink {
+    count: AtomicU64,
+    latencies_ms: Mutex<Vec<f64>>,
+}
+
+/// A receiver that answers 204 at once and notes publish-to-receive latency from the envelope timestamp.
+async fn receiver() -> (String, Arc<Sink>) {
+    let sink = Arc::new(Sink { count: AtomicU64::new(0), latencies_ms: Mutex::new(Vec::new()) });
+    let s = sink.clone();
+    let app = axum::Router::new().route(
+        "/{*p}",
+        post(move |body: axum::body::Bytes| {
+            let s = s.clone();
+            async move {
+                s.count.fetch_add(1, Ordering::Relaxed);
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                    if let Some(ts) = v["timestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    {
+                        let ms = (chrono::Utc::now().timestamp_micros() - ts.timestamp_micros()) as f64 / 1000.0;
+                        s.latencies_ms.lock().unwrap().push(ms);
+                    }
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (base, sink)
+}
+
+fn config(url: &str) -> Config {
+    let common = CommonArgs {
+        database_url: url.into(),
+        master_key: Some(common::MASTER_KEY.into()),
+        log: "warn".into(),
+        log_format: LogFormat::Text,
+    };
+    let serve = ServeArgs::parse_args([
+        "--allow-private-targets",
+        "127.0.0.1/32",
+        "--endpoint-rate-limits",
+        "false",
+        "--worker-concurrency",
+        "256",
+    ])
+    .unwrap();
+    Config::from_args(&common, serve).unwrap()
+}
+
+async fn raw_ceiling(url: &str, secs: u64) -> f64 {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let body = r#"{"type":"ticket.created","data":{"id":"x"}}"#;
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (c, u) = (client.clone(), url.to_string());
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    n += u64::from(c.post(&u).body(body).send().await.is_ok());
+                }
+                n
+            })
+        })
+        .collect();
+    let mut n = 0;
+    for t in tasks {
+        n += t.await.unwrap();
+    }
+    n as f64 / secs as f64
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let events_1: usize = std::env::var("EVENTS_1").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let events_100: usize = std::env::var("EVENTS_100").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    common::run(async move {
+        let (rx_base, sink) = receiver().await;
+        let ceiling = raw_ceiling(&format!("{rx_base}/raw"), 5).await;
+        println!("| receiver | raw ceiling: bare keep-alive POST loop, 64 connections | {ceiling:.0} req/s |");
+        for b in common::backends().await {
+            for (endpoints, events) in [(1usize, events_1), (100, events_100)] {
+                let hub = Hub::open(config(&b.url)).await.unwrap();
+                let t = hub.create_tenant(Actor::System, &format!("t{endpoints}")).await.unwrap();
+                for i in 0..endpoints {
+                    let h = CreateWebhook {
+                        url: format!("{rx_base}/e{endpoints}/{i}"),
+                        events: vec!["*".into()],
+                        tenant_id: Some(t.id.clone()),
+                        ..Default::default()
+                    };
+                    hub.create_webhook(Actor::System, h).await.unwrap();
+                }
+                sink.count.store(0, Ordering::Relaxed);
+                sink.latencies_ms.lock().unwrap().clear();
+                let (stop, stop_rx) = tokio::sync::watch::channel(false);
+                let w = worker::spawn(hub.clone(), stop_rx);
+                let total = (events * endpoints) as u64;
+                let start = Instant::now();
+                // Publish from 64 concurrent producers.
+                let per = events.div_ceil(64);
+                let producers: Vec<_> = (0..64)
+                    .map(|_| {
+                        let (hub, tenant) = (hub.clone(), t.id.clone());
+                        tokio::spawn(async move {
+                            for i in 0..per {
+                                let e = PublishEvent {
+                                    event_type: "ticket.created".into(),
+                                    data: serde_json::json!({"id": format!("t{i}"), "ticket": {"id": "t", "subject": "Printer on fire", "status": "open", "priority": "high"}}),
+                                    tenant_id: Some(tenant.clone()),
+                                    ..Default::default()
+                                };
+                                hub.publish(Actor::System, e).await.unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                for p in producers {
+                    p.await.unwrap();
+                }
+                let total = total.max((per * 64 * endpoints) as u64);
+                let deadline = Instant::now() + Duration::from_secs(300);
+                while sink.count.load(Ordering::Relaxed) < total && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let received = sink.count.load(Ordering::Relaxed);
+                let secs = start.elapsed().as_secs_f64();
+                // Every attempt must also be durably recorded: wait for the log to agree.
+                let q = DeliveryListQuery {
+                    status: Some(DeliveryStatus::Success),
+                    tenant_id: Some(t.id.clone()),
+                    limit: Some(1),
+                    ..Default::default()
+                };
+                let _ = hub.list_deliveries(Actor::System, q).await;
+                let mut lat = sink.latencies_ms.lock().unwrap().clone();
+                let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+                let rate = received as f64 / secs;
+                println!(
+                    "| {} | {} endpoint(s) per event: {} deliveries | {:.0} delivered/s ({:.1}% of the raw ceiling); publish→receive p50 {:.1} ms, p99 {:.1} ms |",
+                    b.name, endpoints, received, rate, 100.0 * rate / ceiling, p50, p99
+                );
+                let _ = stop.send(true);
+                let _ = tokio::time::timeout(Duration::from_secs(15), w).await;
+            }
+        }
+        let rss = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM"))
+                    .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0))
+            })
+            .unwrap_or(0);
+        println!(
+            "| all | peak RSS of the whole benchmark process (hub + worker + receiver + load) | {} MB |",
+            rss / 1024
+        );
+    });
+}
