@@ -15,10 +15,12 @@ export HUB_LOG="${HUB_LOG:-info}"
 acme=$("$BIN" tenant create --name Acme)
 globex=$("$BIN" tenant create --name Globex)
 "$BIN" user create --email user@acme.test --role tenant --tenant "$acme" --password tenant-password-1 >/dev/null
+acme_key=$("$BIN" key create --tenant "$acme" --name e2e --scopes webhooks:read,webhooks:write,events:write,events:read --tier enterprise)
 cat >"$STATE/fixtures.json" <<JSON
 {"acme": "$acme", "globex": "$globex",
  "admin": {"email": "admin@example.com", "password": "admin-password-1"},
  "tenantUser": {"email": "user@acme.test", "password": "tenant-password-1"},
+ "acmeKey": "$acme_key",
  "dbDir": "$DIR"}
 JSON
 exec "$BIN" serve

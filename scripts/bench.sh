@@ -19,7 +19,7 @@ export HUB_ADMIN_EMAIL=bench@example.com HUB_ADMIN_PASSWORD=bench-password-1
 TENANT=$("$BIN" tenant create --name Bench)
 KEY=$("$BIN" key create --tenant "$TENANT" --name bench --scopes keys:read --per-minute 6000000 --per-hour 360000000)
 "$BIN" serve & PID=$!
-trap 'kill $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 
 # wrk prints "Requests/sec: N" and, with --latency, a "99%" line; both converted to numbers here.
@@ -94,11 +94,11 @@ $DELIVERY_ROWS
 
 | Target | Status |
 |---|---|
-| Fan-out 1 → 1,000 committed < 50 ms | met on both backends (see the publish table) |
+| Fan-out 1 → 1,000 committed < 50 ms | median met on both backends; SQLite's p99 can exceed it (see the publish table) |
 | SQLite ≥ 7,000 delivered/s to one endpoint | **missed** (see the table): one SQLite writer serialises claims and result batches; the next step is claiming and recording in the same transaction and larger claim batches |
 | SQLite ≥ 20,000 deliveries/s at fan-out | **missed**: same limit; the hub, worker, receiver and load generator share two cores here |
 | PostgreSQL at least half of the SQLite targets | **missed** for one endpoint, close at fan-out |
-| Publish p99 < 10 ms at 64 connections (SQLite) | see the fixed-rate row: p99 is above 10 ms while the worker is idle; under delivery load it is higher |
+| Publish p99 < 10 ms at 64 connections (SQLite) | **missed**: the fixed-rate rows show p99 above 10 ms (load generator, HTTP stack and the single SQLite writer on the same two cores); p50 is about 2 ms |
 | RSS ≤ 150 MB | met (peak RSS row, whole process) |
 MD
 cat docs/BENCHMARKS.md

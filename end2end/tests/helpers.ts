@@ -7,6 +7,7 @@ export interface Fixtures {
   globex: string;
   admin: { email: string; password: string };
   tenantUser: { email: string; password: string };
+  acmeKey: string;
 }
 
 export function fixtures(): Fixtures {

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod shell;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx {

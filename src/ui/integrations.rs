@@ -98,7 +98,9 @@ pub fn IntegrationsPage() -> impl IntoView {
                     class="py-6 focus-visible:outline-none"
                 >
                     {match t.id {
+                        "webhooks" => view! { <super::webhooks::WebhooksPanel/> }.into_any(),
                         "api-keys" => view! { <super::api_keys::ApiKeysPanel/> }.into_any(),
+                        "event-types" => view! { <super::event_types::EventTypesPanel/> }.into_any(),
                         _ => view! { <ComingSoon label=t.label/> }.into_any(),
                     }}
                 </div>

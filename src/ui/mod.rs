@@ -1,6 +1,7 @@
 //! The browser UI: one component tree, rendered on the server and hydrated in the browser.
 
 pub mod api_keys;
+pub mod event_types;
 pub mod icons;
 pub mod integrations;
 pub mod layout;
@@ -10,6 +11,7 @@ pub mod style;
 pub mod theme;
 pub mod time;
 pub mod toast;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
