@@ -154,6 +154,18 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::Status,
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::Dns,
+        ErrorKind::Tls,
+        ErrorKind::Reset,
+        ErrorKind::SsrfBlocked,
+        ErrorKind::Template,
+        ErrorKind::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Status => "status",
@@ -168,19 +180,7 @@ impl ErrorKind {
         }
     }
     pub fn parse(s: &str) -> Option<ErrorKind> {
-        [
-            ErrorKind::Status,
-            ErrorKind::Timeout,
-            ErrorKind::Connect,
-            ErrorKind::Dns,
-            ErrorKind::Tls,
-            ErrorKind::Reset,
-            ErrorKind::SsrfBlocked,
-            ErrorKind::Template,
-            ErrorKind::Other,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

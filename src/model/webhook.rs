@@ -126,7 +126,7 @@ pub struct UpdateWebhook {
     pub headers: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub content_type: Option<ContentType>,
-    #[serde(default, with = "super::api_key::double_option_string")]
+    #[serde(default, with = "super::api_key::double_option")]
     pub template: Option<Option<String>>,
     #[serde(default)]
     pub max_retries: Option<u32>,
