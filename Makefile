@@ -11,13 +11,17 @@ export HUB_BIN := $(TARGET_DIR)/debug/integration-hub
 
 .PHONY: run test tools node chromium build-release fmt lint unit e2e bench clean
 
+build-release: tools
+	cargo leptos build --release
+
 ## Build in release mode and serve on http://127.0.0.1:3000 (SQLite at ./data/hub.db).
 run: tools
 	cargo leptos build --release
 	$(HUB_BIN_RELEASE) serve
 
-## Everything CI checks: format, clippy (server and browser), unit + integration tests, Playwright.
-test: tools chromium fmt lint unit e2e
+## Everything CI checks: format, clippy (server and browser), unit + integration tests, Playwright, and the
+## release build `make run` serves (the optimised WASM build can fail where the debug one passes).
+test: tools chromium fmt lint unit e2e build-release
 
 tools: node
 	bash scripts/install-tools.sh >/dev/null

@@ -5,6 +5,9 @@
 //! - `server_fns`: the UI's calls into the server
 //! - `server` (feature `ssr`): config, store (all SQL), services (all rules), HTTP
 
+// Deeply nested view types need more than the default recursion limit in the optimised WASM build.
+#![recursion_limit = "256"]
+
 pub mod model;
 pub mod server_fns;
 pub mod ui;
