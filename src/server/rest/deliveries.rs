@@ -1,6 +1,6 @@
 //! `/api/v1/deliveries` and endpoint recovery.
 
-use super::error::{ApiJson, ApiResult};
+use super::error::{page, ApiJson, ApiResult};
 use super::Caller;
 use crate::model::{Delivery, DeliveryDetail, DeliveryListQuery, RecoverRequest};
 use crate::server::service::{Actor, AppState};
@@ -16,8 +16,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500) as usize;
     let list = hub.list_deliveries(Actor::Key(&key), q).await?;
-    let next = (list.len() == limit).then(|| list.last().map(|d| d.id.clone())).flatten();
-    Ok(Json(serde_json::json!({ "data": list, "next_cursor": next })))
+    Ok(page(list, limit, |d| &d.id))
 }
 
 pub async fn get_one(

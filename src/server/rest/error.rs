@@ -44,4 +44,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         .map_err(|e| AppError::new(ErrorCode::ValidationFailed, format!("invalid request body: {e}")))
 }
 
+/// A body that may be left empty: empty (or whitespace) means the type's defaults.
+pub fn optional_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse_json(bytes)
+    }
+}
+
+/// A keyset page: a full page means there may be more, and its last id is the next cursor.
+pub fn page<T: serde::Serialize>(list: Vec<T>, limit: usize, id: impl Fn(&T) -> &str) -> axum::Json<serde_json::Value> {
+    let next = if list.len() == limit { list.last().map(|x| id(x).to_string()) } else { None };
+    axum::Json(serde_json::json!({ "data": list, "next_cursor": next }))
+}
+
 pub type ApiResult<T> = Result<T, AppError>;

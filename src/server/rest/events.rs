@@ -1,6 +1,6 @@
 //! `/api/v1/events` and `/api/v1/event-types`.
 
-use super::error::{ApiJson, ApiResult};
+use super::error::{page, ApiJson, ApiResult};
 use super::Caller;
 use crate::model::{AppError, EventListQuery, EventWithDeliveries, PublishEvent, Published};
 use crate::server::service::{Actor, AppState};
@@ -38,8 +38,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500) as usize;
     let list = hub.list_events(Actor::Key(&key), q).await?;
-    let next = (list.len() == limit).then(|| list.last().map(|e| e.id.clone())).flatten();
-    Ok(Json(serde_json::json!({ "data": list, "next_cursor": next })))
+    Ok(page(list, limit, |e| &e.id))
 }
 
 pub async fn get_one(

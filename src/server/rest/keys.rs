@@ -1,6 +1,6 @@
 //! `/api/v1/keys` and `/api/v1/me`.
 
-use super::error::{parse_json, ApiJson, ApiResult};
+use super::error::{optional_json, ApiJson, ApiResult};
 use super::Caller;
 use crate::model::{ApiKey, CreateApiKey, IssuedKey, KeyListQuery, RotateApiKey, UpdateApiKey, WhoAmI};
 use crate::server::service::{Actor, AppState};
@@ -59,9 +59,7 @@ pub async fn rotate(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<IssuedKey>> {
-    // The body is optional: an empty one means the default grace period.
-    let r: RotateApiKey =
-        if body.iter().all(u8::is_ascii_whitespace) { Default::default() } else { parse_json(&body)? };
+    let r: RotateApiKey = optional_json(&body)?;
     Ok(Json(hub.rotate_api_key(Actor::Key(&key), &id, r).await?))
 }
 

@@ -1,6 +1,6 @@
 //! `/api/v1/webhooks`.
 
-use super::error::{parse_json, ApiJson, ApiResult};
+use super::error::{optional_json, page, ApiJson, ApiResult};
 use super::Caller;
 use crate::model::{CreateWebhook, RotateWebhookSecret, UpdateWebhook, Webhook, WebhookListQuery, WebhookSecret};
 use crate::server::service::{Actor, AppState};
@@ -23,9 +23,7 @@ pub async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500) as usize;
     let list = hub.list_webhooks(Actor::Key(&key), q).await?;
-    // A full page means there may be more: the last id is the next cursor.
-    let next = (list.len() == limit).then(|| list.last().map(|w| w.id.clone())).flatten();
-    Ok(Json(serde_json::json!({ "data": list, "next_cursor": next })))
+    Ok(page(list, limit, |w| &w.id))
 }
 
 pub async fn get_one(
@@ -64,7 +62,6 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<WebhookSecret>> {
-    let r: RotateWebhookSecret =
-        if body.iter().all(u8::is_ascii_whitespace) { Default::default() } else { parse_json(&body)? };
+    let r: RotateWebhookSecret = optional_json(&body)?;
     Ok(Json(hub.rotate_webhook_secret(Actor::Key(&key), &id, r).await?))
 }
