@@ -111,6 +111,10 @@ pub struct Delivery {
     pub next_attempt_at: Option<i64>,
     pub last_status_code: Option<u16>,
     pub last_error: Option<String>,
+    /// Latency of the latest attempt.
+    pub duration_ms: Option<u64>,
+    /// A test-fire, not a published event.
+    pub is_test: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -7,10 +7,12 @@ pub mod error;
 pub mod event;
 pub mod filter;
 pub mod schema;
+pub mod stats;
 pub mod webhook;
 
 pub use account::*;
 pub use api_key::*;
 pub use error::*;
 pub use event::*;
+pub use stats::*;
 pub use webhook::*;

@@ -126,33 +126,31 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {} (HUB_ADDR): {e}", hub.config.serve.addr))?;
     tracing::info!(addr = %hub.config.serve.addr, db = ?hub.store.dialect(), "listening on {}", hub.config.base_url);
-    let sweeper = tokio::spawn({
-        let hub = hub.clone();
-        async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-            loop {
-                tick.tick().await;
-                if let Err(e) = hub.store.delete_expired_sessions().await {
-                    tracing::warn!(error = %e, "session cleanup failed");
-                }
-                hub.limiter.prune();
-            }
+    let sweeper = periodic(&hub, 3600, |hub| async move {
+        if let Err(e) = hub.store.delete_expired_sessions().await {
+            tracing::warn!(error = %e, "session cleanup failed");
         }
+        hub.limiter.prune();
     });
     // Other instances on the same PostgreSQL database announce endpoint and catalog changes.
     let change_listener = tokio::spawn(hub.clone().listen_for_changes());
     // API key usage is counted in memory and written in batches (never a write per request).
-    let usage_flusher = tokio::spawn({
-        let hub = hub.clone();
-        async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3));
-            loop {
-                tick.tick().await;
-                if let Err(e) = hub.flush_key_usage().await {
-                    tracing::warn!(error = %e, "API key usage flush failed; will retry");
-                }
-            }
+    let usage_flusher = periodic(&hub, 3, |hub| async move {
+        if let Err(e) = hub.flush_key_usage().await {
+            tracing::warn!(error = %e, "API key usage flush failed; will retry");
         }
+    });
+    // Retention runs where deliveries are worked on; batches are small, so it never holds up the worker.
+    let pruner = hub.config.serve.worker.then(|| {
+        periodic(&hub, 600, |hub| async move {
+            match hub.prune_at(crate::server::store::now_ms()).await {
+                Ok(p) if p.deliveries + p.events > 0 => {
+                    tracing::info!(deliveries = p.deliveries, events = p.events, "retention: pruned old rows")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention pass failed; will retry"),
+            }
+        })
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = hub.config.serve.worker.then(|| crate::server::delivery::worker::spawn(hub.clone(), stop_rx));
@@ -169,12 +167,31 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
     }
     sweeper.abort();
     usage_flusher.abort();
+    if let Some(p) = pruner {
+        p.abort();
+    }
     change_listener.abort();
     if let Err(e) = hub.flush_key_usage().await {
         tracing::warn!(error = %e, "final API key usage flush failed");
     }
     tracing::info!("stopped");
     served
+}
+
+/// Runs `job` every `secs` seconds (first at once) until aborted.
+fn periodic<F, Fut>(hub: &AppState, secs: u64, job: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let hub = hub.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(secs));
+        loop {
+            tick.tick().await;
+            job(hub.clone()).await;
+        }
+    })
 }
 
 async fn shutdown_signal() {

@@ -142,6 +142,18 @@ pub struct ServeArgs {
     /// Multiplies retry delays (tests use a small value instead of waiting minutes).
     #[arg(long, env = "HUB_RETRY_TIME_SCALE", default_value_t = 1.0)]
     pub retry_time_scale: f64,
+    /// Circuit breaker: disable an endpoint after this many dead-lettered deliveries in a row (0 = never).
+    #[arg(long, env = "HUB_BREAKER_FAILURES", default_value_t = 100)]
+    pub breaker_failures: u32,
+    /// Circuit breaker: disable an endpoint whose every attempt has failed for this long (0 = never).
+    #[arg(long, env = "HUB_BREAKER_PERIOD_SECONDS", default_value_t = 5 * 24 * 3600)]
+    pub breaker_period_seconds: u64,
+    /// Days finished deliveries (with their attempts) and events are kept.
+    #[arg(long, env = "HUB_RETENTION_DAYS", default_value_t = 30)]
+    pub retention_days: u32,
+    /// Days test-fire deliveries are kept.
+    #[arg(long, env = "HUB_TEST_RETENTION_DAYS", default_value_t = 7)]
+    pub test_retention_days: u32,
 }
 
 impl ServeArgs {

@@ -107,17 +107,23 @@ fn error_text(e: &reqwest::Error) -> String {
     msg
 }
 
+/// What is sent: the event id (the stable `webhook-id`), its type and its envelope as stored.
+pub struct Message<'a> {
+    pub id: &'a str,
+    pub event_type: &'a str,
+    pub envelope_json: &'a str,
+}
+
 /// Builds, signs and sends one attempt. Never panics; every failure becomes a recorded attempt.
-#[allow(clippy::too_many_arguments)]
 pub async fn send(
     client: &reqwest::Client,
     policy: &TargetPolicy,
     hook: &Webhook,
     secrets: &Secrets,
-    msg_id: &str,
-    envelope_json: &str,
+    msg: &Message<'_>,
     attempt_no: u32,
 ) -> Sent {
+    let (msg_id, envelope_json) = (msg.id, msg.envelope_json);
     let started = Instant::now();
     let now = chrono::Utc::now();
     let ts = now.timestamp();
@@ -165,10 +171,6 @@ pub async fn send(
 
     let mut signers = vec![&secrets.current];
     signers.extend(secrets.previous.as_ref());
-    let event_type = serde_json::from_str::<serde_json::Value>(envelope_json)
-        .ok()
-        .and_then(|v| v["type"].as_str().map(str::to_string))
-        .unwrap_or_default();
     let mut headers: Vec<(String, String)> = vec![
         ("content-type".into(), hook.content_type.as_str().into()),
         ("user-agent".into(), USER_AGENT.into()),
@@ -176,7 +178,7 @@ pub async fn send(
         ("webhook-timestamp".into(), ts.to_string()),
         ("webhook-signature".into(), signature_header(&signers, msg_id, ts, body.as_bytes())),
         ("x-webhook-id".into(), msg_id.into()),
-        ("x-webhook-event".into(), event_type),
+        ("x-webhook-event".into(), msg.event_type.into()),
         ("x-webhook-timestamp".into(), now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         ("x-webhook-signature-timestamp".into(), ts.to_string()),
         ("x-webhook-signature".into(), legacy_signature(&secrets.current, ts, body.as_bytes())),

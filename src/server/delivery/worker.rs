@@ -5,11 +5,10 @@
 
 use super::retry::{backoff_ms, parse_retry_after};
 use super::sender::{self, Secrets};
-use super::sign::SigningSecret;
 use crate::model::{Delivery, DeliveryStatus, ErrorKind, Webhook};
 use crate::server::rate_limit::RateLimiter;
 use crate::server::service::AppState;
-use crate::server::store::{now_ms, AttemptRecord, WORK_CHANNEL};
+use crate::server::store::{now_ms, AttemptRecord, Breaker, WORK_CHANNEL};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -133,11 +132,8 @@ async fn hook_for(shared: &Shared, id: &str) -> Option<HookEntry> {
         }
     }
     let (hook, sealed, deleted) = shared.hub.store.webhook_for_send(id).await.ok()??;
-    let open = |s: &str| shared.hub.master_key.open(s).ok().and_then(|p| SigningSecret::parse(&p).ok());
-    let current = open(&sealed.current)?;
-    let previous =
-        sealed.previous.as_deref().filter(|_| sealed.previous_expires_at.is_some_and(|e| e > now_ms())).and_then(open);
-    let entry = Arc::new((hook, Secrets { current, previous }, deleted));
+    let secrets = shared.hub.signing_secrets(&sealed).ok()?;
+    let entry = Arc::new((hook, secrets, deleted));
     shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (Instant::now(), entry.clone()));
     Some(entry)
 }
@@ -181,7 +177,8 @@ async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, Strin
     let attempt_no = d.attempts + 1;
     let policy = &shared.hub.config.target_policy;
     metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let sent = sender::send(&shared.client, policy, hook, secrets, &d.event_id, envelope, attempt_no).await;
+    let msg = sender::Message { id: &d.event_id, event_type: &d.event_type, envelope_json: envelope };
+    let sent = sender::send(&shared.client, policy, hook, secrets, &msg, attempt_no).await;
     metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     metrics.attempt_latency(sent.attempt.duration_ms);
     let mut attempt = sent.attempt;
@@ -232,29 +229,40 @@ async fn results_writer(hub: AppState, mut rx: mpsc::UnboundedReceiver<AttemptRe
                 Err(_) => break,
             }
         }
+        let breaker = Breaker {
+            failures: hub.config.serve.breaker_failures,
+            period_ms: (hub.config.serve.breaker_period_seconds as i64).saturating_mul(1000),
+        };
         let mut tries = 0;
-        while let Err(e) = hub.store.record_attempts(&batch).await {
-            tries += 1;
-            tracing::warn!(error = %e, tries, "recording attempts failed; retrying");
-            if tries >= 5 {
-                // The leases expire and the deliveries are sent again: at-least-once, nothing lost.
-                break;
+        let disabled = loop {
+            match hub.store.record_attempts(&batch, breaker).await {
+                Ok(d) => break d,
+                Err(e) => {
+                    tries += 1;
+                    tracing::warn!(error = %e, tries, "recording attempts failed; retrying");
+                    if tries >= 5 {
+                        // The leases expire and the deliveries are sent again: at-least-once, nothing lost.
+                        break Vec::new();
+                    }
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(200 * tries)).await;
-        }
+        };
         let retry_soon = batch.iter().any(|r| r.status == DeliveryStatus::Retrying);
-        for r in batch.iter().filter(|r| r.disable_reason.is_some()) {
-            let reason = r.disable_reason.as_deref().unwrap_or_default();
-            tracing::warn!(webhook = %r.webhook_id, reason, "endpoint disabled automatically");
-            let tenant = hub.store.get_webhook(&r.webhook_id, None).await.ok().flatten().map(|w| w.tenant_id);
+        for d in disabled {
+            tracing::warn!(webhook = %d.webhook_id, reason = %d.reason, "endpoint disabled automatically");
             let _ = hub
                 .store
-                .insert_audit("system", tenant.as_deref(), "webhook.auto_disabled", Some(&r.webhook_id), Some(reason))
+                .insert_audit(
+                    "system",
+                    Some(&d.tenant_id),
+                    "webhook.auto_disabled",
+                    Some(&d.webhook_id),
+                    Some(&d.reason),
+                )
                 .await;
-            if let Some(t) = tenant {
-                hub.routes.invalidate(&t);
-                hub.broadcast_route_change(&t);
-            }
+            hub.routes.invalidate(&d.tenant_id);
+            hub.broadcast_route_change(&d.tenant_id);
         }
         if retry_soon {
             // The worker may be asleep until a later retry; let it recompute.

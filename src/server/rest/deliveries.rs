@@ -1,10 +1,12 @@
 //! `/api/v1/deliveries` and endpoint recovery.
 
-use super::error::{page, ApiJson, ApiResult};
+use super::error::{optional_json, page, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
-use crate::model::{Delivery, DeliveryDetail, DeliveryListQuery, RecoverRequest};
+use crate::model::{
+    Delivery, DeliveryDetail, DeliveryListQuery, DeliveryStats, RecoverRequest, StatsQuery, TestFire, TestFireResult,
+};
 use crate::server::service::{Actor, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
@@ -12,7 +14,7 @@ use serde_json::Value;
 pub async fn list(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Query(q): Query<DeliveryListQuery>,
+    ApiQuery(q): ApiQuery<DeliveryListQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500) as usize;
     let list = hub.list_deliveries(Actor::Key(&key), q).await?;
@@ -43,4 +45,23 @@ pub async fn recover(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let n = hub.recover_webhook(Actor::Key(&key), &id, r.since).await?;
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "replayed": n }))))
+}
+
+pub async fn stats(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<DeliveryStats>> {
+    Ok(Json(hub.delivery_stats(Actor::Key(&key), q).await?))
+}
+
+/// Synchronous: answers with what the endpoint answered (an empty body sends the type's example).
+pub async fn test_fire(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<TestFireResult>> {
+    let t: TestFire = optional_json(&body)?;
+    Ok(Json(hub.test_fire(Actor::Key(&key), &id, t).await?))
 }

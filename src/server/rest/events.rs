@@ -1,10 +1,10 @@
 //! `/api/v1/events` and `/api/v1/event-types`.
 
-use super::error::{page, ApiJson, ApiResult};
+use super::error::{page, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
 use crate::model::{AppError, EventListQuery, EventWithDeliveries, PublishEvent, Published};
 use crate::server::service::{Actor, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
@@ -34,7 +34,7 @@ pub async fn publish_batch(
 pub async fn list(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Query(q): Query<EventListQuery>,
+    ApiQuery(q): ApiQuery<EventListQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500) as usize;
     let list = hub.list_events(Actor::Key(&key), q).await?;

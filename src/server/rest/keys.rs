@@ -1,11 +1,11 @@
 //! `/api/v1/keys` and `/api/v1/me`.
 
-use super::error::{optional_json, ApiJson, ApiResult};
+use super::error::{optional_json, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
 use crate::model::{ApiKey, CreateApiKey, IssuedKey, KeyListQuery, RotateApiKey, UpdateApiKey, WhoAmI};
 use crate::server::service::{Actor, AppState};
 use crate::server::store::now_ms;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
@@ -17,7 +17,7 @@ pub async fn me(Caller(key): Caller) -> Json<WhoAmI> {
 pub async fn list(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Query(q): Query<KeyListQuery>,
+    ApiQuery(q): ApiQuery<KeyListQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let keys = hub.list_api_keys(Actor::Key(&key), q).await?;
     Ok(Json(serde_json::json!({ "data": keys })))

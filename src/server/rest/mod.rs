@@ -57,6 +57,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/deliveries/{id}", Some(Scope::DeliveriesRead)),
     route("POST", "/deliveries/{id}/replay", Some(Scope::DeliveriesWrite)),
     route("POST", "/webhooks/{id}/recover", Some(Scope::DeliveriesWrite)),
+    route("POST", "/webhooks/{id}/test", Some(Scope::WebhooksWrite)),
+    route("GET", "/stats/deliveries", Some(Scope::DeliveriesRead)),
 ];
 
 pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
@@ -78,6 +80,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
         .route("/deliveries/{id}", get(deliveries::get_one))
         .route("/deliveries/{id}/replay", post(deliveries::replay))
         .route("/webhooks/{id}/recover", post(deliveries::recover))
+        .route("/webhooks/{id}/test", post(deliveries::test_fire))
+        .route("/stats/deliveries", get(deliveries::stats))
         .route_layer(from_fn(scope_guard))
         .layer(from_fn_with_state(hub.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(error::MAX_BODY_BYTES))

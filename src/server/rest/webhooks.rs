@@ -1,10 +1,10 @@
 //! `/api/v1/webhooks`.
 
-use super::error::{optional_json, page, ApiJson, ApiResult};
+use super::error::{optional_json, page, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
 use crate::model::{CreateWebhook, RotateWebhookSecret, UpdateWebhook, Webhook, WebhookListQuery, WebhookSecret};
 use crate::server::service::{Actor, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
@@ -19,7 +19,7 @@ pub async fn create(
 pub async fn list(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Query(q): Query<WebhookListQuery>,
+    ApiQuery(q): ApiQuery<WebhookListQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500) as usize;
     let list = hub.list_webhooks(Actor::Key(&key), q).await?;

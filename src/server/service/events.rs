@@ -102,7 +102,7 @@ impl Hub {
     }
 
     /// Checks an event against the catalog and builds its envelope.
-    async fn prepare(&self, tenant: &str, input: &PublishEvent) -> AppResult<Event> {
+    pub(super) async fn prepare(&self, tenant: &str, input: &PublishEvent) -> AppResult<Event> {
         let mut v = Validator::default();
         let catalog = self.catalog().await?;
         match catalog.get(&input.event_type) {

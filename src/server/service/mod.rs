@@ -29,6 +29,8 @@ pub struct Hub {
     pub work: tokio::sync::Notify,
     pub metrics: crate::server::delivery::metrics::Metrics,
     pub limiter: crate::server::rate_limit::RateLimiter,
+    /// The client test-fire sends with (the worker has its own, sized for its concurrency).
+    pub test_client: std::sync::OnceLock<reqwest::Client>,
 }
 
 pub type AppState = Arc<Hub>;
@@ -58,6 +60,7 @@ impl Hub {
             work: tokio::sync::Notify::new(),
             metrics: Default::default(),
             limiter: Default::default(),
+            test_client: Default::default(),
         });
         hub.seed_catalog().await.map_err(|e| format!("cannot seed the event-type catalog: {e}"))?;
         Ok(hub)

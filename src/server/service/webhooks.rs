@@ -8,6 +8,7 @@ use crate::model::{
     AppError, AppResult, CreateWebhook, RotateWebhookSecret, UpdateWebhook, Validator, Webhook, WebhookListQuery,
     WebhookSecret,
 };
+use crate::server::delivery::sender::Secrets;
 use crate::server::delivery::sign::SigningSecret;
 use crate::server::delivery::ssrf;
 use crate::server::store::{new_id, now_ms, SealedSecrets};
@@ -252,6 +253,18 @@ impl Hub {
             },
             previous_expires_at: s.previous_expires_at.filter(|_| live_previous),
         })
+    }
+
+    /// The secrets the sender signs with (the previous one only while its grace period lasts).
+    pub fn signing_secrets(&self, s: &SealedSecrets) -> AppResult<Secrets> {
+        let open = self.open_secrets(s)?;
+        let parse = |x: &str| {
+            SigningSecret::parse(x).map_err(|e| {
+                tracing::error!(error = %e, "a stored webhook secret does not parse");
+                AppError::internal()
+            })
+        };
+        Ok(Secrets { current: parse(&open.secret)?, previous: open.previous_secret.as_deref().map(parse).transpose()? })
     }
 
     /// New signing secret; during the grace period both are used to sign (two signatures per request).

@@ -2,7 +2,7 @@
 
 use super::events::{delivery_from, DELIVERY_COLS};
 use super::{new_id, now_ms, DbResult, Dialect, SealedSecrets, Store};
-use crate::model::{Delivery, DeliveryAttempt, DeliveryListQuery, DeliveryStatus, ErrorKind, Webhook};
+use crate::model::{Delivery, DeliveryAttempt, DeliveryListQuery, DeliveryStatus, ErrorKind, Event, Webhook};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -18,8 +18,136 @@ pub struct AttemptRecord {
     pub disable_reason: Option<String>,
 }
 
+/// The circuit breaker's thresholds (0 switches a rule off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Breaker {
+    pub failures: u32,
+    pub period_ms: i64,
+}
+
+/// An endpoint switched off while recording attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoDisabled {
+    pub webhook_id: String,
+    pub tenant_id: String,
+    pub reason: String,
+}
+
+/// Rows per multi-row statement: 14 × 100 and 8 × 200 parameters stay far under both engines' limits.
+const ATTEMPT_CHUNK: usize = 100;
+const STATUS_CHUNK: usize = 200;
+
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+/// `head (…$1…$n), (…) tail` for `rows` rows of `cols` placeholders each.
+pub(super) fn values_sql(head: &str, rows: usize, cols: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 5);
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * cols + c + 1));
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// What one batch changes on one endpoint (records are in completion order).
+#[derive(Default)]
+struct EndpointDelta {
+    delivered: i64,
+    failed: i64,
+    last_error: Option<String>,
+    /// A success in this batch resets the breaker's streak.
+    reset: bool,
+    failed_in_a_row: i64,
+    failing_since: Option<i64>,
+    disable: Option<String>,
+}
+
+fn endpoint_deltas(records: &[AttemptRecord]) -> Vec<(&str, EndpointDelta)> {
+    let mut out: Vec<(&str, EndpointDelta)> = Vec::new();
+    for r in records {
+        let i = match out.iter().position(|(w, _)| *w == r.webhook_id) {
+            Some(i) => i,
+            None => {
+                out.push((&r.webhook_id, EndpointDelta::default()));
+                out.len() - 1
+            }
+        };
+        let d = &mut out[i].1;
+        if r.status == DeliveryStatus::Success {
+            d.delivered += 1;
+            d.reset = true;
+            d.failed_in_a_row = 0;
+            d.failing_since = None;
+        } else {
+            if r.status == DeliveryStatus::Failed {
+                d.failed += 1;
+                d.failed_in_a_row += 1;
+            }
+            d.failing_since = d.failing_since.or(Some(r.attempt.created_at));
+            if r.attempt.error.is_some() {
+                d.last_error = r.attempt.error.clone();
+            }
+        }
+        if r.disable_reason.is_some() {
+            d.disable = r.disable_reason.clone();
+        }
+    }
+    out
+}
+
+/// The attempts of many deliveries in a few multi-row INSERTs.
+async fn insert_attempts(conn: &mut sqlx::AnyConnection, records: &[AttemptRecord]) -> DbResult<()> {
+    for chunk in records.chunks(ATTEMPT_CHUNK) {
+        let sql = values_sql(
+            "INSERT INTO delivery_attempts (id, delivery_id, attempt, request_headers, request_body, \
+                 response_status, response_headers, response_body, response_truncated, duration_ms, error_kind, error, \
+                 next_retry_at, created_at) VALUES ",
+            chunk.len(),
+            14,
+            "",
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            let a = &r.attempt;
+            q = q
+                .bind(&a.id)
+                .bind(&r.delivery_id)
+                .bind(i64::from(a.attempt))
+                .bind(json(&a.request_headers))
+                .bind(&a.request_body)
+                .bind(a.response_status.map(i64::from))
+                .bind(json(&a.response_headers))
+                .bind(a.response_body.clone())
+                .bind(i64::from(a.response_truncated))
+                .bind(a.duration_ms as i64)
+                .bind(a.error_kind.map(|k| k.as_str().to_string()))
+                .bind(a.error.clone())
+                .bind(a.next_retry_at)
+                .bind(a.created_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn human_span(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        s if s >= 86_400 => format!("{} days", s / 86_400),
+        s if s >= 3_600 => format!("{} hours", s / 3_600),
+        s if s >= 60 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
 }
 
 impl Store {
@@ -85,73 +213,132 @@ impl Store {
         Ok(Some((w, secrets, deleted)))
     }
 
-    /// Writes attempts and outcomes of many deliveries in one transaction, with the endpoints' counters.
-    pub async fn record_attempts(&self, records: &[AttemptRecord]) -> DbResult<()> {
+    /// Writes attempts and outcomes of many deliveries in one transaction: multi-row statements for the attempts
+    /// and the delivery rows, one counter update per endpoint, and the circuit breaker's verdict. Returns the
+    /// endpoints that were switched off (410 Gone or the breaker), for the audit log.
+    pub async fn record_attempts(&self, records: &[AttemptRecord], breaker: Breaker) -> DbResult<Vec<AutoDisabled>> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        for r in records {
-            let a = &r.attempt;
-            sqlx::query(
-                "INSERT INTO delivery_attempts (id, delivery_id, attempt, request_headers, request_body, \
-                 response_status, response_headers, response_body, response_truncated, duration_ms, error_kind, error, \
-                 next_retry_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(&a.id)
-            .bind(&r.delivery_id)
-            .bind(i64::from(a.attempt))
-            .bind(json(&a.request_headers))
-            .bind(&a.request_body)
-            .bind(a.response_status.map(i64::from))
-            .bind(json(&a.response_headers))
-            .bind(a.response_body.clone())
-            .bind(i64::from(a.response_truncated))
-            .bind(a.duration_ms as i64)
-            .bind(a.error_kind.map(|k| k.as_str().to_string()))
-            .bind(a.error.clone())
-            .bind(a.next_retry_at)
-            .bind(a.created_at)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE deliveries SET status = $2, attempts = $3, next_attempt_at = $4, lease_until = NULL, \
-                 last_status_code = $5, last_error = $6, updated_at = $7 WHERE id = $1",
-            )
-            .bind(&r.delivery_id)
-            .bind(r.status.as_str())
-            .bind(i64::from(a.attempt))
-            .bind(r.next_attempt_at)
-            .bind(a.response_status.map(i64::from))
-            .bind(a.error.clone())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let ok = r.status == DeliveryStatus::Success;
-            let failed = r.status == DeliveryStatus::Failed;
-            sqlx::query(
-                "UPDATE webhooks SET last_triggered_at = $2, total_delivered = total_delivered + $3, \
-                 total_failed = total_failed + $4, \
-                 last_error_at = CASE WHEN $5 IS NULL THEN last_error_at ELSE $2 END, \
-                 last_error = CASE WHEN $5 IS NULL THEN last_error ELSE $5 END WHERE id = $1",
-            )
-            .bind(&r.webhook_id)
-            .bind(now)
-            .bind(i64::from(ok))
-            .bind(i64::from(failed))
-            .bind(if ok { None } else { a.error.clone() })
-            .execute(&mut *tx)
-            .await?;
-            if let Some(reason) = &r.disable_reason {
-                sqlx::query("UPDATE webhooks SET is_active = 0, disabled_reason = $2, updated_at = $3 WHERE id = $1")
-                    .bind(&r.webhook_id)
-                    .bind(reason)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+        insert_attempts(&mut tx, records).await?;
+        // Both engines name the columns of a VALUES list column1, column2, …
+        for chunk in records.chunks(STATUS_CHUNK) {
+            let sql = values_sql(
+                "UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt_at = v.column4, \
+                 last_status_code = v.column5, last_error = v.column6, duration_ms = v.column7, updated_at = v.column8, \
+                 lease_until = NULL FROM (VALUES ",
+                chunk.len(),
+                8,
+                ") AS v WHERE deliveries.id = v.column1",
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                let a = &r.attempt;
+                q = q
+                    .bind(&r.delivery_id)
+                    .bind(r.status.as_str())
+                    .bind(i64::from(a.attempt))
+                    .bind(r.next_attempt_at)
+                    .bind(a.response_status.map(i64::from))
+                    .bind(a.error.clone())
+                    .bind(a.duration_ms as i64)
+                    .bind(now);
             }
+            q.execute(&mut *tx).await?;
         }
+        let mut disabled = Vec::new();
+        for (webhook_id, d) in endpoint_deltas(records) {
+            let row = sqlx::query(
+                "UPDATE webhooks SET last_triggered_at = $2, total_delivered = total_delivered + $3, \
+                 total_failed = total_failed + $4, last_error_at = CASE WHEN $5 IS NULL THEN last_error_at ELSE $2 END, \
+                 last_error = COALESCE($5, last_error), \
+                 consecutive_failures = $6 + CASE WHEN $7 = 1 THEN 0 ELSE consecutive_failures END, \
+                 failing_since = CASE WHEN $7 = 1 THEN $8 ELSE COALESCE(failing_since, $8) END \
+                 WHERE id = $1 RETURNING tenant_id, is_active, deleted_at, consecutive_failures, failing_since",
+            )
+            .bind(webhook_id)
+            .bind(now)
+            .bind(d.delivered)
+            .bind(d.failed)
+            .bind(d.last_error.clone())
+            .bind(d.failed_in_a_row)
+            .bind(i64::from(d.reset))
+            .bind(d.failing_since)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else { continue };
+            let active =
+                row.try_get::<i64, _>("is_active")? != 0 && row.try_get::<Option<i64>, _>("deleted_at")?.is_none();
+            let in_a_row: i64 = row.try_get("consecutive_failures")?;
+            let since: Option<i64> = row.try_get("failing_since")?;
+            let reason = d.disable.clone().or_else(|| {
+                if breaker.failures > 0 && in_a_row >= i64::from(breaker.failures) {
+                    Some(format!("circuit breaker: {in_a_row} deliveries in a row failed"))
+                } else if breaker.period_ms > 0 && since.is_some_and(|t| now - t >= breaker.period_ms) {
+                    Some(format!(
+                        "circuit breaker: every attempt failed for {}",
+                        human_span(now - since.unwrap_or(now))
+                    ))
+                } else {
+                    None
+                }
+            });
+            let Some(reason) = reason.filter(|_| active) else { continue };
+            // Re-enabling is a user action and starts the count afresh.
+            sqlx::query(
+                "UPDATE webhooks SET is_active = 0, disabled_reason = $2, updated_at = $3, consecutive_failures = 0, \
+                 failing_since = NULL WHERE id = $1",
+            )
+            .bind(webhook_id)
+            .bind(&reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            disabled.push(AutoDisabled {
+                webhook_id: webhook_id.to_string(),
+                tenant_id: row.try_get("tenant_id")?,
+                reason,
+            });
+        }
+        tx.commit().await?;
+        Ok(disabled)
+    }
+
+    /// A test-fire: its event (flagged, hidden from the event log), its finished delivery and its one attempt,
+    /// written together.
+    pub async fn insert_test_delivery(&self, event: &Event, record: &AttemptRecord) -> DbResult<()> {
+        let a = &record.attempt;
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO events (id, tenant_id, event_type, envelope, created_at, is_test) VALUES ($1, $2, $3, $4, $5, 1)",
+        )
+        .bind(&event.id)
+        .bind(&event.tenant_id)
+        .bind(&event.event_type)
+        .bind(event.envelope.to_string())
+        .bind(event.created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, attempts, \
+             last_status_code, last_error, duration_ms, is_test, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, 1, $10, $10)",
+        )
+        .bind(&record.delivery_id)
+        .bind(&event.tenant_id)
+        .bind(&event.id)
+        .bind(&record.webhook_id)
+        .bind(&event.event_type)
+        .bind(record.status.as_str())
+        .bind(a.response_status.map(i64::from))
+        .bind(a.error.clone())
+        .bind(a.duration_ms as i64)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        insert_attempts(&mut tx, std::slice::from_ref(record)).await?;
         tx.commit().await
     }
 

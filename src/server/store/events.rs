@@ -6,7 +6,7 @@ use crate::model::{Delivery, DeliveryStatus, Event, EventListQuery, EventType};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
+pub(super) const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// Rows per multi-row INSERT: 6 parameters × 500 (and 5 × 200) stay under both engines' parameter limits.
 const DELIVERY_CHUNK: usize = 500;
 const EVENT_CHUNK: usize = 200;
@@ -50,13 +50,15 @@ pub(super) fn delivery_from(r: &AnyRow) -> DbResult<Delivery> {
         next_attempt_at: r.try_get("next_attempt_at")?,
         last_status_code: r.try_get::<Option<i64>, _>("last_status_code")?.and_then(|c| u16::try_from(c).ok()),
         last_error: r.try_get("last_error")?,
+        duration_ms: r.try_get::<Option<i64>, _>("duration_ms")?.map(|d| d.max(0) as u64),
+        is_test: r.try_get::<i64, _>("is_test")? != 0,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
 }
 
 pub(super) const DELIVERY_COLS: &str = "id, tenant_id, event_id, webhook_id, event_type, status, attempts, \
-    next_attempt_at, last_status_code, last_error, created_at, updated_at";
+    next_attempt_at, last_status_code, last_error, duration_ms, is_test, created_at, updated_at";
 
 pub(super) struct OutboxJob {
     event: Event,
@@ -302,8 +304,8 @@ impl Store {
     /// Newest first, keyset-paginated by id (ids sort by creation time).
     pub async fn list_events(&self, tenant: Option<&str>, q: &EventListQuery, limit: i64) -> DbResult<Vec<Event>> {
         let rows = sqlx::query(
-            "SELECT id, tenant_id, event_type, envelope, created_at FROM events WHERE ($1 IS NULL OR tenant_id = $1) \
-             AND ($2 IS NULL OR event_type = $2) AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR id < $4) \
+            "SELECT id, tenant_id, event_type, envelope, created_at FROM events WHERE is_test = 0 \
+             AND ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR event_type = $2) AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR id < $4) \
              ORDER BY id DESC LIMIT $5",
         )
         .bind(tenant.map(str::to_string))

@@ -15,12 +15,14 @@ mod api_keys;
 mod audit;
 mod deliveries;
 mod events;
+mod maintenance;
 mod webhooks;
 
 pub use api_keys::StoredKey;
 pub use audit::AuditEntry;
-pub use deliveries::{new_attempt_id, AttemptRecord};
+pub use deliveries::{new_attempt_id, AttemptRecord, AutoDisabled, Breaker};
 pub use events::PublishOutcome;
+pub use maintenance::{Pruned, StatsRow, LATENCY_BOUNDS_MS};
 pub use webhooks::SealedSecrets;
 
 use crate::server::config::DatabaseUrl;

@@ -1,0 +1,246 @@
+//! Operations around delivery, on every backend against a real receiver: the circuit breaker (by count and by
+//! time), test-fire, statistics and retention.
+
+mod common;
+
+use common::receiver::Receiver;
+use integration_hub::model::{
+    CreateWebhook, DeliveryListQuery, DeliveryStatus, PublishEvent, StatsQuery, StatsWindow, TestFire, UpdateWebhook,
+};
+use integration_hub::server::service::{Actor, AppState, Hub};
+use integration_hub::server::store::now_ms;
+use serde_json::json;
+use std::time::Duration;
+
+fn ticket() -> serde_json::Value {
+    json!({"id": "tkt_1", "ticket": {"id": "tkt_1", "subject": "Printer on fire", "status": "open", "priority": "high"}})
+}
+
+async fn publish(hub: &AppState, tenant: &str) -> String {
+    let e = PublishEvent {
+        event_type: "ticket.created".into(),
+        data: ticket(),
+        tenant_id: Some(tenant.into()),
+        ..Default::default()
+    };
+    hub.publish(Actor::System, e).await.unwrap().id
+}
+
+/// Waits until every delivery of the event is final.
+async fn settle(hub: &AppState, event_id: &str) {
+    for _ in 0..300 {
+        let ev = hub.get_event(Actor::System, event_id).await.unwrap();
+        if ev.deliveries.iter().all(|d| !matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("deliveries of {event_id} did not settle");
+}
+
+fn hook(rx: &Receiver, path: &str, tenant: &str, retries: u32) -> CreateWebhook {
+    CreateWebhook {
+        url: rx.url(path),
+        events: vec!["ticket.*".into()],
+        tenant_id: Some(tenant.into()),
+        max_retries: Some(retries),
+        retry_delay_seconds: Some(1),
+        timeout_ms: Some(1_000),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn circuit_breaker_disables_a_failing_endpoint_and_says_why() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let mut cfg = common::config(&b.url);
+            cfg.serve.breaker_failures = 3;
+            cfg.serve.breaker_period_seconds = 1;
+            let hub = Hub::open(cfg).await.unwrap();
+            let (stop, stop_rx) = tokio::sync::watch::channel(false);
+            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let rx = Receiver::start().await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+
+            // By count: three dead-lettered deliveries in a row switch the endpoint off; a success in between
+            // would have reset the count (the healthy endpoint beside it is untouched).
+            let bad = hub.create_webhook(Actor::System, hook(&rx, "/fail", &t.id, 0)).await.unwrap();
+            let good = hub.create_webhook(Actor::System, hook(&rx, "/ok", &t.id, 0)).await.unwrap();
+            for i in 0..3 {
+                let id = publish(&hub, &t.id).await;
+                settle(&hub, &id).await;
+                let w = hub.get_webhook(&Actor::System, &bad.id).await.unwrap();
+                assert_eq!(w.is_active, i < 2, "[{n}] after {} failures", i + 1);
+            }
+            let w = hub.get_webhook(&Actor::System, &bad.id).await.unwrap();
+            let reason = w.disabled_reason.clone().unwrap_or_default();
+            assert!(reason.contains("circuit breaker") && reason.contains("3 deliveries in a row"), "[{n}] {reason}");
+            assert!(hub.get_webhook(&Actor::System, &good.id).await.unwrap().is_active, "[{n}]");
+            let audit = hub.store.list_audit(Some(&t.id), 50).await.unwrap();
+            let row = audit.iter().find(|a| a.action == "webhook.auto_disabled").expect("audit row");
+            assert_eq!((row.actor.as_str(), row.target.as_deref()), ("system", Some(bad.id.as_str())), "[{n}]");
+            // Disabled endpoints get nothing more.
+            let id = publish(&hub, &t.id).await;
+            settle(&hub, &id).await;
+            assert_eq!(rx.received("/fail").len(), 3, "[{n}]");
+
+            // Re-enabling is a user action and starts afresh.
+            let on = UpdateWebhook { is_active: Some(true), ..Default::default() };
+            let w = hub.update_webhook(Actor::System, &bad.id, on).await.unwrap();
+            assert!(w.is_active && w.disabled_reason.is_none(), "[{n}]");
+
+            // By time: an endpoint whose attempts have all failed for longer than the period (1 s here) is
+            // switched off at its next failure, even below the count.
+            let slowly = hub.create_webhook(Actor::System, hook(&rx, "/fail/slowly", &t.id, 0)).await.unwrap();
+            hub.update_webhook(Actor::System, &bad.id, UpdateWebhook { is_active: Some(false), ..Default::default() })
+                .await
+                .unwrap();
+            let id = publish(&hub, &t.id).await;
+            settle(&hub, &id).await;
+            assert!(hub.get_webhook(&Actor::System, &slowly.id).await.unwrap().is_active, "[{n}]");
+            tokio::time::sleep(Duration::from_millis(1_100)).await;
+            let id = publish(&hub, &t.id).await;
+            settle(&hub, &id).await;
+            let w = hub.get_webhook(&Actor::System, &slowly.id).await.unwrap();
+            assert!(!w.is_active, "[{n}]");
+            assert!(w.disabled_reason.unwrap().contains("every attempt failed for 1 seconds"), "[{n}]");
+
+            let _ = stop.send(true);
+            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+        }
+    });
+}
+
+#[test]
+fn test_fire_answers_synchronously_and_is_kept_as_a_test_delivery() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let rx = Receiver::start().await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let other = hub.create_tenant(Actor::System, "Globex").await.unwrap();
+            let mut input = hook(&rx, "/ok", &t.id, 3);
+            input.is_active = Some(false); // testing before switching on is the point
+            let w = hub.create_webhook(Actor::System, input).await.unwrap();
+
+            // The example payload of the endpoint's first event type, signed like any delivery.
+            let r = hub.test_fire(Actor::System, &w.id, TestFire::default()).await.unwrap();
+            assert!(r.success, "[{n}] {r:?}");
+            assert!(r.event_type.starts_with("ticket.") && !r.event_type.contains('*'), "[{n}] {}", r.event_type);
+            assert_eq!(r.attempt.response_status, Some(200), "[{n}]");
+            assert_eq!(r.attempt.response_body.as_deref(), Some("{\"received\": true}"), "[{n}]");
+            let got = rx.received("/ok");
+            assert_eq!(got.len(), 1, "[{n}]");
+            assert_eq!(got[0].headers["webhook-id"], r.event_id, "[{n}]");
+            assert!(got[0].headers["webhook-signature"].starts_with("v1,"), "[{n}]");
+
+            // A custom payload, and a failing endpoint: the answer says what happened, nothing is retried.
+            let custom = TestFire { event_type: Some("ticket.created".into()), data: Some(ticket()) };
+            let r = hub.test_fire(Actor::System, &w.id, custom).await.unwrap();
+            let body: serde_json::Value = serde_json::from_str(&rx.received("/ok")[1].body).unwrap();
+            assert_eq!((r.event_type.as_str(), body["data"].clone()), ("ticket.created", ticket()), "[{n}]");
+            let failing = hub.create_webhook(Actor::System, hook(&rx, "/fail", &t.id, 3)).await.unwrap();
+            let custom = TestFire { event_type: Some("ticket.created".into()), data: Some(ticket()) };
+            let r = hub.test_fire(Actor::System, &failing.id, custom).await.unwrap();
+            assert!(!r.success && r.attempt.response_status == Some(500), "[{n}]");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(rx.received("/fail").len(), 1, "[{n}] a test is sent once");
+
+            // Bad input is a field error; another tenant's endpoint does not exist.
+            let bad = TestFire { event_type: Some("ticket.created".into()), data: Some(json!({"nope": 1})) };
+            let e = hub.test_fire(Actor::System, &w.id, bad).await.unwrap_err();
+            assert_eq!(e.fields.first().map(|f| f.field.as_str()), Some("data"), "[{n}] {e:?}");
+            let globex_key = hub
+                .create_api_key(
+                    Actor::System,
+                    integration_hub::model::CreateApiKey {
+                        name: "g".into(),
+                        tenant_id: Some(other.id.clone()),
+                        scopes: integration_hub::model::Scope::ALL.to_vec(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let e = hub.test_fire(Actor::Key(&globex_key.key), &w.id, TestFire::default()).await.unwrap_err();
+            assert_eq!(e.code, integration_hub::model::ErrorCode::NotFound, "[{n}]");
+
+            // Stored as test deliveries with their attempt; hidden from the event log; pruned after 7 days.
+            let q = DeliveryListQuery { webhook_id: Some(w.id.clone()), ..Default::default() };
+            let list = hub.list_deliveries(Actor::System, q.clone()).await.unwrap();
+            assert_eq!(list.len(), 2, "[{n}]");
+            assert!(list.iter().all(|d| d.is_test && d.status == DeliveryStatus::Success), "[{n}]");
+            let detail = hub.get_delivery(&Actor::System, &list[0].id).await.unwrap();
+            assert_eq!(detail.attempts.len(), 1, "[{n}]");
+            assert!(hub.list_events(Actor::System, Default::default()).await.unwrap().is_empty(), "[{n}]");
+            let day = 24 * 3_600_000;
+            assert_eq!(hub.prune_at(now_ms() + 6 * day).await.unwrap().deliveries, 0, "[{n}]");
+            let p = hub.prune_at(now_ms() + 8 * day).await.unwrap();
+            assert_eq!((p.deliveries, p.events), (3, 3), "[{n}]");
+            assert!(hub.list_deliveries(Actor::System, q).await.unwrap().is_empty(), "[{n}]");
+        }
+    });
+}
+
+#[test]
+fn stats_and_retention_follow_the_log() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let (stop, stop_rx) = tokio::sync::watch::channel(false);
+            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let rx = Receiver::start().await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let ok = hub.create_webhook(Actor::System, hook(&rx, "/slow/30", &t.id, 0)).await.unwrap();
+            let bad = hub.create_webhook(Actor::System, hook(&rx, "/fail", &t.id, 0)).await.unwrap();
+            let mut events = Vec::new();
+            for _ in 0..4 {
+                let id = publish(&hub, &t.id).await;
+                settle(&hub, &id).await;
+                events.push(id);
+            }
+
+            // Per endpoint: counts, success rate, latency (the receiver waits 30 ms) and a bucketed series.
+            let q = StatsQuery { webhook_id: Some(ok.id.clone()), ..Default::default() };
+            let s = hub.delivery_stats(Actor::System, q).await.unwrap();
+            assert_eq!((s.total, s.counts.success, s.success_rate), (4, 4, Some(1.0)), "[{n}] {s:?}");
+            let p95 = s.p95_ms.unwrap();
+            assert!((30.0..200.0).contains(&p95), "[{n}] p95 {p95}");
+            assert!(s.avg_ms.unwrap() >= 30.0, "[{n}]");
+            assert_eq!(s.buckets.len(), 24, "[{n}]");
+            assert_eq!(s.buckets.iter().map(|b| b.counts.total()).sum::<i64>(), 4, "[{n}]");
+            assert!(s.buckets.last().unwrap().start <= now_ms() && s.until > now_ms(), "[{n}]");
+            // Per tenant: both endpoints.
+            let q = StatsQuery { tenant_id: Some(t.id.clone()), window: StatsWindow::Month, ..Default::default() };
+            let s = hub.delivery_stats(Actor::System, q).await.unwrap();
+            assert_eq!((s.total, s.counts.success, s.counts.failed), (8, 4, 4), "[{n}]");
+            assert_eq!((s.success_rate, s.buckets.len()), (Some(0.5), 30), "[{n}]");
+            let dead = hub
+                .list_deliveries(
+                    Actor::System,
+                    DeliveryListQuery { webhook_id: Some(bad.id.clone()), ..Default::default() },
+                )
+                .await
+                .unwrap();
+            assert_eq!(hub.store.attempts_for(&dead[0].id).await.unwrap().len(), 1, "[{n}]");
+
+            // Retention: nothing is young enough to go now; 31 days on, deliveries, attempts and the events
+            // they belonged to are gone, in batches.
+            assert_eq!(hub.prune_at(now_ms()).await.unwrap().deliveries, 0, "[{n}]");
+            let day = 24 * 3_600_000;
+            let p = hub.prune_at(now_ms() + 31 * day).await.unwrap();
+            assert_eq!((p.deliveries, p.events), (8, 4), "[{n}]");
+            assert!(hub.store.attempts_for(&dead[0].id).await.unwrap().is_empty(), "[{n}]");
+            assert!(hub.list_events(Actor::System, Default::default()).await.unwrap().is_empty(), "[{n}]");
+            let s = hub.delivery_stats(Actor::System, StatsQuery::default()).await.unwrap();
+            assert_eq!(s.total, 0, "[{n}]");
+
+            let _ = stop.send(true);
+            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+        }
+    });
+}
