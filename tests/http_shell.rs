@@ -101,3 +101,51 @@ fn pages_and_server_functions_enforce_sessions_and_tenants() {
         }
     });
 }
+
+#[test]
+fn the_live_deliveries_stream_is_per_tenant_and_signed_in() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let globex = hub.create_tenant(Actor::System, "Globex").await.unwrap();
+            hub.create_user(Actor::System, "u@acme.test", "tenant-password-1", Role::Tenant, Some(&acme.id))
+                .await
+                .unwrap();
+            let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+            let rx = common::receiver::Receiver::start().await;
+            let hook = integration_hub::model::CreateWebhook {
+                url: rx.url("/ok"),
+                events: vec!["*".into()],
+                tenant_id: Some(acme.id.clone()),
+                ..Default::default()
+            };
+            hub.create_webhook(Actor::System, hook).await.unwrap();
+            let base = common::serve(hub.clone()).await;
+            let http = reqwest::Client::new();
+            let url = |t: &str| format!("{base}/api/ui/deliveries/stream?tenant_id={t}");
+
+            // Signed out: 401; another tenant: 403; both as JSON errors.
+            assert_eq!(http.get(url(&acme.id)).send().await.unwrap().status(), 401, "[{n}]");
+            let cookie = format!("hub_session={token}");
+            let res = http.get(url(&globex.id)).header(COOKIE, &cookie).send().await.unwrap();
+            assert_eq!(res.status(), 403, "[{n}]");
+
+            // Own tenant: an event stream that announces a publish within moments.
+            let mut res = http.get(url(&acme.id)).header(COOKIE, &cookie).send().await.unwrap();
+            assert_eq!(res.status(), 200, "[{n}]");
+            assert_eq!(res.headers()["content-type"], "text/event-stream", "[{n}]");
+            let ev = integration_hub::model::PublishEvent {
+                event_type: "ticket.created".into(),
+                data: serde_json::json!({"id": "t", "ticket": {"id": "t", "subject": "s", "status": "open", "priority": "low"}}),
+                tenant_id: Some(acme.id.clone()),
+                ..Default::default()
+            };
+            hub.publish(Actor::System, ev).await.unwrap();
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), res.chunk()).await.unwrap().unwrap();
+            let text = String::from_utf8_lossy(&chunk.unwrap()).to_string();
+            assert!(text.contains("event: deliveries") && text.contains(&acme.id), "[{n}] {text}");
+        }
+    });
+}

@@ -20,6 +20,7 @@ pub fn router(hub: AppState, leptos_options: LeptosOptions) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics).with_state(hub.clone()))
+        .route("/api/ui/deliveries/stream", get(super::live::deliveries_stream).with_state(hub.clone()))
         .merge(super::rest::router(hub.clone()))
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let opts = leptos_options.clone();

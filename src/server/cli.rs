@@ -153,12 +153,14 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
         })
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopping = hub.stopping.clone();
     let worker = hub.config.serve.worker.then(|| crate::server::delivery::worker::spawn(hub.clone(), stop_rx));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             tracing::info!("shutting down: no new claims, finishing in-flight deliveries");
             let _ = stop_tx.send(true);
+            stopping.send_replace(true);
         })
         .await
         .map_err(|e| format!("server error: {e}"));

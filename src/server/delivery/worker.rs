@@ -210,6 +210,7 @@ async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, Strin
     });
     let record = AttemptRecord {
         delivery_id: d.id.clone(),
+        tenant_id: d.tenant_id.clone(),
         webhook_id: hook.id.clone(),
         attempt,
         status,
@@ -249,6 +250,10 @@ async fn results_writer(hub: AppState, mut rx: mpsc::UnboundedReceiver<AttemptRe
             }
         };
         let retry_soon = batch.iter().any(|r| r.status == DeliveryStatus::Retrying);
+        let mut tenants: Vec<&str> = batch.iter().map(|r| r.tenant_id.as_str()).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        hub.deliveries_changed(&tenants, true);
         for d in disabled {
             tracing::warn!(webhook = %d.webhook_id, reason = %d.reason, "endpoint disabled automatically");
             let _ = hub

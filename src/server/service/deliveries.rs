@@ -37,6 +37,7 @@ impl Hub {
         self.get_webhook(&actor, &d.webhook_id).await?;
         let replay = self.store.insert_replay(&d).await?;
         self.audit(&actor, Some(&d.tenant_id), "delivery.replayed", &d.id, &replay.id).await?;
+        self.deliveries_changed(&[d.tenant_id.as_str()], true);
         self.wake_workers().await;
         Ok(replay)
     }
@@ -57,6 +58,7 @@ impl Hub {
         let detail = format!("{} failed deliveries since {since}", failed.len());
         self.audit(&actor, Some(&w.tenant_id), "webhook.recovered", &w.id, &detail).await?;
         if !failed.is_empty() {
+            self.deliveries_changed(&[w.tenant_id.as_str()], true);
             self.wake_workers().await;
         }
         Ok(failed.len())
@@ -98,6 +100,7 @@ impl Hub {
         let success = attempt.error_kind.is_none() && attempt.response_status.is_some_and(|c| (200..300).contains(&c));
         let record = AttemptRecord {
             delivery_id: delivery_id.clone(),
+            tenant_id: hook.tenant_id.clone(),
             webhook_id: hook.id.clone(),
             status: if success { DeliveryStatus::Success } else { DeliveryStatus::Failed },
             attempt,
@@ -105,6 +108,7 @@ impl Hub {
             disable_reason: None,
         };
         self.store.insert_test_delivery(&event, &record).await?;
+        self.deliveries_changed(&[hook.tenant_id.as_str()], true);
         Ok(TestFireResult { delivery_id, event_id: event.id, event_type, success, attempt: record.attempt })
     }
 

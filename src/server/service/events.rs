@@ -153,6 +153,8 @@ impl Hub {
             PublishOutcome::Duplicate(id, n) => Published { id, matched: n, duplicate: true },
             PublishOutcome::Created => {
                 if !matched.is_empty() {
+                    // Other instances hear of it once a worker records the first attempt.
+                    self.deliveries_changed(&[tenant.as_str()], false);
                     self.wake_workers().await;
                 }
                 Published { id: event.id, matched: matched.len(), duplicate: false }

@@ -31,6 +31,10 @@ pub struct Hub {
     pub limiter: crate::server::rate_limit::RateLimiter,
     /// The client test-fire sends with (the worker has its own, sized for its concurrency).
     pub test_client: std::sync::OnceLock<reqwest::Client>,
+    /// Tenant ids whose deliveries changed, for the live Deliveries view (SSE).
+    pub live: tokio::sync::broadcast::Sender<String>,
+    /// Turns true when the server begins to stop, so long-lived streams end and shutdown is not held up.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 pub type AppState = Arc<Hub>;
@@ -61,9 +65,32 @@ impl Hub {
             metrics: Default::default(),
             limiter: Default::default(),
             test_client: Default::default(),
+            live: tokio::sync::broadcast::channel(1024).0,
+            stopping: tokio::sync::watch::channel(false).0,
         });
         hub.seed_catalog().await.map_err(|e| format!("cannot seed the event-type catalog: {e}"))?;
         Ok(hub)
+    }
+}
+
+impl Hub {
+    /// Announces that these tenants' deliveries changed: to this instance's live views and, with `everywhere`,
+    /// to the other instances on the same PostgreSQL database.
+    pub fn deliveries_changed(&self, tenants: &[&str], everywhere: bool) {
+        for t in tenants {
+            let _ = self.live.send((*t).to_string());
+        }
+        if everywhere && self.store.dialect() == crate::server::store::Dialect::Postgres {
+            let store = self.store.clone();
+            let tenants: Vec<String> = tenants.iter().map(|t| (*t).to_string()).collect();
+            tokio::spawn(async move {
+                for t in tenants {
+                    if let Err(e) = store.notify(crate::server::store::DELIVERIES_CHANNEL, &t).await {
+                        tracing::debug!(error = %e, "cannot announce a delivery change");
+                    }
+                }
+            });
+        }
     }
 }
 

@@ -77,10 +77,10 @@ impl Hub {
     /// same PostgreSQL database (LISTEN); returns at once on SQLite. Runs until aborted.
     pub async fn listen_for_changes(self: Arc<Self>) {
         use crate::server::service::events::CATALOG_CHANGED;
-        use crate::server::store::ROUTES_CHANNEL;
+        use crate::server::store::{DELIVERIES_CHANNEL, ROUTES_CHANNEL};
         let hub = self;
         loop {
-            let mut listener = match hub.store.listen(&[ROUTES_CHANNEL]).await {
+            let mut listener = match hub.store.listen(&[ROUTES_CHANNEL, DELIVERIES_CHANNEL]).await {
                 Ok(Some(l)) => l,
                 Ok(None) => return, // SQLite: one instance, nothing to hear
                 Err(e) => {
@@ -94,6 +94,9 @@ impl Hub {
             hub.catalog.clear();
             while let Ok(n) = listener.recv().await {
                 match n.payload() {
+                    tenant if n.channel() == DELIVERIES_CHANNEL => {
+                        let _ = hub.live.send(tenant.to_string());
+                    }
                     CATALOG_CHANGED => hub.catalog.clear(),
                     tenant => hub.routes.invalidate(tenant),
                 }

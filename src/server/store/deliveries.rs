@@ -10,6 +10,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
     pub delivery_id: String,
+    pub tenant_id: String,
     pub webhook_id: String,
     pub attempt: DeliveryAttempt,
     pub status: DeliveryStatus,

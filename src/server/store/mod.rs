@@ -51,6 +51,8 @@ pub struct Store {
 pub const ROUTES_CHANNEL: &str = "hub_routes";
 /// NOTIFY channel: new deliveries are due (payload unused).
 pub const WORK_CHANNEL: &str = "hub_work";
+/// NOTIFY channel: a tenant's deliveries changed (payload: tenant id), for live views on every instance.
+pub const DELIVERIES_CHANNEL: &str = "hub_deliveries";
 
 pub type DbResult<T> = Result<T, sqlx::Error>;
 
