@@ -454,6 +454,18 @@ impl Store {
         self.get_delivery(&id).await?.ok_or(sqlx::Error::RowNotFound)
     }
 
+    /// Integrity check: attempts recorded twice under the same number (two workers sending one delivery at
+    /// once) — the lease and `SKIP LOCKED` must keep this at zero.
+    pub async fn repeated_attempts(&self) -> DbResult<i64> {
+        sqlx::query(
+            "SELECT COUNT(*) AS n FROM (SELECT delivery_id, attempt FROM delivery_attempts \
+             GROUP BY delivery_id, attempt HAVING COUNT(*) > 1) AS r",
+        )
+        .fetch_one(&self.read)
+        .await?
+        .try_get("n")
+    }
+
     /// Counts by status for the queue-depth gauge.
     pub async fn queue_depth(&self) -> DbResult<i64> {
         sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE status IN ('pending', 'retrying')")
