@@ -178,7 +178,21 @@ async fn await_all(rx: &Receiver, accepted: &[String], secs: u64) -> (usize, usi
 
 async fn crash_setup(db: &str, rx: &Receiver) -> String {
     let tenant = cli(db, &["tenant", "create", "--name", "Acme"]);
-    let key = cli(db, &["key", "create", "--tenant", &tenant, "--name", "load", "--scopes", "events:write,webhooks:write", "--tier", "enterprise"]);
+    let key = cli(
+        db,
+        &[
+            "key",
+            "create",
+            "--tenant",
+            &tenant,
+            "--name",
+            "load",
+            "--scopes",
+            "events:write,webhooks:write",
+            "--tier",
+            "enterprise",
+        ],
+    );
     let migrated = start(db, &[("HUB_WORKER", "false")]).await;
     let hook = json!({"url": rx.url("/ok"), "events": ["ticket.*"], "rate_limit_per_minute": 1000});
     api(&migrated.base, &key, reqwest::Method::POST, "/webhooks", Some(hook)).await;
@@ -186,7 +200,7 @@ async fn crash_setup(db: &str, rx: &Receiver) -> String {
 }
 
 fn crash_events() -> usize {
-    std::env::var("CRASH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000)
+    std::env::var("CRASH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000)
 }
 
 const FAST_RECOVERY: [(&str, &str); 2] = [("HUB_LEASE_SECONDS", "2"), ("HUB_ENDPOINT_RATE_LIMITS", "false")];
@@ -213,7 +227,10 @@ fn kill_9_and_restart_loses_no_accepted_event() {
             let accepted = publisher.await.unwrap();
             assert_eq!(accepted.len(), count);
             let (distinct, dups) = await_all(&rx, &accepted, 60).await;
-            eprintln!("[{}] crash test: {distinct} events delivered after 3 × kill -9, {dups} duplicate deliveries", b.name);
+            eprintln!(
+                "[{}] crash test: {distinct} events delivered after 3 × kill -9, {dups} duplicate deliveries",
+                b.name
+            );
             drop(hub);
         }
     });

@@ -42,24 +42,6 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// `head (…$1…$n), (…) tail` for `rows` rows of `cols` placeholders each.
-pub(super) fn values_sql(head: &str, rows: usize, cols: usize, tail: &str) -> String {
-    let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 5);
-    sql.push_str(head);
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", r * cols + c + 1));
-        }
-        sql.push(')');
-    }
-    sql.push_str(tail);
-    sql
-}
-
 /// What one batch changes on one endpoint (records are in completion order).
 #[derive(Default)]
 struct EndpointDelta {
@@ -107,9 +89,9 @@ fn endpoint_deltas(records: &[AttemptRecord]) -> Vec<(&str, EndpointDelta)> {
 }
 
 /// The attempts of many deliveries in a few multi-row INSERTs.
-async fn insert_attempts(conn: &mut sqlx::AnyConnection, records: &[AttemptRecord]) -> DbResult<()> {
+async fn insert_attempts(conn: &mut sqlx::AnyConnection, dialect: Dialect, records: &[AttemptRecord]) -> DbResult<()> {
     for chunk in records.chunks(ATTEMPT_CHUNK) {
-        let sql = values_sql(
+        let sql = dialect.values_sql(
             "INSERT INTO delivery_attempts (id, delivery_id, attempt, request_headers, request_body, \
                  response_status, response_headers, response_body, response_truncated, duration_ms, error_kind, error, \
                  next_retry_at, created_at) VALUES ",
@@ -184,7 +166,7 @@ impl Store {
     pub async fn envelopes(&self, ids: &[String]) -> DbResult<HashMap<String, String>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
-            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
+            let list = self.dialect.list(chunk.len());
             let sql = format!("SELECT id, envelope FROM events WHERE id IN ({list})");
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -223,10 +205,10 @@ impl Store {
         }
         let now = now_ms();
         let mut tx = self.write.begin().await?;
-        insert_attempts(&mut tx, records).await?;
+        insert_attempts(&mut tx, self.dialect, records).await?;
         // Both engines name the columns of a VALUES list column1, column2, …
         for chunk in records.chunks(STATUS_CHUNK) {
-            let sql = values_sql(
+            let sql = self.dialect.values_sql(
                 "UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt_at = v.column4, \
                  last_status_code = v.column5, last_error = v.column6, duration_ms = v.column7, updated_at = v.column8, \
                  lease_until = NULL FROM (VALUES ",
@@ -339,7 +321,7 @@ impl Store {
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-        insert_attempts(&mut tx, std::slice::from_ref(record)).await?;
+        insert_attempts(&mut tx, self.dialect, std::slice::from_ref(record)).await?;
         tx.commit().await
     }
 

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub(super) const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
-/// Rows per multi-row INSERT: 6 parameters × 500 (and 5 × 200) stay under both engines' parameter limits.
+/// Rows per multi-row INSERT: 9 parameters × 500 (and 5 × 200) stay under both engines' parameter limits.
 const DELIVERY_CHUNK: usize = 500;
 const EVENT_CHUNK: usize = 200;
 
@@ -73,7 +73,11 @@ const GROUP_MAX_ROWS: usize = 5_000;
 
 /// The single writer of the outbox: takes every publish waiting in the queue, writes them in one transaction,
 /// answers each. A failed group is retried one event at a time so one bad event cannot fail the others.
-pub(super) async fn outbox_writer(pool: sqlx::AnyPool, mut rx: tokio::sync::mpsc::UnboundedReceiver<OutboxJob>) {
+pub(super) async fn outbox_writer(
+    pool: sqlx::AnyPool,
+    dialect: super::Dialect,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<OutboxJob>,
+) {
     while let Some(first) = rx.recv().await {
         let mut rows = first.webhook_ids.len();
         let mut jobs = vec![first];
@@ -87,7 +91,7 @@ pub(super) async fn outbox_writer(pool: sqlx::AnyPool, mut rx: tokio::sync::mpsc
                 Err(_) => break,
             }
         }
-        match write_group(&pool, &jobs).await {
+        match write_group(&pool, dialect, &jobs).await {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
@@ -95,7 +99,7 @@ pub(super) async fn outbox_writer(pool: sqlx::AnyPool, mut rx: tokio::sync::mpsc
             }
             Err(_) if jobs.len() > 1 => {
                 for job in jobs {
-                    let r = write_group(&pool, std::slice::from_ref(&job)).await.map(|mut o| o.remove(0));
+                    let r = write_group(&pool, dialect, std::slice::from_ref(&job)).await.map(|mut o| o.remove(0));
                     let _ = job.reply.send(r);
                 }
             }
@@ -108,7 +112,11 @@ pub(super) async fn outbox_writer(pool: sqlx::AnyPool, mut rx: tokio::sync::mpsc
     }
 }
 
-async fn write_group(pool: &sqlx::AnyPool, jobs: &[OutboxJob]) -> DbResult<Vec<PublishOutcome>> {
+async fn write_group(
+    pool: &sqlx::AnyPool,
+    dialect: super::Dialect,
+    jobs: &[OutboxJob],
+) -> DbResult<Vec<PublishOutcome>> {
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -151,14 +159,12 @@ async fn write_group(pool: &sqlx::AnyPool, jobs: &[OutboxJob]) -> DbResult<Vec<P
     let created: Vec<&OutboxJob> =
         jobs.iter().zip(&outcomes).filter(|(_, o)| **o == PublishOutcome::Created).map(|(j, _)| j).collect();
     for chunk in created.chunks(EVENT_CHUNK) {
-        let mut sql = String::from("INSERT INTO events (id, tenant_id, event_type, envelope, created_at) VALUES ");
-        for i in 0..chunk.len() {
-            let b = i * 5;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
-        }
+        let sql = dialect.values_sql(
+            "INSERT INTO events (id, tenant_id, event_type, envelope, created_at) VALUES ",
+            chunk.len(),
+            5,
+            "",
+        );
         let mut q = sqlx::query(&sql);
         for j in chunk {
             let e = &j.event;
@@ -169,27 +175,13 @@ async fn write_group(pool: &sqlx::AnyPool, jobs: &[OutboxJob]) -> DbResult<Vec<P
     let rows: Vec<(&Event, &String)> =
         created.iter().flat_map(|j| j.webhook_ids.iter().map(move |w| (&j.event, w))).collect();
     for chunk in rows.chunks(DELIVERY_CHUNK) {
-        let mut sql = String::from(
+        let sql = dialect.values_sql(
             "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
              created_at, updated_at) VALUES ",
+            chunk.len(),
+            9,
+            "",
         );
-        for i in 0..chunk.len() {
-            let b = i * 6;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 6,
-                b + 6
-            ));
-        }
         let mut q = sqlx::query(&sql);
         for (e, w) in chunk {
             q = q
@@ -198,6 +190,9 @@ async fn write_group(pool: &sqlx::AnyPool, jobs: &[OutboxJob]) -> DbResult<Vec<P
                 .bind(&e.id)
                 .bind(w.as_str())
                 .bind(&e.event_type)
+                .bind("pending")
+                .bind(e.created_at)
+                .bind(e.created_at)
                 .bind(e.created_at);
         }
         q.execute(&mut *tx).await?;

@@ -104,7 +104,7 @@ impl Store {
                 if ids.is_empty() {
                     break;
                 }
-                let list = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let list = self.dialect.list(ids.len());
                 let mut tx = self.write.begin().await?;
                 for table_sql in [
                     format!("DELETE FROM delivery_attempts WHERE delivery_id IN ({list})"),

@@ -36,6 +36,40 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The `i`-th (1-based) bind placeholder. SQLite gets anonymous `?` (bound in order): for `$n` sqlx looks
+    /// every parameter up by name, which made statements with thousands of parameters quadratic.
+    pub(crate) fn param(self, i: usize) -> String {
+        match self {
+            Dialect::Sqlite => "?".to_string(),
+            Dialect::Postgres => format!("${i}"),
+        }
+    }
+
+    /// `p1, p2, … pn` for an `IN (…)` list.
+    pub(crate) fn list(self, n: usize) -> String {
+        (1..=n).map(|i| self.param(i)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `head (p1 … pcols), (…) tail` for `rows` rows, each parameter used once, in order.
+    pub(crate) fn values_sql(self, head: &str, rows: usize, cols: usize, tail: &str) -> String {
+        let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 6);
+        sql.push_str(head);
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..cols {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&self.param(r * cols + c + 1));
+            }
+            sql.push(')');
+        }
+        sql.push_str(tail);
+        sql
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     read: AnyPool,
@@ -62,7 +96,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 impl Store {
     fn new(read: AnyPool, write: AnyPool, dialect: Dialect, pg_url: Option<String>) -> Store {
         let (outbox, rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(events::outbox_writer(write.clone(), rx));
+        tokio::spawn(events::outbox_writer(write.clone(), dialect, rx));
         Store { read, write, dialect, pg_url, outbox }
     }
 
