@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 HUB_BIN_RELEASE := $(TARGET_DIR)/release/integration-hub
 export HUB_BIN := $(TARGET_DIR)/debug/integration-hub
 
-.PHONY: run test tools node chromium build-release fmt lint unit e2e bench clean
+.PHONY: run test tools node chromium build-release fmt lint unit e2e bench soak clean
 
 build-release: tools
 	cargo leptos build --release
@@ -50,6 +50,10 @@ unit:
 e2e: tools chromium
 	cargo leptos build
 	cd end2end && npx playwright test
+
+## The long forms of the crash and scale-out tests (10,000 events each; the short forms run in `make test`).
+soak:
+	CRASH_EVENTS=10000 cargo test --release --features ssr --test binary -- --nocapture
 
 ## Benchmarks on this machine; results rewrite docs/BENCHMARKS.md.
 bench: tools
