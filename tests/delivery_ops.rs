@@ -244,3 +244,49 @@ fn stats_and_retention_follow_the_log() {
         }
     });
 }
+
+#[test]
+fn ssrf_guard_refuses_private_targets_at_save_and_at_send() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let mut cfg = common::config(&b.url);
+            // No exceptions here: loopback is as forbidden as in production.
+            cfg.target_policy = integration_hub::server::delivery::ssrf::TargetPolicy::default();
+            let hub = Hub::open(cfg).await.unwrap();
+            let (stop, stop_rx) = tokio::sync::watch::channel(false);
+            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let rx = Receiver::start().await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let port = rx.base.rsplit(':').next().unwrap().to_string();
+            for url in [
+                format!("http://127.0.0.1:{port}/ok"),
+                "http://10.0.0.1/x".into(),
+                "http://169.254.169.254/latest/meta-data".into(),
+                format!("http://[::1]:{port}/ok"),
+                format!("http://[::ffff:127.0.0.1]:{port}/ok"),
+            ] {
+                let mut h = hook(&rx, "/ok", &t.id, 0);
+                h.url = url.clone();
+                let e = hub.create_webhook(Actor::System, h).await.unwrap_err();
+                assert_eq!(e.fields.first().map(|f| f.field.as_str()), Some("url"), "[{n}] {url}");
+            }
+            // A host name is resolved at send time; one that resolves to loopback is refused, never contacted.
+            let mut h = hook(&rx, "/ok", &t.id, 3);
+            h.url = format!("http://localhost:{port}/ok");
+            let w = hub.create_webhook(Actor::System, h).await.unwrap();
+            let id = publish(&hub, &t.id).await;
+            settle(&hub, &id).await;
+            let d = hub.get_event(Actor::System, &id).await.unwrap().deliveries.remove(0);
+            assert_eq!((d.status, d.attempts), (DeliveryStatus::Failed, 1), "[{n}] not retried");
+            let a = hub.store.attempts_for(&d.id).await.unwrap();
+            assert_eq!(a[0].error_kind, Some(integration_hub::model::ErrorKind::SsrfBlocked), "[{n}] {:?}", a[0]);
+            let r = hub.test_fire(Actor::System, &w.id, TestFire::default()).await.unwrap();
+            assert_eq!(r.attempt.error_kind, Some(integration_hub::model::ErrorKind::SsrfBlocked), "[{n}]");
+            assert!(rx.requests.lock().unwrap().is_empty(), "[{n}] the receiver was contacted");
+
+            let _ = stop.send(true);
+            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+        }
+    });
+}

@@ -185,22 +185,25 @@ pub async fn send(
     ];
     headers.extend(hook.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
 
-    // The SSRF guard for IP literals (host names are checked by the resolver).
-    if let Ok(url) = url::Url::parse(&hook.url) {
-        let literal = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-            _ => None,
-        };
-        if let Some(ip) = literal {
-            if let Err(e) = policy.check(ip) {
-                attempt.request_headers = headers;
-                return fail(attempt, ErrorKind::SsrfBlocked, e.to_string());
-            }
+    // The SSRF guard for IP literals (host names are checked by the resolver). Parsed once, sent as parsed.
+    let url = match url::Url::parse(&hook.url) {
+        Ok(u) => u,
+        Err(e) => {
+            attempt.request_headers = headers;
+            return fail(attempt, ErrorKind::Other, format!("invalid endpoint URL: {e}"));
         }
+    };
+    let literal = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    };
+    if let Some(Err(e)) = literal.map(|ip| policy.check(ip)) {
+        attempt.request_headers = headers;
+        return fail(attempt, ErrorKind::SsrfBlocked, e.to_string());
     }
 
-    let mut req = client.post(&hook.url).timeout(Duration::from_millis(u64::from(hook.timeout_ms))).body(body);
+    let mut req = client.post(url).timeout(Duration::from_millis(u64::from(hook.timeout_ms))).body(body);
     for (k, v) in &headers {
         req = req.header(k.as_str(), v.as_str());
     }
