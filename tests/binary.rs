@@ -42,6 +42,11 @@ async fn start(db: &str, extra: &[(&str, &str)]) -> Instance {
 }
 
 async fn start_at(db: &str, port: u16, extra: &[(&str, &str)]) -> Instance {
+    start_logged(db, port, extra, None).await
+}
+
+/// Like [`start_at`], with stdout and stderr (the log) going to `log` when given.
+async fn start_logged(db: &str, port: u16, extra: &[(&str, &str)], log: Option<&std::path::Path>) -> Instance {
     let mut cmd = Command::new(BIN);
     cmd.arg("serve")
         .env("HUB_DATABASE_URL", db)
@@ -52,6 +57,10 @@ async fn start_at(db: &str, port: u16, extra: &[(&str, &str)]) -> Instance {
         .env("HUB_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    if let Some(path) = log {
+        let f = std::fs::File::create(path).expect("log file");
+        cmd.stdout(f.try_clone().expect("log file")).stderr(f);
+    }
     for (k, v) in extra {
         cmd.env(k, v);
     }
@@ -256,5 +265,73 @@ fn two_instances_on_postgres_survive_losing_one() {
         let hub = common::hub(&b).await;
         assert_eq!(hub.store.repeated_attempts().await.unwrap(), 0, "an attempt was made twice");
         drop(other);
+    });
+}
+
+/// At the most verbose log level, through sign-in, key use, endpoint secrets (set, read, rotated) and deliveries,
+/// no secret ever reaches the log.
+#[test]
+fn no_secret_reaches_the_log_at_any_level() {
+    common::run(async {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let tenant = cli(&db, &["tenant", "create", "--name", "Acme"]);
+        let scopes = "events:write,webhooks:read,webhooks:write,keys:read,keys:write";
+        let key = cli(&db, &["key", "create", "--tenant", &tenant, "--name", "ci", "--scopes", scopes]);
+        let rx = Receiver::start().await;
+        let log = dir.path().join("hub.log");
+        let env = [("HUB_LOG", "trace"), ("HUB_ADMIN_PASSWORD", "admin-password-in-env-1")];
+        let hub = start_logged(&db, free_port(), &env, Some(&log)).await;
+        let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+
+        let signing = "whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1iZS1sb2dnZWQ=";
+        let hook = json!({"url": rx.url("/ok"), "events": ["*"], "secret": signing});
+        let w = api(&hub.base, &key, post.clone(), "/webhooks", Some(hook)).await;
+        let id = w["id"].as_str().unwrap();
+        api(&hub.base, &key, get.clone(), &format!("/webhooks/{id}/secret"), None).await;
+        let rotated =
+            api(&hub.base, &key, post.clone(), &format!("/webhooks/{id}/secret/rotate"), Some(json!({}))).await;
+        let new_secret = rotated["secret"].as_str().unwrap().to_string();
+        let issued =
+            api(&hub.base, &key, post.clone(), "/keys", Some(json!({"name": "n", "scopes": ["events:write"]}))).await;
+        let minted = issued["secret"].as_str().unwrap().to_string();
+        let ev = json!({"type": "ticket.created", "data": {"id": "t", "ticket": {"id": "t", "subject": "s", "status": "open", "priority": "low"}}});
+        api(&hub.base, &minted, post.clone(), "/events", Some(ev)).await;
+        // A wrong key and a wrong password are logged as failures, without what was presented.
+        let wrong = format!("{}x", &key[..key.len() - 1]);
+        let res =
+            reqwest::Client::new().get(format!("{}/api/v1/me", hub.base)).bearer_auth(&wrong).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+        let http = reqwest::Client::new();
+        for pw in ["admin-password-in-env-1", "not-the-password-9"] {
+            http.post(format!("{}/api/login", hub.base))
+                .header("origin", hub.base.as_str())
+                .form(&[("email", "admin@localhost"), ("password", pw)])
+                .send()
+                .await
+                .unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while rx.received("/ok").is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(rx.received("/ok").len(), 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(hub);
+
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.lines().count() > 50, "trace logging was on: {} lines", text.lines().count());
+        let secret_part = |k: &str| k.rsplit('_').next().unwrap().to_string();
+        for (what, s) in [
+            ("API key", secret_part(&key)),
+            ("wrong API key", secret_part(&wrong)),
+            ("minted API key", secret_part(&minted)),
+            ("admin password", "admin-password-in-env-1".to_string()),
+            ("wrong password", "not-the-password-9".to_string()),
+            ("signing secret", secret_part(signing)),
+            ("rotated signing secret", secret_part(&new_secret)),
+        ] {
+            assert!(!text.contains(&s), "the {what} appears in the log");
+        }
     });
 }
