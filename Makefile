@@ -9,7 +9,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 HUB_BIN_RELEASE := $(TARGET_DIR)/release/integration-hub
 export HUB_BIN := $(TARGET_DIR)/debug/integration-hub
 
-.PHONY: run test tools node chromium build-release fmt lint unit e2e bench soak clean
+.PHONY: run test tools node chromium build-release fmt lint unit hostile e2e bench soak clean
 
 build-release: tools
 	cargo leptos build --release
@@ -21,7 +21,7 @@ run: tools
 
 ## Everything CI checks: format, clippy (server and browser), unit + integration tests, Playwright, and the
 ## release build `make run` serves (the optimised WASM build can fail where the debug one passes).
-test: tools chromium fmt lint unit e2e build-release
+test: tools chromium fmt lint unit hostile e2e build-release
 
 tools: node
 	bash scripts/install-tools.sh >/dev/null
@@ -46,6 +46,10 @@ lint:
 
 unit:
 	cargo test --features ssr
+
+## schemathesis against /api/v1/openapi.json: no 5xx, every answer as documented (the binary `unit` built).
+hostile:
+	bash scripts/schemathesis.sh
 
 e2e: tools chromium
 	cargo leptos build

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Sees and manages every tenant.
@@ -28,6 +29,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Tenant {
     pub id: String,
     pub name: String,
@@ -35,6 +37,7 @@ pub struct Tenant {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -56,6 +59,7 @@ impl User {
 
 /// What the shell needs to render a tenant's pages: who is signed in and which tenants they may switch to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ShellContext {
     pub user: User,
     pub tenant: Tenant,

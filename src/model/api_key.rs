@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Scope {
     #[serde(rename = "events:write")]
     EventsWrite,
@@ -66,6 +67,7 @@ impl Scope {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyStatus {
     Active,
@@ -91,6 +93,7 @@ impl KeyStatus {
 
 /// Rate-limit presets; `Custom` takes the numbers given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RateTier {
     Free,
@@ -133,6 +136,7 @@ pub const DEFAULT_ROTATION_GRACE_SECONDS: u64 = 24 * 3600;
 pub const MAX_ROTATION_GRACE_SECONDS: u64 = 30 * 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     pub id: String,
     /// None for an admin-wide key.
@@ -180,6 +184,7 @@ impl ApiKey {
 
 /// Input for a new key. Limits come from `tier`, or from the two numbers for `custom` (default: free).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateApiKey {
     pub name: String,
     #[serde(default)]
@@ -203,6 +208,7 @@ pub struct CreateApiKey {
 
 /// A partial update: absent fields stay as they are. `expires_at: Some(None)` removes the expiry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UpdateApiKey {
     #[serde(default)]
     pub name: Option<String>,
@@ -226,12 +232,14 @@ pub struct UpdateApiKey {
 
 /// The one response that carries a key's plaintext: after create and rotate. It is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IssuedKey {
     pub key: ApiKey,
     pub secret: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RotateApiKey {
     /// How long the old secret keeps working; default 24 h, 0 = stops at once.
     #[serde(default)]
@@ -239,6 +247,7 @@ pub struct RotateApiKey {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct KeyListQuery {
     #[serde(default)]
     pub search: Option<String>,
@@ -251,6 +260,7 @@ pub struct KeyListQuery {
 
 /// `GET /api/v1/me`: what the calling key is and may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WhoAmI {
     pub key: ApiKey,
     pub admin_wide: bool,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventType {
     pub name: String,
     pub category: String,
@@ -18,6 +19,7 @@ pub struct EventType {
 
 /// `POST /api/v1/events` and the in-process `publish`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublishEvent {
     #[serde(rename = "type")]
@@ -36,6 +38,7 @@ pub struct PublishEvent {
 
 /// The 202 answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Published {
     pub id: String,
     /// Endpoints that will receive it.
@@ -45,6 +48,7 @@ pub struct Published {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BatchItemResult {
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,6 +59,7 @@ pub struct BatchItemResult {
 
 /// The stored event: its envelope is exactly what endpoints receive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: String,
     pub tenant_id: String,
@@ -66,6 +71,7 @@ pub struct Event {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
@@ -100,6 +106,7 @@ impl DeliveryStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub id: String,
     pub tenant_id: String,
@@ -120,6 +127,7 @@ pub struct Delivery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventWithDeliveries {
     #[serde(flatten)]
     pub event: Event,
@@ -127,6 +135,7 @@ pub struct EventWithDeliveries {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct EventListQuery {
     #[serde(default, rename = "type")]
     pub event_type: Option<String>,
@@ -143,6 +152,7 @@ pub struct EventListQuery {
 
 /// Why an attempt failed, for filtering and for the retry policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The endpoint answered with a non-2xx status.
@@ -190,6 +200,7 @@ impl ErrorKind {
 
 /// One attempt, as sent and as answered (bodies cut at 64 KB, flagged).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeliveryAttempt {
     pub id: String,
     pub delivery_id: String,
@@ -208,6 +219,7 @@ pub struct DeliveryAttempt {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct DeliveryListQuery {
     #[serde(default)]
     pub status: Option<DeliveryStatus>,
@@ -230,6 +242,7 @@ pub struct DeliveryListQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeliveryDetail {
     #[serde(flatten)]
     pub delivery: Delivery,
@@ -238,6 +251,7 @@ pub struct DeliveryDetail {
 
 /// `POST /api/v1/webhooks/{id}/recover`: replay the endpoint's failed deliveries since a time.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RecoverRequest {
     /// Unix milliseconds.
     pub since: i64,

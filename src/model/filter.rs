@@ -105,6 +105,7 @@ pub fn validate_event_pattern(p: &str) -> Result<(), String> {
 
 /// Comparison operator of a [`Filter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FilterOp {
     Equals,
@@ -158,6 +159,7 @@ impl fmt::Display for FilterOp {
 /// `field` is a dot path into the envelope (`data.priority`,
 /// `data.customer.tier`, `data.items.0.sku` — numeric segments index arrays).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Filter {
     pub field: String,
     pub operator: FilterOp,
@@ -166,6 +168,7 @@ pub struct Filter {
 
 /// Why an event did not pass an endpoint's filters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[error("filter #{} rejected the event: {reason}", .index + 1)]
 pub struct FilterRejection {
     /// 0-based index of the failing filter in the filter list.

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 /// The period a stats query covers; each has a fixed bucket size for the charts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum StatsWindow {
     #[default]
     #[serde(rename = "24h")]
@@ -41,6 +42,7 @@ impl StatsWindow {
 
 /// `GET /api/v1/stats/deliveries`: one endpoint's figures, or a tenant's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct StatsQuery {
     #[serde(default)]
     pub webhook_id: Option<String>,
@@ -51,6 +53,7 @@ pub struct StatsQuery {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatusCounts {
     pub pending: i64,
     pub retrying: i64,
@@ -71,6 +74,7 @@ impl StatusCounts {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatsBucket {
     /// Unix ms of the bucket's start.
     pub start: i64,
@@ -82,6 +86,7 @@ pub struct StatsBucket {
 /// Counts by status, success rate and latency (of each delivery's latest attempt; percentiles interpolated in a
 /// fine log-scale histogram) over the window, and the same per bucket.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeliveryStats {
     pub window: StatsWindow,
     pub since: i64,
@@ -98,6 +103,7 @@ pub struct DeliveryStats {
 
 /// `POST /api/v1/webhooks/{id}/test`: send one event to one endpoint now and wait for its answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TestFire {
     /// Defaults to the endpoint's first subscribed event type.
@@ -110,6 +116,7 @@ pub struct TestFire {
 
 /// What the endpoint answered; the attempt is stored as a test delivery (kept 7 days).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TestFireResult {
     pub delivery_id: String,
     pub event_id: String,

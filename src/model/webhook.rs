@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ContentType {
     #[default]
     #[serde(rename = "application/json")]
@@ -41,6 +42,7 @@ pub mod limits {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Webhook {
     pub id: String,
     pub tenant_id: String,
@@ -72,6 +74,7 @@ pub struct Webhook {
 
 /// `POST /api/v1/webhooks`: only `url` and `events` are required.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     #[serde(default)]
@@ -110,6 +113,7 @@ pub struct CreateWebhook {
 
 /// `PATCH /api/v1/webhooks/{id}`: absent fields stay; `template: null` removes the template.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     #[serde(default)]
@@ -143,6 +147,7 @@ pub struct UpdateWebhook {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookSecret {
     pub secret: String,
     /// During a rotation: the previous secret, still signed with until `previous_expires_at`.
@@ -151,6 +156,7 @@ pub struct WebhookSecret {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RotateWebhookSecret {
     /// Default 24 h; 0 drops the old secret at once.
     #[serde(default)]
@@ -161,6 +167,7 @@ pub struct RotateWebhookSecret {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct WebhookListQuery {
     #[serde(default)]
     pub search: Option<String>,

@@ -7,6 +7,7 @@ mod deliveries;
 pub mod error;
 mod events;
 mod keys;
+pub mod openapi;
 mod webhooks;
 
 use crate::model::{ApiKey, AppError, ErrorCode, Scope};
@@ -87,7 +88,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
         .layer(axum::extract::DefaultBodyLimit::max(error::MAX_BODY_BYTES))
         .fallback(|| async { AppError::new(ErrorCode::NotFound, "no such API route") })
         .with_state(hub);
-    Router::new().nest("/api/v1", api)
+    Router::new().route("/api/v1/openapi.json", get(openapi_json)).nest("/api/v1", api)
+}
+
+/// The API description is public (it holds no data), built once.
+async fn openapi_json() -> impl axum::response::IntoResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOC.get_or_init(|| serde_json::to_string(&openapi::document()).unwrap_or_default());
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body.as_str())
 }
 
 /// The key from `Authorization: Bearer …` or `X-API-Key`.
@@ -143,6 +151,15 @@ async fn scope_guard(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let spec = path.as_deref().and_then(|p| ROUTES.iter().find(|r| r.path == p && r.method == method.as_str()));
     let Some(spec) = spec else {
+        let allowed: Vec<&str> = ROUTES.iter().filter(|r| Some(r.path) == path.as_deref()).map(|r| r.method).collect();
+        if !allowed.is_empty() {
+            let mut res =
+                AppError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed here")).into_response();
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                res.headers_mut().insert(axum::http::header::ALLOW, v);
+            }
+            return res;
+        }
         tracing::error!(%method, ?path, "REST route missing from the scope table");
         return AppError::forbidden("route has no declared scope").into_response();
     };
