@@ -50,6 +50,7 @@ unit:
 ## schemathesis against /api/v1/openapi.json: no 5xx, every answer as documented (the binary `unit` built).
 hostile:
 	bash scripts/schemathesis.sh
+	if [ -n "$${HUB_TEST_DATABASE_URL:-}" ]; then ST_POSTGRES="$$HUB_TEST_DATABASE_URL" bash scripts/schemathesis.sh; fi
 
 e2e: tools chromium
 	cargo leptos build

@@ -97,7 +97,77 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
+struct Run {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    received: u64,
+}
+
+/// One measured run: a fresh tenant with `endpoints` endpoints, `events` events from 64 producers, timed until
+/// every delivery is received and recorded.
+async fn one_run(url: &str, rx_base: &str, sink: &Arc<Sink>, endpoints: usize, events: usize, run: usize) -> Run {
+    let hub = Hub::open(config(url)).await.unwrap();
+    let t = hub.create_tenant(Actor::System, &format!("t{endpoints}-{run}")).await.unwrap();
+    for i in 0..endpoints {
+        let h = CreateWebhook {
+            url: format!("{rx_base}/e{endpoints}/{i}"),
+            events: vec!["*".into()],
+            tenant_id: Some(t.id.clone()),
+            ..Default::default()
+        };
+        hub.create_webhook(Actor::System, h).await.unwrap();
+    }
+    sink.count.store(0, Ordering::Relaxed);
+    sink.latencies_ms.lock().unwrap().clear();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let w = worker::spawn(hub.clone(), stop_rx);
+    let total = (events * endpoints) as u64;
+    let start = Instant::now();
+    // Publish from 64 concurrent producers.
+    let per = events.div_ceil(64);
+    let producers: Vec<_> = (0..64)
+            .map(|_| {
+                let (hub, tenant) = (hub.clone(), t.id.clone());
+                tokio::spawn(async move {
+                    for i in 0..per {
+                        let e = PublishEvent {
+                            event_type: "ticket.created".into(),
+                            data: serde_json::json!({"id": format!("t{i}"), "ticket": {"id": "t", "subject": "Printer on fire", "status": "open", "priority": "high"}}),
+                            tenant_id: Some(tenant.clone()),
+                            ..Default::default()
+                        };
+                        hub.publish(Actor::System, e).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+    for p in producers {
+        p.await.unwrap();
+    }
+    let total = total.max((per * 64 * endpoints) as u64);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while sink.count.load(Ordering::Relaxed) < total && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let received = sink.count.load(Ordering::Relaxed);
+    // Delivered means received *and* durably recorded: the clock stops when the log agrees.
+    let q = StatsQuery { tenant_id: Some(t.id.clone()), ..Default::default() };
+    while hub.delivery_stats(Actor::System, q.clone()).await.unwrap().counts.success < total as i64
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let mut lat = sink.latencies_ms.lock().unwrap().clone();
+    let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(15), w).await;
+    Run { rate: received as f64 / secs, p50, p99, received }
+}
+
 fn main() {
+    let repeats: usize = std::env::var("RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let events_1: usize = std::env::var("EVENTS_1").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let events_10: usize = std::env::var("EVENTS_10").ok().and_then(|v| v.parse().ok()).unwrap_or(3_000);
     let events_100: usize = std::env::var("EVENTS_100").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
@@ -107,67 +177,20 @@ fn main() {
         println!("| receiver | raw ceiling: bare keep-alive POST loop, 64 connections | {ceiling:.0} req/s |");
         for b in common::backends().await {
             for (endpoints, events) in [(1usize, events_1), (10, events_10), (100, events_100)] {
-                let hub = Hub::open(config(&b.url)).await.unwrap();
-                let t = hub.create_tenant(Actor::System, &format!("t{endpoints}")).await.unwrap();
-                for i in 0..endpoints {
-                    let h = CreateWebhook {
-                        url: format!("{rx_base}/e{endpoints}/{i}"),
-                        events: vec!["*".into()],
-                        tenant_id: Some(t.id.clone()),
-                        ..Default::default()
-                    };
-                    hub.create_webhook(Actor::System, h).await.unwrap();
+                let mut runs = Vec::new();
+                for run in 0..repeats {
+                    runs.push(one_run(&b.url, &rx_base, &sink, endpoints, events, run).await);
                 }
-                sink.count.store(0, Ordering::Relaxed);
-                sink.latencies_ms.lock().unwrap().clear();
-                let (stop, stop_rx) = tokio::sync::watch::channel(false);
-                let w = worker::spawn(hub.clone(), stop_rx);
-                let total = (events * endpoints) as u64;
-                let start = Instant::now();
-                // Publish from 64 concurrent producers.
-                let per = events.div_ceil(64);
-                let producers: Vec<_> = (0..64)
-                    .map(|_| {
-                        let (hub, tenant) = (hub.clone(), t.id.clone());
-                        tokio::spawn(async move {
-                            for i in 0..per {
-                                let e = PublishEvent {
-                                    event_type: "ticket.created".into(),
-                                    data: serde_json::json!({"id": format!("t{i}"), "ticket": {"id": "t", "subject": "Printer on fire", "status": "open", "priority": "high"}}),
-                                    tenant_id: Some(tenant.clone()),
-                                    ..Default::default()
-                                };
-                                hub.publish(Actor::System, e).await.unwrap();
-                            }
-                        })
-                    })
-                    .collect();
-                for p in producers {
-                    p.await.unwrap();
-                }
-                let total = total.max((per * 64 * endpoints) as u64);
-                let deadline = Instant::now() + Duration::from_secs(300);
-                while sink.count.load(Ordering::Relaxed) < total && Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                let received = sink.count.load(Ordering::Relaxed);
-                // Delivered means received *and* durably recorded: the clock stops when the log agrees.
-                let q = StatsQuery { tenant_id: Some(t.id.clone()), ..Default::default() };
-                while hub.delivery_stats(Actor::System, q.clone()).await.unwrap().counts.success < total as i64
-                    && Instant::now() < deadline
-                {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                let secs = start.elapsed().as_secs_f64();
-                let mut lat = sink.latencies_ms.lock().unwrap().clone();
-                let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
-                let rate = received as f64 / secs;
+                let med = |f: fn(&Run) -> f64| {
+                    let mut v: Vec<f64> = runs.iter().map(f).collect();
+                    pct(&mut v, 0.5)
+                };
+                let rate = med(|r| r.rate);
+                let raw: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.rate)).collect();
                 println!(
-                    "| {} | {} endpoint(s) per event: {} deliveries | {:.0} delivered/s ({:.1}% of the raw ceiling); publish→receive p50 {:.1} ms, p99 {:.1} ms |",
-                    b.name, endpoints, received, rate, 100.0 * rate / ceiling, p50, p99
+                    "| {} | {} endpoint(s) per event: {} deliveries × {} runs | {:.0} delivered/s ({:.1}% of the raw ceiling; runs {}); publish→receive p50 {:.1} ms, p99 {:.1} ms |",
+                    b.name, endpoints, runs[0].received, repeats, rate, 100.0 * rate / ceiling, raw.join(", "), med(|r| r.p50), med(|r| r.p99)
                 );
-                let _ = stop.send(true);
-                let _ = tokio::time::timeout(Duration::from_secs(15), w).await;
             }
         }
         let rss = std::fs::read_to_string("/proc/self/status")

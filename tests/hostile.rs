@@ -37,6 +37,13 @@ fn malformed_huge_deep_and_strange_requests_get_clear_4xx_answers() {
                 (Method::POST, "/events", deep.into_bytes(), 400),
                 (Method::POST, "/events", format!("{{\"type\": \"{}\"}}", "x".repeat(2 << 20)).into_bytes(), 413),
                 (Method::POST, "/events", b"[]".to_vec(), 422),
+                (
+                    Method::POST,
+                    "/webhooks",
+                    b"{\"url\": \"https://x.example.com/\", \"name\": \"a\\u0000b\", \"events\": [\"*\"]}".to_vec(),
+                    400,
+                ),
+                (Method::GET, "/webhooks?search=%00", vec![], 400),
                 (Method::POST, "/webhooks", b"{\"url\": 5, \"events\": []}".to_vec(), 422),
                 (Method::POST, "/webhooks", b"{\"url\": \"file:///etc/passwd\", \"events\": [\"*\"]}".to_vec(), 422),
                 (Method::GET, "/webhooks/..%2F..%2Fetc%2Fpasswd", vec![], 404),

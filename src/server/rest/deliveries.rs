@@ -1,12 +1,12 @@
 //! `/api/v1/deliveries` and endpoint recovery.
 
-use super::error::{optional_json, page, ApiJson, ApiQuery, ApiResult};
+use super::error::{optional_json, page, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
 use crate::model::{
     Delivery, DeliveryDetail, DeliveryListQuery, DeliveryStats, RecoverRequest, StatsQuery, TestFire, TestFireResult,
 };
 use crate::server::service::{Actor, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
@@ -24,7 +24,7 @@ pub async fn list(
 pub async fn get_one(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
 ) -> ApiResult<Json<DeliveryDetail>> {
     Ok(Json(hub.get_delivery(&Actor::Key(&key), &id).await?))
 }
@@ -32,7 +32,7 @@ pub async fn get_one(
 pub async fn replay(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
 ) -> ApiResult<(StatusCode, Json<Delivery>)> {
     Ok((StatusCode::ACCEPTED, Json(hub.replay_delivery(Actor::Key(&key), &id).await?)))
 }
@@ -40,7 +40,7 @@ pub async fn replay(
 pub async fn recover(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
     ApiJson(r): ApiJson<RecoverRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let n = hub.recover_webhook(Actor::Key(&key), &id, r.since).await?;
@@ -59,7 +59,7 @@ pub async fn stats(
 pub async fn test_fire(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<TestFireResult>> {
     let t: TestFire = optional_json(&body)?;

@@ -1,10 +1,10 @@
 //! `/api/v1/events` and `/api/v1/event-types`.
 
-use super::error::{page, ApiJson, ApiQuery, ApiResult};
+use super::error::{page, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
 use crate::model::{AppError, EventListQuery, EventWithDeliveries, PublishEvent, Published};
 use crate::server::service::{Actor, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;
@@ -44,7 +44,7 @@ pub async fn list(
 pub async fn get_one(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
 ) -> ApiResult<Json<EventWithDeliveries>> {
     Ok(Json(hub.get_event(Actor::Key(&key), &id).await?))
 }

@@ -1,11 +1,11 @@
 //! `/api/v1/keys` and `/api/v1/me`.
 
-use super::error::{optional_json, ApiJson, ApiQuery, ApiResult};
+use super::error::{optional_json, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
 use crate::model::{ApiKey, CreateApiKey, IssuedKey, KeyListQuery, RotateApiKey, UpdateApiKey, WhoAmI};
 use crate::server::service::{Actor, AppState};
 use crate::server::store::now_ms;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
@@ -31,24 +31,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(hub.create_api_key(Actor::Key(&key), input).await?)))
 }
 
-pub async fn get_one(
-    State(hub): State<AppState>,
-    Caller(key): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ApiKey>> {
+pub async fn get_one(State(hub): State<AppState>, Caller(key): Caller, ApiId(id): ApiId) -> ApiResult<Json<ApiKey>> {
     Ok(Json(hub.get_api_key(&Actor::Key(&key), &id).await?))
 }
 
 pub async fn update(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
     ApiJson(patch): ApiJson<UpdateApiKey>,
 ) -> ApiResult<Json<ApiKey>> {
     Ok(Json(hub.update_api_key(Actor::Key(&key), &id, patch).await?))
 }
 
-pub async fn delete(State(hub): State<AppState>, Caller(key): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(State(hub): State<AppState>, Caller(key): Caller, ApiId(id): ApiId) -> ApiResult<StatusCode> {
     hub.delete_api_key(Actor::Key(&key), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -56,17 +52,13 @@ pub async fn delete(State(hub): State<AppState>, Caller(key): Caller, Path(id): 
 pub async fn rotate(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<IssuedKey>> {
     let r: RotateApiKey = optional_json(&body)?;
     Ok(Json(hub.rotate_api_key(Actor::Key(&key), &id, r).await?))
 }
 
-pub async fn revoke(
-    State(hub): State<AppState>,
-    Caller(key): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ApiKey>> {
+pub async fn revoke(State(hub): State<AppState>, Caller(key): Caller, ApiId(id): ApiId) -> ApiResult<Json<ApiKey>> {
     Ok(Json(hub.revoke_api_key(Actor::Key(&key), &id).await?))
 }

@@ -1,10 +1,10 @@
 //! `/api/v1/webhooks`.
 
-use super::error::{optional_json, page, ApiJson, ApiQuery, ApiResult};
+use super::error::{optional_json, page, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
 use crate::model::{CreateWebhook, RotateWebhookSecret, UpdateWebhook, Webhook, WebhookListQuery, WebhookSecret};
 use crate::server::service::{Actor, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
@@ -26,24 +26,20 @@ pub async fn list(
     Ok(page(list, limit, |w| &w.id))
 }
 
-pub async fn get_one(
-    State(hub): State<AppState>,
-    Caller(key): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Webhook>> {
+pub async fn get_one(State(hub): State<AppState>, Caller(key): Caller, ApiId(id): ApiId) -> ApiResult<Json<Webhook>> {
     Ok(Json(hub.get_webhook(&Actor::Key(&key), &id).await?))
 }
 
 pub async fn update(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
     ApiJson(patch): ApiJson<UpdateWebhook>,
 ) -> ApiResult<Json<Webhook>> {
     Ok(Json(hub.update_webhook(Actor::Key(&key), &id, patch).await?))
 }
 
-pub async fn delete(State(hub): State<AppState>, Caller(key): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(State(hub): State<AppState>, Caller(key): Caller, ApiId(id): ApiId) -> ApiResult<StatusCode> {
     hub.delete_webhook(Actor::Key(&key), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -51,7 +47,7 @@ pub async fn delete(State(hub): State<AppState>, Caller(key): Caller, Path(id): 
 pub async fn secret(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
 ) -> ApiResult<Json<WebhookSecret>> {
     Ok(Json(hub.webhook_secret(Actor::Key(&key), &id).await?))
 }
@@ -59,7 +55,7 @@ pub async fn secret(
 pub async fn rotate_secret(
     State(hub): State<AppState>,
     Caller(key): Caller,
-    Path(id): Path<String>,
+    ApiId(id): ApiId,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<WebhookSecret>> {
     let r: RotateWebhookSecret = optional_json(&body)?;

@@ -199,6 +199,14 @@ impl Hub {
 /// Database failures are logged here with their detail and reach the caller as a plain 500.
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL refuses NUL in text (22021) and out-of-range numbers (22003): the input's fault, not ours.
+        if let Some(code) = e.as_database_error().and_then(|d| d.code()) {
+            match code.as_ref() {
+                "22021" | "22P05" => return AppError::bad_request("text must not contain NUL characters"),
+                "22003" => return AppError::bad_request("a number is out of range"),
+                _ => {}
+            }
+        }
         tracing::error!(error = %e, "database error");
         AppError::internal()
     }
