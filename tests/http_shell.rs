@@ -149,3 +149,101 @@ fn the_live_deliveries_stream_is_per_tenant_and_signed_in() {
         }
     });
 }
+
+/// Every server function, called by a signed-in tenant user with another tenant's id or resources: 403/404 and
+/// nothing of the other tenant in the answer or changed. The table must name every registered function.
+#[test]
+fn every_server_function_keeps_tenants_apart() {
+    use integration_hub::model::{CreateApiKey, CreateWebhook, Scope};
+    use serde_json::json;
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let globex = hub.create_tenant(Actor::System, "Globex").await.unwrap();
+            hub.create_user(Actor::System, "u@acme.test", "tenant-password-1", Role::Tenant, Some(&acme.id))
+                .await
+                .unwrap();
+            let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+            let g_key = hub
+                .create_api_key(
+                    Actor::System,
+                    CreateApiKey {
+                        name: "globex-secret-key".into(),
+                        tenant_id: Some(globex.id.clone()),
+                        scopes: vec![Scope::EventsWrite],
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .key;
+            let g_hook = hub
+                .create_webhook(
+                    Actor::System,
+                    CreateWebhook {
+                        name: Some("globex-private-hook".into()),
+                        url: "https://globex.example.com/hook".into(),
+                        events: vec!["*".into()],
+                        tenant_id: Some(globex.id.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let base = common::serve(hub.clone()).await;
+            let http = reqwest::Client::new();
+            let (a, g) = (acme.id.as_str(), globex.id.as_str());
+            let (k, w) = (g_key.id.as_str(), g_hook.id.as_str());
+            let new_key = json!({"name": "x", "scopes": ["events:write"]});
+            // (endpoint, JSON body or None for a form, form fields, expected status)
+            type Case = (&'static str, Option<serde_json::Value>, Vec<(&'static str, String)>, u16);
+            let cases: Vec<Case> = vec![
+                ("list_keys", Some(json!({"tenant_id": g, "search": null, "status": null})), vec![], 403),
+                ("issue_key", Some(json!({"tenant_id": g, "input": new_key})), vec![], 403),
+                ("edit_key", Some(json!({"tenant_id": g, "id": k, "patch": {"name": "pwned"}})), vec![], 403),
+                ("edit_key", Some(json!({"tenant_id": a, "id": k, "patch": {"name": "pwned"}})), vec![], 404),
+                ("rotate_key", Some(json!({"tenant_id": a, "id": k, "grace_seconds": 0})), vec![], 404),
+                ("revoke_key", Some(json!({"tenant_id": a, "id": k})), vec![], 404),
+                ("revoke_key", Some(json!({"tenant_id": g, "id": k})), vec![], 403),
+                ("list_webhooks", Some(json!({"tenant_id": g, "search": null, "status": null})), vec![], 403),
+                ("set_webhook_active", Some(json!({"tenant_id": a, "id": w, "active": false})), vec![], 404),
+                ("set_webhook_active", Some(json!({"tenant_id": g, "id": w, "active": false})), vec![], 403),
+                ("get_shell_context", None, vec![("tenant_id", g.to_string())], 403),
+                ("create_tenant", None, vec![("name", "Mine".to_string())], 403),
+                // Not tenant data: the shared catalog, the user's own home, signing in and out.
+                ("list_event_types", Some(json!({})), vec![], 200),
+                ("home_tenant", None, vec![], 200),
+                ("login", None, vec![("email", "nobody@x.test".into()), ("password", "wrong-password".into())], 401),
+                ("logout", None, vec![], 200),
+            ];
+            let registered: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+            assert!(registered.len() >= 12, "[{n}] the registry lists {} functions", registered.len());
+            for (path, _) in registered {
+                let name = path.trim_start_matches("/api/");
+                assert!(cases.iter().any(|c| c.0 == name), "server function {name} has no isolation case");
+            }
+            for (name, body, form, want) in cases {
+                let cookie = format!("hub_session={token}");
+                let req =
+                    http.post(format!("{base}/api/{name}")).header(COOKIE, cookie).header("accept", "application/json");
+                let req = match body {
+                    Some(b) => req.json(&b),
+                    None => req.form(&form),
+                };
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                let text = res.text().await.unwrap();
+                assert_eq!(status, want, "[{n}] {name}: {text}");
+                for secret in ["Globex", "globex-secret-key", "globex-private-hook"] {
+                    assert!(!text.contains(secret), "[{n}] {name} leaked {secret}: {text}");
+                }
+            }
+            // Nothing of Globex changed.
+            let key = hub.get_api_key(&Actor::System, k).await.unwrap();
+            assert!(key.revoked_at.is_none() && key.name == "globex-secret-key", "[{n}]");
+            assert!(hub.get_webhook(&Actor::System, w).await.unwrap().is_active, "[{n}]");
+        }
+    });
+}
