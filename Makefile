@@ -57,8 +57,18 @@ e2e: tools chromium
 	cd end2end && npx playwright test
 
 ## The long forms of the crash and scale-out tests (10,000 events each; the short forms run in `make test`).
-soak:
+## Then each fuzz target (fuzz/) for FUZZ_SECONDS (default 60) from the small seed corpus in the repo; new
+## inputs go to a scratch folder, crashes to fuzz/artifacts/. cargo-fuzz needs nightly flags: RUSTC_BOOTSTRAP
+## lets the stable toolchain accept them (no sanitizer, so no nightly-only runtime).
+soak: tools
 	CRASH_EVENTS=10000 cargo test --release --features ssr --test binary -- --nocapture
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --root $(HOME)/.cache/integration-hub/tools
+	for t in filter template signature api_key; do
+	  scratch=$$(mktemp -d /tmp/hub-fuzz.XXXXXX)
+	  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -s none --target-dir $(HOME)/.cache/integration-hub/fuzz-target \
+	    "$$scratch" corpus/$$t -- -max_total_time=$${FUZZ_SECONDS:-60} -max_len=4096)
+	  rm -rf "$$scratch"
+	done
 
 ## Benchmarks on this machine; results rewrite docs/BENCHMARKS.md.
 bench: tools

@@ -187,6 +187,8 @@ fn main() {
                 };
                 let rate = med(|r| r.rate);
                 let raw: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.rate)).collect();
+                // For scripts/bench.sh, which checks the targets.
+                println!("#rate {} {} {:.0} {:.1}", b.name, endpoints, rate, med(|r| r.p99));
                 println!(
                     "| {} | {} endpoint(s) per event: {} deliveries × {} runs | {:.0} delivered/s ({:.1}% of the raw ceiling; runs {}); publish→receive p50 {:.1} ms, p99 {:.1} ms |",
                     b.name, endpoints, runs[0].received, repeats, rate, 100.0 * rate / ceiling, raw.join(", "), med(|r| r.p50), med(|r| r.p99)

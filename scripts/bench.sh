@@ -48,7 +48,28 @@ kill $PID 2>/dev/null || true
 export HUB_TEST_DATABASE_URL=${HUB_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 pg_isready -q -h 127.0.0.1 -p 5432 || unset HUB_TEST_DATABASE_URL
 PUBLISH_ROWS=$(RUNS=$RUNS cargo bench --bench publish --features ssr 2>/dev/null | grep '^|')
-DELIVERY_ROWS=$(cargo bench --bench delivery --features ssr 2>/dev/null | grep '^|')
+DELIVERY_OUT=$(RUNS=$RUNS cargo bench --bench delivery --features ssr 2>/dev/null)
+DELIVERY_ROWS=$(grep '^|' <<<"$DELIVERY_OUT")
+LOG_ROWS=$(cargo bench --bench log_query --features ssr 2>/dev/null | grep '^|')
+
+# Targets of the delivery-worker issue, checked against this run's medians.
+rate() { awk -v b="$1" -v e="$2" '$1=="#rate" && $2==b && $3==e {print $4}' <<<"$DELIVERY_OUT"; }
+verdict() { # measured target
+  if [[ -z "$1" ]]; then echo "not measured"; elif awk -v m="$1" -v t="$2" 'BEGIN {exit !(m >= t)}'; then echo "met ($1/s)"; else echo "**missed** ($1/s)"; fi
+}
+T_S1=$(verdict "$(rate sqlite 1)" 7000); T_S10=$(verdict "$(rate sqlite 10)" 20000)
+T_P1=$(verdict "$(rate postgres 1)" 3500); T_P10=$(verdict "$(rate postgres 10)" 10000)
+
+# The browser bundle: what `make run` serves.
+cargo leptos build --release >/dev/null 2>&1 || true
+WASM=$(ls "$TARGET_DIR"/site/pkg/*.wasm target/site/pkg/*.wasm 2>/dev/null | head -n1 || true)
+if [[ -n "$WASM" ]]; then
+  WASM_RAW=$(stat -c %s "$WASM")
+  WASM_BR=$(node -e "const z=require('zlib');process.stdout.write(String(z.brotliCompressSync(require('fs').readFileSync(process.argv[1]),{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length))" "$WASM")
+  WASM_ROW="| WASM bundle (\\`$(basename "$WASM")\\`, release, wasm-opt) | $((WASM_RAW / 1024)) KB raw, $((WASM_BR / 1024)) KB brotli |"
+else
+  WASM_ROW="| WASM bundle | not built |"
+fi
 
 mkdir -p docs
 cat > docs/BENCHMARKS.md <<MD
@@ -84,21 +105,43 @@ $PUBLISH_ROWS
 (256 in flight) claims, signs, POSTs to a local receiver that answers 204 at once, and records every attempt in
 batched transactions. Endpoint rate limits are switched off (\`HUB_ENDPOINT_RATE_LIMITS=false\`) so the engine, not
 the per-endpoint limit, is measured. The raw ceiling is a bare keep-alive POST loop to the same receiver in the same
-run. Delivered/s is counted from the first publish to the last receipt (one run; the publish figures above are medians).
+run. Delivered/s is counted from the first publish until every delivery is received **and recorded**; medians of
+$RUNS runs (raw runs in each row).
 
 | Backend | What | Result |
 |---|---|---|
 $DELIVERY_ROWS
 
+## Delivery log at scale (issue: proof under fire)
+
+\`cargo bench --bench log_query --features ssr\` (\`benches/log_query.rs\`): one tenant with 1,000 endpoints, 1,000 events
+fanned out to all of them and delivered by the real worker (one endpoint in ten fails, so the log holds dead letters
+and every attempt), then each query the UI and REST API make is timed 50 times.
+
+| Backend | Query | Latency |
+|---|---|---|
+$LOG_ROWS
+
+## Size
+
+| What | Size |
+|---|---|
+$WASM_ROW
+
 ### Targets from the issues, honestly
 
 | Target | Status |
 |---|---|
-| Fan-out 1 → 1,000 committed < 50 ms | median met on both backends; SQLite's p99 can exceed it (see the publish table) |
-| SQLite ≥ 7,000 delivered/s to one endpoint | **missed** (see the table): one SQLite writer serialises claims and result batches; the next step is claiming and recording in the same transaction and larger claim batches |
-| SQLite ≥ 20,000 deliveries/s at fan-out | **missed**: same limit; the hub, worker, receiver and load generator share two cores here |
-| PostgreSQL at least half of the SQLite targets | **missed** for one endpoint, close at fan-out |
-| Publish p99 < 10 ms at 64 connections (SQLite) | **missed**: the fixed-rate rows show p99 above 10 ms (load generator, HTTP stack and the single SQLite writer on the same two cores); p50 is about 2 ms |
-| RSS ≤ 150 MB | met (peak RSS row, whole process) |
+| SQLite ≥ 7,000 delivered/s to one endpoint | $T_S1 |
+| SQLite ≥ 20,000 deliveries/s at 10-endpoint fan-out | $T_S10 |
+| PostgreSQL ≥ 3,500/s to one endpoint (half) | $T_P1 |
+| PostgreSQL ≥ 10,000/s at 10-endpoint fan-out (half) | $T_P10 |
+| Fan-out 1 → 1,000 committed < 50 ms | see the publish table (median and p99) |
+| Publish p99 < 10 ms at 64 connections (SQLite) | see the fixed-rate publish rows |
+| RSS ≤ 150 MB | see the peak RSS row (whole benchmark process) |
+
+What limits delivery here: the hub, its worker, the receiver and the load generator share two cores, and about
+40% of the CPU goes to the kernel's TCP work for the two ends of every request (\`perf\`); every attempt is still
+written durably (multi-row statements, one transaction per batch) before it counts.
 MD
 cat docs/BENCHMARKS.md

@@ -399,21 +399,17 @@ impl Store {
         q: &DeliveryListQuery,
         limit: i64,
     ) -> DbResult<Vec<Delivery>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {DELIVERY_COLS} FROM deliveries WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR status = $2) \
-             AND ($3 IS NULL OR webhook_id = $3) AND ($4 IS NULL OR event_type = $4) AND ($5 IS NULL OR created_at >= $5) \
-             AND ($6 IS NULL OR created_at <= $6) AND ($7 IS NULL OR id < $7) ORDER BY id DESC LIMIT $8"
-        ))
-        .bind(tenant.map(str::to_string))
-        .bind(q.status.map(|s| s.as_str().to_string()))
-        .bind(q.webhook_id.clone())
-        .bind(q.event_type.clone())
-        .bind(q.since)
-        .bind(q.until)
-        .bind(q.cursor.clone())
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
+        let mut c = super::Conditions::new(self.dialect);
+        c.text("tenant_id", "=", tenant)
+            .text("status", "=", q.status.map(|s| s.as_str()))
+            .text("webhook_id", "=", q.webhook_id.as_deref())
+            .text("event_type", "=", q.event_type.as_deref())
+            .int("created_at", ">=", q.since)
+            .int("created_at", "<=", q.until)
+            .text("id", "<", q.cursor.as_deref());
+        let sql =
+            format!("SELECT {DELIVERY_COLS} FROM deliveries {} ORDER BY id DESC LIMIT {}", c.clause(), c.next_param());
+        let rows = c.bind(sqlx::query(&sql)).bind(limit).fetch_all(&self.read).await?;
         rows.iter().map(delivery_from).collect()
     }
 

@@ -298,18 +298,18 @@ impl Store {
 
     /// Newest first, keyset-paginated by id (ids sort by creation time).
     pub async fn list_events(&self, tenant: Option<&str>, q: &EventListQuery, limit: i64) -> DbResult<Vec<Event>> {
-        let rows = sqlx::query(
-            "SELECT id, tenant_id, event_type, envelope, created_at FROM events WHERE is_test = 0 \
-             AND ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR event_type = $2) AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR id < $4) \
-             ORDER BY id DESC LIMIT $5",
-        )
-        .bind(tenant.map(str::to_string))
-        .bind(q.event_type.clone())
-        .bind(q.since)
-        .bind(q.cursor.clone())
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
+        let mut c = super::Conditions::new(self.dialect);
+        c.raw("is_test = 0")
+            .text("tenant_id", "=", tenant)
+            .text("event_type", "=", q.event_type.as_deref())
+            .int("created_at", ">=", q.since)
+            .text("id", "<", q.cursor.as_deref());
+        let sql = format!(
+            "SELECT id, tenant_id, event_type, envelope, created_at FROM events {} ORDER BY id DESC LIMIT {}",
+            c.clause(),
+            c.next_param()
+        );
+        let rows = c.bind(sqlx::query(&sql)).bind(limit).fetch_all(&self.read).await?;
         rows.iter().map(event_from).collect()
     }
 

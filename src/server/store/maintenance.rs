@@ -47,24 +47,27 @@ impl Store {
             class.push_str(&format!(" WHEN duration_ms < {b} THEN {i}"));
         }
         class.push_str(&format!(" ELSE {} END", LATENCY_BOUNDS_MS.len()));
-        let mut filter = String::new();
-        if tenant.is_some() {
-            filter.push_str(" AND tenant_id = $4");
-        }
-        if webhook.is_some() {
-            filter.push_str(if tenant.is_some() { " AND webhook_id = $5" } else { " AND webhook_id = $4" });
-        }
+        // An endpoint's figures read its own index range; the tenant's, the tenant's range.
+        let (col, key) = match (webhook, tenant) {
+            (Some(w), _) => (Some("webhook_id"), Some(w)),
+            (None, Some(t)) => (Some("tenant_id"), Some(t)),
+            (None, None) => (None, None),
+        };
+        let p = |i| self.dialect.param(i);
+        // Placeholders in order of appearance (SQLite binds `?` positionally).
         let sql = format!(
-            "SELECT CAST((created_at - $1) / $3 AS BIGINT) AS b, status, {class} AS c, COUNT(*) AS n, \
+            "SELECT CAST((created_at - {p1}) / {p2} AS BIGINT) AS b, status, {class} AS c, COUNT(*) AS n, \
              CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) AS ms FROM deliveries \
-             WHERE created_at >= $1 AND created_at < $2{filter} GROUP BY 1, 2, 3"
+             WHERE created_at >= {p3} AND created_at < {p4}{filter} GROUP BY 1, 2, 3",
+            p1 = p(1),
+            p2 = p(2),
+            p3 = p(3),
+            p4 = p(4),
+            filter = col.map(|c| format!(" AND {c} = {}", p(5))).unwrap_or_default(),
         );
-        let mut q = sqlx::query(&sql).bind(since).bind(until).bind(bucket_ms);
-        if let Some(t) = tenant {
-            q = q.bind(t);
-        }
-        if let Some(w) = webhook {
-            q = q.bind(w);
+        let mut q = sqlx::query(&sql).bind(since).bind(bucket_ms).bind(since).bind(until);
+        if let Some(k) = key {
+            q = q.bind(k);
         }
         q.fetch_all(&self.read)
             .await?

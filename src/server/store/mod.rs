@@ -70,6 +70,75 @@ impl Dialect {
     }
 }
 
+/// A WHERE clause of only the filters actually given. `(? IS NULL OR col = ?)` would keep one SQL text, but
+/// then neither engine can pick the index that fits the filter (an endpoint's log scanned the whole table).
+pub(crate) struct Conditions {
+    dialect: Dialect,
+    sql: Vec<String>,
+    args: Vec<Arg>,
+}
+
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+impl Conditions {
+    pub(crate) fn new(dialect: Dialect) -> Self {
+        Conditions { dialect, sql: Vec::new(), args: Vec::new() }
+    }
+
+    /// Adds `col op ?` when the value is present.
+    pub(crate) fn text(&mut self, col: &str, op: &str, v: Option<&str>) -> &mut Self {
+        if let Some(v) = v {
+            self.args.push(Arg::Text(v.to_string()));
+            self.sql.push(format!("{col} {op} {}", self.dialect.param(self.args.len())));
+        }
+        self
+    }
+
+    pub(crate) fn int(&mut self, col: &str, op: &str, v: Option<i64>) -> &mut Self {
+        if let Some(v) = v {
+            self.args.push(Arg::Int(v));
+            self.sql.push(format!("{col} {op} {}", self.dialect.param(self.args.len())));
+        }
+        self
+    }
+
+    /// A fixed condition without parameters.
+    pub(crate) fn raw(&mut self, cond: &str) -> &mut Self {
+        self.sql.push(cond.to_string());
+        self
+    }
+
+    /// `WHERE … ` (or nothing), then `tail` with the next placeholder for a final LIMIT.
+    pub(crate) fn clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.sql.join(" AND "))
+        }
+    }
+
+    /// The placeholder after the conditions' own.
+    pub(crate) fn next_param(&self) -> String {
+        self.dialect.param(self.args.len() + 1)
+    }
+
+    pub(crate) fn bind<'q>(
+        &'q self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for a in &self.args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     read: AnyPool,
