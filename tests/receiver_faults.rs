@@ -105,6 +105,8 @@ async fn serve(chaos: Chaos) -> String {
                         return;
                     }
                     Fault::Reset => {
+                        // A zero linger does not block on drop (the deprecation's concern); it sends RST.
+                        #[allow(deprecated)]
                         let _ = sock.set_linger(Some(Duration::ZERO));
                         return; // dropped with linger 0: the client sees a reset
                     }
