@@ -106,8 +106,22 @@ struct Run {
 
 /// One measured run: a fresh tenant with `endpoints` endpoints, `events` events from 64 producers, timed until
 /// every delivery is received and recorded.
-async fn one_run(url: &str, rx_base: &str, sink: &Arc<Sink>, endpoints: usize, events: usize, run: usize) -> Run {
+/// Shape of one measured configuration.
+#[derive(Clone, Copy)]
+struct Shape {
+    endpoints: usize,
+    events: usize,
+    /// Hub instances (each with its worker) on the same database; producers alternate between them.
+    instances: usize,
+}
+
+async fn one_run(url: &str, rx_base: &str, sink: &Arc<Sink>, shape: Shape, run: usize) -> Run {
+    let Shape { endpoints, events, instances } = shape;
     let hub = Hub::open(config(url)).await.unwrap();
+    let mut hubs = vec![hub.clone()];
+    for _ in 1..instances {
+        hubs.push(Hub::open(config(url)).await.unwrap());
+    }
     let t = hub.create_tenant(Actor::System, &format!("t{endpoints}-{run}")).await.unwrap();
     for i in 0..endpoints {
         let h = CreateWebhook {
@@ -121,14 +135,14 @@ async fn one_run(url: &str, rx_base: &str, sink: &Arc<Sink>, endpoints: usize, e
     sink.count.store(0, Ordering::Relaxed);
     sink.latencies_ms.lock().unwrap().clear();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let w = worker::spawn(hub.clone(), stop_rx);
+    let workers: Vec<_> = hubs.iter().map(|h| worker::spawn(h.clone(), stop_rx.clone())).collect();
     let total = (events * endpoints) as u64;
     let start = Instant::now();
     // Publish from 64 concurrent producers.
     let per = events.div_ceil(64);
     let producers: Vec<_> = (0..64)
-            .map(|_| {
-                let (hub, tenant) = (hub.clone(), t.id.clone());
+            .map(|p| {
+                let (hub, tenant) = (hubs[p % hubs.len()].clone(), t.id.clone());
                 tokio::spawn(async move {
                     for i in 0..per {
                         let e = PublishEvent {
@@ -162,7 +176,9 @@ async fn one_run(url: &str, rx_base: &str, sink: &Arc<Sink>, endpoints: usize, e
     let mut lat = sink.latencies_ms.lock().unwrap().clone();
     let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
     let _ = stop.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(15), w).await;
+    for w in workers {
+        let _ = tokio::time::timeout(Duration::from_secs(15), w).await;
+    }
     Run { rate: received as f64 / secs, p50, p99, received }
 }
 
@@ -176,10 +192,21 @@ fn main() {
         let ceiling = raw_ceiling(&format!("{rx_base}/raw"), 5).await;
         println!("| receiver | raw ceiling: bare keep-alive POST loop, 64 connections | {ceiling:.0} req/s |");
         for b in common::backends().await {
-            for (endpoints, events) in [(1usize, events_1), (10, events_10), (100, events_100)] {
+            let mut shapes = vec![
+                Shape { endpoints: 1, events: events_1, instances: 1 },
+                Shape { endpoints: 10, events: events_10, instances: 1 },
+                Shape { endpoints: 100, events: events_100, instances: 1 },
+            ];
+            if b.name == "postgres" {
+                // The scale-out shape: two hubs on one database.
+                shapes.push(Shape { endpoints: 1, events: events_1, instances: 2 });
+                shapes.push(Shape { endpoints: 10, events: events_10, instances: 2 });
+            }
+            for shape in shapes {
+                let Shape { endpoints, instances, .. } = shape;
                 let mut runs = Vec::new();
                 for run in 0..repeats {
-                    runs.push(one_run(&b.url, &rx_base, &sink, endpoints, events, run).await);
+                    runs.push(one_run(&b.url, &rx_base, &sink, shape, run).await);
                 }
                 let med = |f: fn(&Run) -> f64| {
                     let mut v: Vec<f64> = runs.iter().map(f).collect();
@@ -188,10 +215,11 @@ fn main() {
                 let rate = med(|r| r.rate);
                 let raw: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.rate)).collect();
                 // For scripts/bench.sh, which checks the targets.
-                println!("#rate {} {} {:.0} {:.1}", b.name, endpoints, rate, med(|r| r.p99));
+                let name = if instances > 1 { format!("{}×{instances}", b.name) } else { b.name.to_string() };
+                println!("#rate {name} {endpoints} {rate:.0} {:.1}", med(|r| r.p99));
                 println!(
                     "| {} | {} endpoint(s) per event: {} deliveries × {} runs | {:.0} delivered/s ({:.1}% of the raw ceiling; runs {}); publish→receive p50 {:.1} ms, p99 {:.1} ms |",
-                    b.name, endpoints, runs[0].received, repeats, rate, 100.0 * rate / ceiling, raw.join(", "), med(|r| r.p50), med(|r| r.p99)
+                    name, endpoints, runs[0].received, repeats, rate, 100.0 * rate / ceiling, raw.join(", "), med(|r| r.p50), med(|r| r.p99)
                 );
             }
         }
