@@ -211,6 +211,7 @@ async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, Strin
     let record = AttemptRecord {
         delivery_id: d.id.clone(),
         tenant_id: d.tenant_id.clone(),
+        delivery_created_at: d.created_at,
         webhook_id: hook.id.clone(),
         attempt,
         status,

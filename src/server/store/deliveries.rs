@@ -11,6 +11,8 @@ use std::collections::HashMap;
 pub struct AttemptRecord {
     pub delivery_id: String,
     pub tenant_id: String,
+    /// When the delivery was created: its hour in the stats rollups.
+    pub delivery_created_at: i64,
     pub webhook_id: String,
     pub attempt: DeliveryAttempt,
     pub status: DeliveryStatus,
@@ -231,6 +233,9 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
+        let finished: Vec<&AttemptRecord> =
+            records.iter().filter(|r| matches!(r.status, DeliveryStatus::Success | DeliveryStatus::Failed)).collect();
+        super::maintenance::add_to_rollups(&mut tx, self.dialect, &finished).await?;
         let mut disabled = Vec::new();
         for (webhook_id, d) in endpoint_deltas(records) {
             let row = sqlx::query(
@@ -322,6 +327,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         insert_attempts(&mut tx, self.dialect, std::slice::from_ref(record)).await?;
+        super::maintenance::add_to_rollups(&mut tx, self.dialect, &[record]).await?;
         tx.commit().await
     }
 
@@ -338,16 +344,18 @@ impl Store {
 
     /// Ends a delivery without sending (its endpoint is gone or switched off).
     pub async fn cancel_delivery(&self, id: &str, reason: &str) -> DbResult<()> {
+        let mut tx = self.write.begin().await?;
+        super::maintenance::rollup_cancelled(&mut tx, "id = $1", id).await?;
         sqlx::query(
             "UPDATE deliveries SET status = 'cancelled', lease_until = NULL, next_attempt_at = NULL, last_error = $2, \
-             updated_at = $3 WHERE id = $1",
+             updated_at = $3 WHERE id = $1 AND status IN ('pending', 'retrying')",
         )
         .bind(id)
         .bind(reason)
         .bind(now_ms())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     pub async fn get_delivery(&self, id: &str) -> DbResult<Option<Delivery>> {

@@ -32,8 +32,8 @@ pub struct Pruned {
 const PRUNE_BATCH: i64 = 500;
 
 impl Store {
-    /// Deliveries grouped by time bucket, status and latency class; reads only the covering stats index of the
-    /// endpoint (or tenant), so it stays fast at millions of rows.
+    /// Deliveries grouped by time bucket, status and latency class: finished ones from the hourly rollups,
+    /// queued ones (pending, retrying) from the queue itself. Neither read grows with the size of the log.
     pub async fn delivery_stats_rows(
         &self,
         tenant: Option<&str>,
@@ -42,46 +42,45 @@ impl Store {
         until: i64,
         bucket_ms: i64,
     ) -> DbResult<Vec<StatsRow>> {
-        let mut class = String::from("CASE WHEN duration_ms IS NULL THEN -1");
-        for (i, b) in LATENCY_BOUNDS_MS.iter().enumerate() {
-            class.push_str(&format!(" WHEN duration_ms < {b} THEN {i}"));
-        }
-        class.push_str(&format!(" ELSE {} END", LATENCY_BOUNDS_MS.len()));
-        // An endpoint's figures read its own index range; the tenant's, the tenant's range.
-        let (col, key) = match (webhook, tenant) {
-            (Some(w), _) => (Some("webhook_id"), Some(w)),
-            (None, Some(t)) => (Some("tenant_id"), Some(t)),
-            (None, None) => (None, None),
+        let mut c = super::Conditions::new(self.dialect);
+        match (webhook, tenant) {
+            (Some(w), _) => c.text("webhook_id", "=", Some(w)),
+            (None, t) => c.text("tenant_id", "=", t),
         };
-        let p = |i| self.dialect.param(i);
-        // Placeholders in order of appearance (SQLite binds `?` positionally).
+        c.int("hour", ">=", Some(since)).int("hour", "<", Some(until));
         let sql = format!(
-            "SELECT CAST((created_at - {p1}) / {p2} AS BIGINT) AS b, status, {class} AS c, COUNT(*) AS n, \
-             CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) AS ms FROM deliveries \
-             WHERE created_at >= {p3} AND created_at < {p4}{filter} GROUP BY 1, 2, 3",
-            p1 = p(1),
-            p2 = p(2),
-            p3 = p(3),
-            p4 = p(4),
-            filter = col.map(|c| format!(" AND {c} = {}", p(5))).unwrap_or_default(),
+            "SELECT hour, status, class, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(total_ms) AS BIGINT) AS ms \
+             FROM delivery_rollups {} GROUP BY hour, status, class",
+            c.clause()
         );
-        let mut q = sqlx::query(&sql).bind(since).bind(bucket_ms).bind(since).bind(until);
-        if let Some(k) = key {
-            q = q.bind(k);
+        let mut out = Vec::new();
+        for r in c.bind(sqlx::query(&sql)).fetch_all(&self.read).await? {
+            out.push(StatsRow {
+                bucket: (r.try_get::<i64, _>("hour")? - since) / bucket_ms,
+                status: r.try_get("status")?,
+                class: r.try_get("class")?,
+                count: r.try_get("n")?,
+                total_ms: r.try_get("ms")?,
+            });
         }
-        q.fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(StatsRow {
-                    bucket: r.try_get("b")?,
-                    status: r.try_get("status")?,
-                    class: r.try_get::<i64, _>("c")?,
-                    count: r.try_get("n")?,
-                    total_ms: r.try_get("ms")?,
-                })
-            })
-            .collect()
+        let mut c = super::Conditions::new(self.dialect);
+        c.raw("status IN ('pending', 'retrying')");
+        match (webhook, tenant) {
+            (Some(w), _) => c.text("webhook_id", "=", Some(w)),
+            (None, t) => c.text("tenant_id", "=", t),
+        };
+        c.int("created_at", ">=", Some(since)).int("created_at", "<", Some(until));
+        let sql = format!("SELECT created_at, status FROM deliveries {}", c.clause());
+        for r in c.bind(sqlx::query(&sql)).fetch_all(&self.read).await? {
+            out.push(StatsRow {
+                bucket: (r.try_get::<i64, _>("created_at")? - since) / bucket_ms,
+                status: r.try_get("status")?,
+                class: -1,
+                count: 1,
+                total_ms: 0,
+            });
+        }
+        Ok(out)
     }
 
     /// Deletes finished deliveries (with their attempts) last touched before `before` (test-fires before
@@ -145,6 +144,7 @@ impl Store {
                 break;
             }
         }
+        sqlx::query("DELETE FROM delivery_rollups WHERE hour < $1").bind(before).execute(&self.write).await?;
         loop {
             let n = sqlx::query(
                 "DELETE FROM idempotency_keys WHERE (tenant_id, key) IN \
@@ -161,4 +161,62 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The hour (unix ms) a delivery created at `ms` is counted in.
+fn hour_of(ms: i64) -> i64 {
+    ms - ms.rem_euclid(3_600_000)
+}
+
+/// The latency class of a duration (index of the first bound above it).
+fn class_of(duration_ms: u64) -> i64 {
+    LATENCY_BOUNDS_MS.iter().position(|b| (duration_ms as i64) < *b).unwrap_or(LATENCY_BOUNDS_MS.len()) as i64
+}
+
+/// Adds finished deliveries to the hourly rollups (one multi-row upsert, keys merged first: PostgreSQL refuses
+/// to update one row twice in a statement).
+pub(super) async fn add_to_rollups(
+    conn: &mut sqlx::AnyConnection,
+    dialect: super::Dialect,
+    records: &[&super::AttemptRecord],
+) -> DbResult<()> {
+    let mut merged: std::collections::BTreeMap<(&str, i64, &str, i64), (&str, i64, i64)> = Default::default();
+    for r in records {
+        let key =
+            (r.webhook_id.as_str(), hour_of(r.delivery_created_at), r.status.as_str(), class_of(r.attempt.duration_ms));
+        let e = merged.entry(key).or_insert((r.tenant_id.as_str(), 0, 0));
+        e.1 += 1;
+        e.2 += r.attempt.duration_ms as i64;
+    }
+    let rows: Vec<_> = merged.into_iter().collect();
+    for chunk in rows.chunks(500) {
+        let sql = dialect.values_sql(
+            "INSERT INTO delivery_rollups (webhook_id, hour, status, class, tenant_id, n, total_ms) VALUES ",
+            chunk.len(),
+            7,
+            " ON CONFLICT (webhook_id, hour, status, class) DO UPDATE SET n = delivery_rollups.n + excluded.n, \
+             total_ms = delivery_rollups.total_ms + excluded.total_ms",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((webhook, hour, status, class), (tenant, n, ms)) in chunk {
+            q = q.bind(*webhook).bind(*hour).bind(*status).bind(*class).bind(*tenant).bind(*n).bind(*ms);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Counts the queued deliveries matching `cond` (on `$1`) as cancelled in the rollups, just before they are.
+pub(super) async fn rollup_cancelled(conn: &mut sqlx::AnyConnection, cond: &str, arg: &str) -> DbResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO delivery_rollups (webhook_id, hour, status, class, tenant_id, n, total_ms) \
+         SELECT webhook_id, (created_at / 3600000) * 3600000, 'cancelled', -1, MIN(tenant_id), COUNT(*), 0 \
+         FROM deliveries WHERE {cond} AND status IN ('pending', 'retrying') \
+         GROUP BY webhook_id, (created_at / 3600000) * 3600000 \
+         ON CONFLICT (webhook_id, hour, status, class) DO UPDATE SET n = delivery_rollups.n + excluded.n"
+    ))
+    .bind(arg)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -188,7 +188,9 @@ impl Store {
                             Box::pin(async move {
                                 conn.execute(
                                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                                     PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                                     PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
+                                     PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456; \
+                                     PRAGMA temp_store=MEMORY;",
                                 )
                                 .await?;
                                 Ok(())

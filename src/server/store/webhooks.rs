@@ -217,6 +217,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        super::maintenance::rollup_cancelled(&mut tx, "webhook_id = $1", id).await?;
         let cancelled = sqlx::query(
             "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = $2, \
              last_error = 'endpoint deleted' WHERE webhook_id = $1 AND status IN ('pending', 'retrying')",
