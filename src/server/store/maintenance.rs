@@ -180,7 +180,9 @@ pub(super) async fn add_to_rollups(
     dialect: super::Dialect,
     records: &[&super::AttemptRecord],
 ) -> DbResult<()> {
-    let mut merged: std::collections::BTreeMap<(&str, i64, &str, i64), (&str, i64, i64)> = Default::default();
+    // (endpoint, hour, status, class) → (tenant, count, total ms)
+    type Key<'a> = (&'a str, i64, &'a str, i64);
+    let mut merged: std::collections::BTreeMap<Key, (&str, i64, i64)> = Default::default();
     for r in records {
         let key =
             (r.webhook_id.as_str(), hour_of(r.delivery_created_at), r.status.as_str(), class_of(r.attempt.duration_ms));
