@@ -19,5 +19,3 @@ GROUP BY webhook_id, (created_at / 3600000) * 3600000, status, c;
 -- The covering stats indexes are no longer read; each cost a write per status change.
 DROP INDEX deliveries_webhook_stats;
 DROP INDEX deliveries_tenant_stats;
--- Queued deliveries (the live part of stats) by endpoint.
-CREATE INDEX deliveries_queued_webhook ON deliveries(webhook_id, created_at) WHERE status IN ('pending', 'retrying');

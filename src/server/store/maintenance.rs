@@ -33,7 +33,8 @@ const PRUNE_BATCH: i64 = 500;
 
 impl Store {
     /// Deliveries grouped by time bucket, status and latency class: finished ones from the hourly rollups,
-    /// queued ones (pending, retrying) from the queue itself. Neither read grows with the size of the log.
+    /// queued ones (pending, retrying) from the queue itself (its partial index). Neither read grows with the
+    /// size of the log.
     pub async fn delivery_stats_rows(
         &self,
         tenant: Option<&str>,
