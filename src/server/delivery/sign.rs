@@ -176,6 +176,18 @@ pub enum VerifyError {
 /// * `signature_header` — value of `webhook-signature`, a space-separated list
 ///   of `version,signature` entries; non-`v1` entries are ignored.
 /// * `tolerance_secs` — allowed clock skew in both directions.
+///
+/// ```
+/// use integration_hub::server::delivery::sign::{sign_v1, verify, SigningSecret};
+/// // What a receiver does with the three headers and the raw body of a request.
+/// let secret = SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+/// let (id, ts, body) = ("evt_01J9", 1_700_000_000, br#"{"type":"ticket.created"}"#);
+/// let header = sign_v1(&secret, id, ts, body);
+/// assert!(verify(&secret, id, &ts.to_string(), &header, body, ts + 10, 300).is_ok());
+/// // A changed body, or a request replayed ten minutes later, is refused.
+/// assert!(verify(&secret, id, &ts.to_string(), &header, b"{}", ts, 300).is_err());
+/// assert!(verify(&secret, id, &ts.to_string(), &header, body, ts + 600, 300).is_err());
+/// ```
 pub fn verify(
     secret: &SigningSecret,
     msg_id: &str,
