@@ -154,7 +154,7 @@ fn the_live_deliveries_stream_is_per_tenant_and_signed_in() {
 /// nothing of the other tenant in the answer or changed. The table must name every registered function.
 #[test]
 fn every_server_function_keeps_tenants_apart() {
-    use integration_hub::model::{CreateApiKey, CreateWebhook, Scope};
+    use integration_hub::model::{CreateApiKey, CreateWebhook, PublishEvent, Scope};
     use serde_json::json;
     common::run(async {
         for b in common::backends().await {
@@ -192,10 +192,24 @@ fn every_server_function_keeps_tenants_apart() {
                 )
                 .await
                 .unwrap();
+            let example = hub.list_event_types().await.unwrap().into_iter().find(|t| t.name == "ticket.created");
+            let publish = PublishEvent {
+                event_type: "ticket.created".into(),
+                data: example.unwrap().example,
+                tenant_id: Some(globex.id.clone()),
+                ..Default::default()
+            };
+            let g_event = hub.publish(Actor::System, publish).await.unwrap();
+            let g_delivery = hub.get_event(Actor::System, &g_event.id).await.unwrap().deliveries.remove(0);
+            hub.create_user(Actor::System, "root@hub.test", "admin-password-1", Role::Admin, None).await.unwrap();
+            let (_, admin_token) = hub.login("root@hub.test", "admin-password-1", "127.0.0.1").await.unwrap();
             let base = common::serve(hub.clone()).await;
             let http = reqwest::Client::new();
             let (a, g) = (acme.id.as_str(), globex.id.as_str());
-            let (k, w) = (g_key.id.as_str(), g_hook.id.as_str());
+            let (k, w, d) = (g_key.id.as_str(), g_hook.id.as_str(), g_delivery.id.as_str());
+            let hook = json!({"url": "https://x.example.com/h", "events": ["*"]});
+            let check = json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "headers": "", "body": ""});
+            let routing = json!({"type": "ticket.created", "data": {}});
             let new_key = json!({"name": "x", "scopes": ["events:write"]});
             // (endpoint, JSON body or None for a form, form fields, expected status)
             type Case = (&'static str, Option<serde_json::Value>, Vec<(&'static str, String)>, u16);
@@ -210,10 +224,44 @@ fn every_server_function_keeps_tenants_apart() {
                 ("list_webhooks", Some(json!({"tenant_id": g, "search": null, "status": null})), vec![], 403),
                 ("set_webhook_active", Some(json!({"tenant_id": a, "id": w, "active": false})), vec![], 404),
                 ("set_webhook_active", Some(json!({"tenant_id": g, "id": w, "active": false})), vec![], 403),
+                ("list_deliveries", Some(json!({"tenant_id": g, "query": {}})), vec![], 403),
+                ("list_deliveries", Some(json!({"tenant_id": a, "query": {"tenant_id": g}})), vec![], 200),
+                ("get_delivery", Some(json!({"tenant_id": a, "id": d})), vec![], 404),
+                ("replay_delivery", Some(json!({"tenant_id": a, "id": d})), vec![], 404),
+                ("recover_webhook", Some(json!({"tenant_id": a, "webhook_id": w, "since": 0})), vec![], 404),
+                ("load_delivery_stats", Some(json!({"tenant_id": a, "webhook_id": w, "window": "24h"})), vec![], 404),
+                (
+                    "load_delivery_stats",
+                    Some(json!({"tenant_id": g, "webhook_id": null, "window": "24h"})),
+                    vec![],
+                    403,
+                ),
+                ("send_test_event", Some(json!({"tenant_id": a, "webhook_id": w, "input": {}})), vec![], 404),
+                ("add_webhook", Some(json!({"tenant_id": g, "input": hook})), vec![], 403),
+                ("edit_webhook", Some(json!({"tenant_id": a, "id": w, "patch": {"name": "pwned"}})), vec![], 404),
+                ("delete_webhook", Some(json!({"tenant_id": a, "id": w})), vec![], 404),
+                ("reveal_webhook_secret", Some(json!({"tenant_id": a, "id": w})), vec![], 404),
+                ("rotate_webhook_secret", Some(json!({"tenant_id": a, "id": w, "grace_seconds": 0})), vec![], 404),
+                ("preview_routing", Some(json!({"tenant_id": g, "input": routing})), vec![], 403),
+                (
+                    "save_event_type",
+                    Some(
+                        json!({"event_type": {"name": "x.y", "category": "X", "description": "", "example": {}, "schema": null, "archived": false, "created_at": 0, "updated_at": 0}}),
+                    ),
+                    vec![],
+                    403,
+                ),
                 ("get_shell_context", None, vec![("tenant_id", g.to_string())], 403),
                 ("create_tenant", None, vec![("name", "Mine".to_string())], 403),
                 // Not tenant data: the shared catalog, the user's own home, signing in and out.
                 ("list_event_types", Some(json!({})), vec![], 200),
+                ("check_signature", Some(json!({"check": check})), vec![], 200),
+                (
+                    "render_template_preview",
+                    Some(json!({"event_type": "ticket.created", "template": "{{ type }}"})),
+                    vec![],
+                    200,
+                ),
                 ("home_tenant", None, vec![], 200),
                 ("login", None, vec![("email", "nobody@x.test".into()), ("password", "wrong-password".into())], 401),
                 ("logout", None, vec![], 200),
@@ -239,6 +287,24 @@ fn every_server_function_keeps_tenants_apart() {
                 for secret in ["Globex", "globex-secret-key", "globex-private-hook"] {
                     assert!(!text.contains(secret), "[{n}] {name} leaked {secret}: {text}");
                 }
+            }
+            // An admin working in Acme's pages is confined to Acme: Globex's ids are not found there.
+            let admin_cases = [
+                ("get_delivery", json!({"tenant_id": a, "id": d})),
+                ("edit_webhook", json!({"tenant_id": a, "id": w, "patch": {"is_active": false}})),
+                ("reveal_webhook_secret", json!({"tenant_id": a, "id": w})),
+                ("edit_key", json!({"tenant_id": a, "id": k, "patch": {"name": "pwned"}})),
+            ];
+            for (name, body) in admin_cases {
+                let res = http
+                    .post(format!("{base}/api/{name}"))
+                    .header(COOKIE, format!("hub_session={admin_token}"))
+                    .header("accept", "application/json")
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status().as_u16(), 404, "[{n}] admin {name}");
             }
             // Nothing of Globex changed.
             let key = hub.get_api_key(&Actor::System, k).await.unwrap();

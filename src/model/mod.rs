@@ -8,6 +8,7 @@ pub mod event;
 pub mod filter;
 pub mod schema;
 pub mod stats;
+pub mod tools;
 pub mod webhook;
 
 pub use account::*;
@@ -15,4 +16,5 @@ pub use api_key::*;
 pub use error::*;
 pub use event::*;
 pub use stats::*;
+pub use tools::*;
 pub use webhook::*;

@@ -5,12 +5,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-async fn signed_in_for(tenant_id: &str) -> Result<(super::ctx::Hub, crate::model::User), AppError> {
-    let hub = super::ctx::hub()?;
-    let user = super::ctx::current_user(&hub).await?;
-    hub.authorize_tenant(&user, tenant_id).await?;
-    Ok((hub, user))
-}
+use super::ctx::signed_in_for;
 
 #[server(endpoint = "list_keys", input = Json)]
 pub async fn list_keys(

@@ -3,7 +3,9 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod deliveries;
 pub mod shell;
+pub mod tools;
 pub mod webhooks;
 
 #[cfg(feature = "ssr")]
@@ -12,7 +14,6 @@ pub(crate) mod ctx {
     use crate::server::auth::session;
     use crate::server::service::AppState;
 
-    pub type Hub = AppState;
     use leptos::prelude::*;
 
     pub fn hub() -> AppResult<AppState> {
@@ -42,6 +43,16 @@ pub(crate) mod ctx {
 
     pub async fn current_user(hub: &AppState) -> AppResult<User> {
         hub.session_user(session_token().as_deref()).await
+    }
+
+    /// The signed-in user, checked against `tenant_id` and then confined to it: an admin working in one
+    /// tenant's pages acts as that tenant's user, so an id from another tenant is a 404 there too.
+    pub async fn signed_in_for(tenant_id: &str) -> AppResult<(AppState, User)> {
+        let hub = hub()?;
+        let user = current_user(&hub).await?;
+        hub.authorize_tenant(&user, tenant_id).await?;
+        let confined = User { role: crate::model::Role::Tenant, tenant_id: Some(tenant_id.to_string()), ..user };
+        Ok((hub, confined))
     }
 
     pub fn set_header(name: http::HeaderName, value: &str) {

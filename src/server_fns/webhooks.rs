@@ -1,8 +1,13 @@
 //! The Webhooks and Event types tabs' calls, through the same services as the REST API.
 
-use crate::model::{AppError, EventType, Webhook};
+use crate::model::{
+    AppError, CreateWebhook, EventType, RouteCheck, RoutingPreviewInput, UpdateWebhook, Webhook, WebhookSecret,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use super::ctx::signed_in_for;
 
 #[server(endpoint = "list_webhooks", input = Json)]
 pub async fn list_webhooks(
@@ -12,9 +17,7 @@ pub async fn list_webhooks(
 ) -> Result<Vec<Webhook>, AppError> {
     use crate::server::service::Actor;
     super::ctx::run(async {
-        let hub = super::ctx::hub()?;
-        let user = super::ctx::current_user(&hub).await?;
-        hub.authorize_tenant(&user, &tenant_id).await?;
+        let (hub, user) = signed_in_for(&tenant_id).await?;
         let q = crate::model::WebhookListQuery {
             search,
             status,
@@ -31,9 +34,7 @@ pub async fn list_webhooks(
 pub async fn set_webhook_active(tenant_id: String, id: String, active: bool) -> Result<Webhook, AppError> {
     use crate::server::service::Actor;
     super::ctx::run(async {
-        let hub = super::ctx::hub()?;
-        let user = super::ctx::current_user(&hub).await?;
-        hub.authorize_tenant(&user, &tenant_id).await?;
+        let (hub, user) = signed_in_for(&tenant_id).await?;
         let patch = crate::model::UpdateWebhook { is_active: Some(active), ..Default::default() };
         hub.update_webhook(Actor::User(&user), &id, patch).await
     })
@@ -46,6 +47,72 @@ pub async fn list_event_types() -> Result<Vec<EventType>, AppError> {
         let hub = super::ctx::hub()?;
         super::ctx::current_user(&hub).await?;
         hub.list_event_types().await
+    })
+    .await
+}
+
+#[server(endpoint = "add_webhook", input = Json)]
+pub async fn add_webhook(tenant_id: String, input: CreateWebhook) -> Result<Webhook, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.create_webhook(Actor::User(&user), CreateWebhook { tenant_id: Some(tenant_id), ..input }).await
+    })
+    .await
+}
+
+#[server(endpoint = "edit_webhook", input = Json)]
+pub async fn edit_webhook(tenant_id: String, id: String, patch: UpdateWebhook) -> Result<Webhook, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.update_webhook(Actor::User(&user), &id, patch).await
+    })
+    .await
+}
+
+#[server(endpoint = "delete_webhook", input = Json)]
+pub async fn delete_webhook(tenant_id: String, id: String) -> Result<(), AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.delete_webhook(Actor::User(&user), &id).await
+    })
+    .await
+}
+
+/// The signing secret, for the reveal button (the endpoint's owner needs it to verify requests).
+#[server(endpoint = "reveal_webhook_secret", input = Json)]
+pub async fn reveal_webhook_secret(tenant_id: String, id: String) -> Result<WebhookSecret, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.webhook_secret(Actor::User(&user), &id).await
+    })
+    .await
+}
+
+#[server(endpoint = "rotate_webhook_secret", input = Json)]
+pub async fn rotate_webhook_secret(
+    tenant_id: String,
+    id: String,
+    grace_seconds: u64,
+) -> Result<WebhookSecret, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        let r = crate::model::RotateWebhookSecret { grace_seconds: Some(grace_seconds), secret: None };
+        hub.rotate_webhook_secret(Actor::User(&user), &id, r).await
+    })
+    .await
+}
+
+#[server(endpoint = "preview_routing", input = Json)]
+pub async fn preview_routing(tenant_id: String, input: RoutingPreviewInput) -> Result<Vec<RouteCheck>, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.preview_routing(Actor::User(&user), Some(&tenant_id), input).await
     })
     .await
 }

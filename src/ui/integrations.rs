@@ -100,21 +100,11 @@ pub fn IntegrationsPage() -> impl IntoView {
                     {match t.id {
                         "webhooks" => view! { <super::webhooks::WebhooksPanel/> }.into_any(),
                         "api-keys" => view! { <super::api_keys::ApiKeysPanel/> }.into_any(),
-                        "event-types" => view! { <super::event_types::EventTypesPanel/> }.into_any(),
-                        _ => view! { <ComingSoon label=t.label/> }.into_any(),
+                        "deliveries" => view! { <super::deliveries::DeliveriesPanel/> }.into_any(),
+                        _ => view! { <super::event_types::EventTypesPanel/> }.into_any(),
                     }}
                 </div>
             }).collect_view()}
-        </div>
-    }
-}
-
-#[component]
-fn ComingSoon(label: &'static str) -> impl IntoView {
-    view! {
-        <div class="rounded-xl border border-dashed border-slate-300 p-10 text-center dark:border-slate-700">
-            <h2 class="text-lg font-semibold">{label}</h2>
-            <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">"Coming soon."</p>
         </div>
     }
 }

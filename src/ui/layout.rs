@@ -2,7 +2,7 @@
 //! sign-out. The server decides access: without a session the page redirects to /login; another tenant's page
 //! is a 403.
 
-use super::icons::{MenuIcon, PuzzleIcon};
+use super::icons::{MenuIcon, PuzzleIcon, WrenchIcon};
 use super::modal::Modal;
 use super::theme::ThemeToggle;
 use super::{set_page_status, ErrorPage};
@@ -117,14 +117,10 @@ fn Frame(ctx: ShellContext) -> impl IntoView {
 #[component]
 fn Sidebar(tenant_id: String, on_navigate: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let location = use_location();
-    let href = format!("/t/{tenant_id}/integrations");
-    let active = move || location.pathname.get().ends_with("/integrations");
-    view! {
-        <div class="flex h-14 items-center gap-2 border-b border-slate-200 px-4 font-semibold dark:border-slate-800">
-            <span class="text-indigo-600 dark:text-indigo-400"><PuzzleIcon class="h-6 w-6"/></span>
-            "Integration Hub"
-        </div>
-        <nav class="p-3" aria-label="Main">
+    let link = move |page: &'static str, label: &'static str, icon: AnyView| {
+        let href = format!("/t/{tenant_id}/{page}");
+        let active = move || location.pathname.get().ends_with(&format!("/{page}"));
+        view! {
             <a
                 href=href
                 on:click=move |_| on_navigate()
@@ -134,9 +130,19 @@ fn Sidebar(tenant_id: String, on_navigate: impl Fn() + Copy + Send + Sync + 'sta
                     if active() { "bg-indigo-50 text-indigo-700 dark:bg-indigo-500/10 dark:text-indigo-300" } else { "text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800" },
                 )
             >
-                <PuzzleIcon/>
-                "Integrations"
+                {icon}
+                {label}
             </a>
+        }
+    };
+    view! {
+        <div class="flex h-14 items-center gap-2 border-b border-slate-200 px-4 font-semibold dark:border-slate-800">
+            <span class="text-indigo-600 dark:text-indigo-400"><PuzzleIcon class="h-6 w-6"/></span>
+            "Integration Hub"
+        </div>
+        <nav class="space-y-1 p-3" aria-label="Main">
+            {link("integrations", "Integrations", view! { <PuzzleIcon/> }.into_any())}
+            {link("tools", "Developer tools", view! { <WrenchIcon/> }.into_any())}
         </nav>
     }
 }

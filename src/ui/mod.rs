@@ -1,16 +1,23 @@
 //! The browser UI: one component tree, rendered on the server and hydrated in the browser.
 
 pub mod api_keys;
+pub mod charts;
+pub mod deliveries;
 pub mod event_types;
 pub mod icons;
 pub mod integrations;
+pub mod json;
 pub mod layout;
 pub mod login;
+pub mod menu;
 pub mod modal;
 pub mod style;
+pub mod test_fire;
 pub mod theme;
 pub mod time;
 pub mod toast;
+pub mod tools;
+pub mod webhook_form;
 pub mod webhooks;
 
 use leptos::prelude::*;
@@ -61,11 +68,20 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/integrations") view=layout::HomeRedirect ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/t/:tenant") view=layout::TenantLayout ssr=SsrMode::Async>
                     <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
+                    <Route path=path!("/tools") view=tools::ToolsPage/>
                 </ParentRoute>
             </Routes>
         </Router>
         <toast::Toaster/>
     }
+}
+
+/// Puts text on the clipboard (a user gesture is in progress; no-op on the server).
+pub fn copy_text(text: &str) {
+    #[cfg(feature = "hydrate")]
+    let _ = window().navigator().clipboard().write_text(text);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
 }
 
 /// Sets the HTTP status of the page being rendered on the server (no-op in the browser).

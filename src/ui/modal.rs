@@ -18,6 +18,9 @@ pub fn Modal(
     /// Wider dialogs for forms with many sections.
     #[prop(optional)]
     wide: bool,
+    /// A drawer at the right edge, full height (details beside a list) instead of a centered dialog.
+    #[prop(optional)]
+    side: bool,
     /// While true, Esc, the backdrop and the close button do nothing (e.g. until a key is confirmed copied).
     #[prop(optional, into)]
     locked: Signal<bool>,
@@ -75,11 +78,15 @@ pub fn Modal(
         _ => {}
     };
 
-    let width = if wide { "max-w-3xl" } else { "max-w-lg" };
+    let (backdrop, frame) = match (side, wide) {
+        (true, _) => ("justify-end", "h-full max-w-3xl"),
+        (false, true) => ("items-center justify-center p-4", "max-w-3xl max-h-[90vh] rounded-xl"),
+        (false, false) => ("items-center justify-center p-4", "max-w-lg max-h-[90vh] rounded-xl"),
+    };
     view! {
         <Show when=move || open.get()>
             <div
-                class="fixed inset-0 z-[100] flex items-center justify-center bg-slate-900/60 p-4 backdrop-blur-sm"
+                class=format!("fixed inset-0 z-[100] flex bg-slate-900/60 backdrop-blur-sm {backdrop}")
                 data-testid="modal-backdrop"
                 on:click=move |ev| {
                     // Only a click on the backdrop itself, not one bubbling up from the dialog.
@@ -96,7 +103,7 @@ pub fn Modal(
                     aria-labelledby=title_id.clone()
                     tabindex="-1"
                     on:keydown=on_keydown
-                    class=format!("relative w-full {width} max-h-[90vh] overflow-y-auto rounded-xl bg-white shadow-2xl ring-1 ring-slate-900/10 dark:bg-slate-900 dark:ring-white/10 focus:outline-none")
+                    class=format!("relative w-full {frame} overflow-y-auto bg-white shadow-2xl ring-1 ring-slate-900/10 dark:bg-slate-900 dark:ring-white/10 focus:outline-none")
                 >
                     <div class="flex items-center justify-between border-b border-slate-200 px-6 py-4 dark:border-slate-800">
                         <h2 id=title_id.clone() class="text-lg font-semibold">{move || title.get()}</h2>

@@ -1,39 +1,162 @@
-//! The Webhooks tab: the tenant's endpoints with status, subscriptions, activity and enable/disable.
+//! The Webhooks tab: stats cards, the tenant's endpoints (status, subscriptions, activity, sparkline) with an
+//! actions menu (view, edit, test, enable/disable, rotate secret, delete), search and filters, and the
+//! create/edit, test-fire, rotate and delete dialogs.
 
+use super::charts::Sparkline;
+use super::deliveries::{ms_text, rate_text};
+use super::menu::ActionsMenu;
+use super::modal::Modal;
 use super::style::*;
+use super::test_fire::TestFireDialog;
 use super::time::{absolute, now_ms, relative};
 use super::toast::use_toasts;
-use crate::model::{ShellContext, Webhook};
-use crate::server_fns::webhooks::{list_webhooks, set_webhook_active};
+use super::webhook_form::WebhookForm;
+use crate::model::{AppError, CreateWebhook, ShellContext, StatsWindow, UpdateWebhook, Webhook};
+use crate::server_fns::deliveries::load_delivery_stats;
+use crate::server_fns::webhooks::{
+    add_webhook, delete_webhook, edit_webhook, list_event_types, list_webhooks, rotate_webhook_secret,
+    set_webhook_active,
+};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate};
+
+/// The edit form's values as a patch: every field is sent, so what the form shows is what is saved.
+fn as_patch(c: CreateWebhook) -> UpdateWebhook {
+    UpdateWebhook {
+        name: c.name,
+        url: Some(c.url),
+        description: c.description,
+        events: Some(c.events),
+        filters: Some(c.filters),
+        headers: Some(c.headers),
+        content_type: c.content_type,
+        template: Some(c.template),
+        max_retries: c.max_retries,
+        retry_delay_seconds: c.retry_delay_seconds,
+        backoff_factor: c.backoff_factor,
+        timeout_ms: c.timeout_ms,
+        rate_limit_per_minute: c.rate_limit_per_minute,
+        is_active: None,
+    }
+}
+
+#[derive(Clone, Copy)]
+struct CardActions {
+    view: Callback<Webhook>,
+    edit: Callback<Webhook>,
+    test: Callback<Webhook>,
+    toggle: Callback<Webhook>,
+    rotate: Callback<Webhook>,
+    delete: Callback<Webhook>,
+}
 
 #[component]
 pub fn WebhooksPanel() -> impl IntoView {
     let ctx = expect_context::<ShellContext>();
     let tenant = StoredValue::new(ctx.tenant.id.clone());
     let toasts = use_toasts();
+    let navigate = use_navigate();
+    let location = use_location();
     let search = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
+    let event_type = RwSignal::new(String::new());
     let version = RwSignal::new(0u32);
+    let refresh = move || version.update(|v| *v += 1);
     let hooks = Resource::new(
         move || (tenant.get_value(), search.get(), status.get(), version.get()),
         |(t, s, st, _)| list_webhooks(t, (!s.trim().is_empty()).then_some(s), (!st.is_empty()).then_some(st)),
     );
+    let types = Resource::new(|| (), |_| list_event_types());
+
+    let form_open = RwSignal::new(false);
+    let editing = RwSignal::new(None::<Webhook>);
+    let test_open = RwSignal::new(false);
+    let rotate_open = RwSignal::new(false);
+    let delete_open = RwSignal::new(false);
+    let target = RwSignal::new(None::<Webhook>);
+
+    let save = Action::new(move |(id, input): &(Option<String>, CreateWebhook)| {
+        let (id, input, t) = (id.clone(), input.clone(), tenant.get_value());
+        async move {
+            match id {
+                None => add_webhook(t, input).await,
+                Some(id) => edit_webhook(t, id, as_patch(input)).await,
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(w)) = save.value().get() {
+            form_open.set(false);
+            toasts.success(format!("Saved “{}”", w.name));
+            refresh();
+        }
+    });
     let toggle =
         Action::new(move |(id, active): &(String, bool)| set_webhook_active(tenant.get_value(), id.clone(), *active));
     Effect::new(move |_| match toggle.value().get() {
         Some(Ok(w)) => {
             toasts.success(format!("“{}” {}", w.name, if w.is_active { "enabled" } else { "disabled" }));
-            version.update(|v| *v += 1);
+            refresh();
         }
         Some(Err(e)) => toasts.error(e.message),
         None => {}
     });
-    let on_toggle = Callback::new(move |w: Webhook| {
-        toggle.dispatch((w.id.clone(), !w.is_active));
+    let rotate =
+        Action::new(move |(id, grace): &(String, u64)| rotate_webhook_secret(tenant.get_value(), id.clone(), *grace));
+    Effect::new(move |_| match rotate.value().get() {
+        Some(Ok(_)) => {
+            rotate_open.set(false);
+            toasts.success("Signing secret rotated; reveal the new one in Edit");
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
     });
+    let delete = Action::new(move |id: &String| delete_webhook(tenant.get_value(), id.clone()));
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => {
+            delete_open.set(false);
+            toasts.success("Endpoint deleted");
+            refresh();
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+
+    let open_create = move |_| {
+        editing.set(None);
+        save.value().set(None);
+        form_open.set(true);
+    };
+    let actions = CardActions {
+        view: Callback::new(move |w: Webhook| {
+            let url = format!("{}?tab=deliveries&webhook={}", location.pathname.get_untracked(), w.id);
+            navigate(&url, Default::default());
+        }),
+        edit: Callback::new(move |w: Webhook| {
+            editing.set(Some(w));
+            save.value().set(None);
+            form_open.set(true);
+        }),
+        test: Callback::new(move |w: Webhook| {
+            target.set(Some(w));
+            test_open.set(true);
+        }),
+        toggle: Callback::new(move |w: Webhook| {
+            toggle.dispatch((w.id.clone(), !w.is_active));
+        }),
+        rotate: Callback::new(move |w: Webhook| {
+            target.set(Some(w));
+            rotate_open.set(true);
+        }),
+        delete: Callback::new(move |w: Webhook| {
+            target.set(Some(w));
+            delete_open.set(true);
+        }),
+    };
+
     view! {
-        <div class="flex flex-col gap-3 sm:flex-row sm:items-end">
+        <StatsCards hooks=hooks/>
+        <div class="mt-6 flex flex-col gap-3 sm:flex-row sm:items-end">
             <div class="flex-1">
                 <label for="webhook-search" class=LABEL>"Search"</label>
                 <input id="webhook-search" type="search" placeholder="Name or URL" class=INPUT_CLASS
@@ -47,41 +170,171 @@ pub fn WebhooksPanel() -> impl IntoView {
                     <option value="disabled">"Disabled"</option>
                 </select>
             </div>
+            <div>
+                <label for="webhook-event" class=LABEL>"Event type"</label>
+                <select id="webhook-event" class=INPUT_CLASS on:change=move |ev| event_type.set(event_target_value(&ev))>
+                    <option value="">"Any"</option>
+                    <Transition>
+                        {move || types.get().and_then(|r| r.ok()).map(|l| l.into_iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view())}
+                    </Transition>
+                </select>
+            </div>
+            <button type="button" class=PRIMARY_BUTTON on:click=open_create>"New endpoint"</button>
         </div>
         <Transition fallback=|| view! { <p class="mt-6 text-sm">"Loading endpoints…"</p> }>
             {move || hooks.get().map(|r| match r {
                 Err(e) => view! { <p role="alert" class="mt-6 text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
-                Ok(list) if list.is_empty() => view! {
+                Ok(list) if list.is_empty() && search.get_untracked().is_empty() && status.get_untracked().is_empty() => view! {
                     <div class="mt-6 rounded-xl border border-dashed border-slate-300 p-10 text-center dark:border-slate-700">
                         <h3 class="text-base font-semibold">"No webhook endpoints here"</h3>
                         <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
-                            "Add one with " <code class="rounded bg-slate-100 px-1 dark:bg-slate-800">"POST /api/v1/webhooks"</code>
-                            " and an API key with the webhooks:write scope."
+                            "Add an endpoint to start receiving events, or use " <code class="rounded bg-slate-100 px-1 dark:bg-slate-800">"POST /api/v1/webhooks"</code> "."
                         </p>
+                        <button type="button" class=format!("{PRIMARY_BUTTON} mt-4") on:click=open_create>"Add an endpoint"</button>
                     </div>
                 }.into_any(),
                 Ok(list) => {
                     let now = now_ms();
+                    let et = event_type.get();
+                    let list: Vec<Webhook> = list.into_iter().filter(|w| et.is_empty() || crate::model::filter::subscribed(&w.events, &et)).collect();
+                    if list.is_empty() {
+                        return view! { <p class="mt-6 text-sm">"No endpoints match these filters."</p> }.into_any();
+                    }
                     view! {
                         <ul class="mt-6 grid gap-3 lg:grid-cols-2" aria-label="Webhook endpoints">
-                            {list.into_iter().map(|w| webhook_card(w, now, on_toggle)).collect_view()}
+                            {list.into_iter().map(|w| view! { <WebhookCard w=w now=now actions=actions/> }).collect_view()}
                         </ul>
                     }.into_any()
                 }
             })}
         </Transition>
+
+        <Modal open=form_open id="webhook-form" wide=true title=Signal::derive(move || if editing.get().is_some() { "Edit endpoint".to_string() } else { "New endpoint".to_string() })>
+            {move || {
+                let initial = editing.get();
+                let id = initial.as_ref().map(|w| w.id.clone());
+                view! {
+                    <WebhookForm
+                        initial=initial
+                        pending=save.pending()
+                        error=Signal::derive(move || save.value().get().and_then(|r| r.err()))
+                        on_submit=Callback::new(move |input: CreateWebhook| { save.dispatch((id.clone(), input)); })
+                        on_cancel=Callback::new(move |_| form_open.set(false))
+                    />
+                }
+            }}
+        </Modal>
+
+        <TestFireDialog open=test_open webhook=target/>
+
+        <Modal open=rotate_open id="rotate-secret" title="Rotate signing secret">
+            {move || target.get().map(|w| {
+                let grace = RwSignal::new(86_400u64);
+                let id = w.id.clone();
+                view! {
+                    <p class="text-sm">"A new secret signs " <strong>{w.name.clone()}</strong> "'s requests. During the grace period both signatures are sent, so the receiver can switch without dropping any."</p>
+                    <label for="secret-grace" class=format!("{LABEL} mt-4")>"Grace period"</label>
+                    <select id="secret-grace" class=INPUT_CLASS on:change=move |ev| grace.set(event_target_value(&ev).parse().unwrap_or(86_400))>
+                        <option value="0">"None — the old secret stops now"</option>
+                        <option value="3600">"1 hour"</option>
+                        <option value="86400" selected=true>"24 hours (recommended)"</option>
+                        <option value="604800">"7 days"</option>
+                    </select>
+                    <div class="mt-6 flex justify-end gap-2">
+                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| rotate_open.set(false)>"Cancel"</button>
+                        <button type="button" class=PRIMARY_BUTTON disabled=move || rotate.pending().get()
+                            on:click=move |_| { rotate.dispatch((id.clone(), grace.get_untracked())); }>"Rotate secret"</button>
+                    </div>
+                }
+            })}
+        </Modal>
+
+        <Modal open=delete_open id="delete-webhook" title="Delete endpoint">
+            {move || target.get().map(|w| {
+                let id = w.id.clone();
+                view! {
+                    <p class="text-sm">"Delete " <strong>{w.name.clone()}</strong> "? Its queued deliveries are cancelled; its delivery history stays until retention removes it."</p>
+                    <div class="mt-6 flex justify-end gap-2">
+                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| delete_open.set(false)>"Cancel"</button>
+                        <button type="button" class=DANGER_BUTTON disabled=move || delete.pending().get()
+                            on:click=move |_| { delete.dispatch(id.clone()); }>"Delete endpoint"</button>
+                    </div>
+                }
+            })}
+        </Modal>
     }
 }
 
-fn webhook_card(w: Webhook, now: i64, on_toggle: Callback<Webhook>) -> impl IntoView {
+type Hooks = Resource<Result<Vec<Webhook>, AppError>>;
+
+#[component]
+fn StatsCards(hooks: Hooks) -> impl IntoView {
+    let ctx = expect_context::<ShellContext>();
+    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let stats = Resource::new(move || tenant.get_value(), |t| load_delivery_stats(t, None, StatsWindow::Day));
+    let card = |label: &'static str, value: String, tone: &'static str| {
+        view! {
+            <div class="rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10" data-testid="stat-card">
+                <dt class="text-xs font-medium text-slate-600 dark:text-slate-400">{label}</dt>
+                <dd class=format!("mt-1 text-xl font-semibold tabular-nums {tone}")>{value}</dd>
+            </div>
+        }
+    };
+    view! {
+        <Transition fallback=|| view! { <div class="h-20"></div> }>
+            {move || {
+                let list = hooks.get().and_then(|r| r.ok()).unwrap_or_default();
+                let s = stats.get().and_then(|r| r.ok()).unwrap_or_default();
+                let active = list.iter().filter(|w| w.is_active).count();
+                let auto_disabled = list.iter().filter(|w| w.disabled_reason.is_some()).count();
+                let degraded = auto_disabled > 0 || s.success_rate.is_some_and(|r| r < 0.95);
+                let (status, tone) = if degraded {
+                    (if auto_disabled > 0 { format!("{auto_disabled} auto-disabled") } else { "Degraded".to_string() }, "text-amber-800 dark:text-amber-300")
+                } else {
+                    ("Operational".to_string(), "text-emerald-800 dark:text-emerald-300")
+                };
+                view! {
+                    <dl class="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6" aria-label="Overview">
+                        {card("Active endpoints", active.to_string(), "")}
+                        {card("Total endpoints", list.len().to_string(), "")}
+                        {card("Deliveries (24 h)", s.total.to_string(), "")}
+                        {card("Success rate", rate_text(s.success_rate), "")}
+                        {card("p95 latency", ms_text(s.p95_ms), "")}
+                        {card("System status", status, tone)}
+                    </dl>
+                }
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn WebhookCard(w: Webhook, now: i64, actions: CardActions) -> impl IntoView {
+    let ctx = expect_context::<ShellContext>();
+    let tenant = ctx.tenant.id.clone();
+    let id = w.id.clone();
+    let spark = Resource::new(
+        move || (tenant.clone(), id.clone()),
+        |(t, id)| load_delivery_stats(t, Some(id), StatsWindow::Day),
+    );
     let (label, tone) = match (w.is_active, &w.disabled_reason) {
         (true, _) => ("Active".to_string(), "green"),
         (false, Some(r)) => (format!("Auto-disabled: {r}"), "red"),
         (false, None) => ("Disabled".to_string(), "gray"),
     };
     let extra = w.events.len().saturating_sub(3);
-    let name = w.name.clone();
-    let wt = w.clone();
+    let item = |label: String, cb: Callback<Webhook>| {
+        let w = w.clone();
+        (label, Callback::new(move |_: ()| cb.run(w.clone())))
+    };
+    let items = vec![
+        item("View deliveries".into(), actions.view),
+        item("Edit".into(), actions.edit),
+        item("Test".into(), actions.test),
+        item(if w.is_active { "Disable" } else { "Enable" }.into(), actions.toggle),
+        item("Rotate secret".into(), actions.rotate),
+        item("Delete".into(), actions.delete),
+    ];
     view! {
         <li data-testid="webhook-card" class="rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
             <div class="flex items-start justify-between gap-3">
@@ -89,13 +342,16 @@ fn webhook_card(w: Webhook, now: i64, on_toggle: Callback<Webhook>) -> impl Into
                     <h3 class="truncate font-semibold">{w.name.clone()}</h3>
                     <p class="truncate font-mono text-xs text-slate-600 dark:text-slate-400">{w.url.clone()}</p>
                 </div>
-                <span class=badge(tone) data-testid="webhook-status">{label}</span>
+                <div class="flex shrink-0 items-center gap-2">
+                    <span class=badge(tone) data-testid="webhook-status">{label}</span>
+                    <ActionsMenu label=format!("Actions for {}", w.name) items=items/>
+                </div>
             </div>
             <div class="mt-3 flex flex-wrap gap-1">
                 {w.events.iter().take(3).map(|e| view! { <span class=CHIP>{e.clone()}</span> }).collect_view()}
                 {(extra > 0).then(|| view! { <span class=CHIP>{format!("+{extra}")}</span> })}
             </div>
-            <div class="mt-3 flex items-center justify-between text-xs text-slate-600 dark:text-slate-400">
+            <div class="mt-3 flex items-center justify-between gap-2 text-xs text-slate-600 dark:text-slate-400">
                 <span>
                     "Last triggered: "
                     {match w.last_triggered_at {
@@ -104,10 +360,9 @@ fn webhook_card(w: Webhook, now: i64, on_toggle: Callback<Webhook>) -> impl Into
                     }}
                     {format!(" · {} delivered · {} failed", w.total_delivered, w.total_failed)}
                 </span>
-                <button type="button" class=LINK_BUTTON aria-label=format!("{} {name}", if w.is_active { "Disable" } else { "Enable" })
-                    on:click=move |_| on_toggle.run(wt.clone())>
-                    {if w.is_active { "Disable" } else { "Enable" }}
-                </button>
+                <Transition>
+                    {move || spark.get().and_then(|r| r.ok()).map(|s| view! { <Sparkline stats=s/> })}
+                </Transition>
             </div>
         </li>
     }

@@ -1,6 +1,7 @@
 //! Outbound delivery: the worker, the sender, retries, signing (Standard Webhooks) and the SSRF guard.
 
 pub mod metrics;
+pub mod playground;
 pub mod retry;
 pub mod sender;
 pub mod sign;

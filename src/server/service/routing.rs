@@ -2,9 +2,9 @@
 //! memory so publishing does not read the endpoints table for every event. Any change to a tenant's endpoints
 //! drops that tenant's entry (and, on PostgreSQL, tells the other instances to do the same).
 
-use super::Hub;
+use super::{Actor, Hub};
 use crate::model::filter::{subscribed, CompiledFilters};
-use crate::model::AppResult;
+use crate::model::{AppResult, PublishEvent, RouteCheck, RouteOutcome, RoutingPreviewInput, WebhookListQuery};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -113,5 +113,40 @@ impl Hub {
                 tracing::warn!(error = %e, "cannot broadcast a routing change");
             }
         });
+    }
+}
+
+impl Hub {
+    /// Where an event of this type and data would go among the tenant's endpoints, and why not elsewhere;
+    /// nothing is published. Uses the same matcher and filters as publishing.
+    pub async fn preview_routing(
+        &self,
+        actor: Actor<'_>,
+        tenant_id: Option<&str>,
+        input: RoutingPreviewInput,
+    ) -> AppResult<Vec<RouteCheck>> {
+        let tenant = self.require_target_tenant(&actor, tenant_id).await?;
+        let envelope = self
+            .prepare(&tenant, &PublishEvent { event_type: input.event_type, data: input.data, ..Default::default() })
+            .await?
+            .envelope;
+        let q = WebhookListQuery { tenant_id: Some(tenant), limit: Some(500), ..Default::default() };
+        let hooks = self.list_webhooks(actor, q).await?;
+        let event_type = envelope["type"].as_str().unwrap_or_default().to_string();
+        Ok(hooks
+            .into_iter()
+            .map(|w| {
+                let (outcome, reason) = match CompiledFilters::new(w.filters) {
+                    _ if !subscribed(&w.events, &event_type) => (RouteOutcome::NotSubscribed, None),
+                    Err(e) => (RouteOutcome::Filtered, Some(e)),
+                    Ok(f) => match f.evaluate(&envelope) {
+                        Err(r) => (RouteOutcome::Filtered, Some(r.to_string())),
+                        Ok(()) if !w.is_active => (RouteOutcome::Disabled, None),
+                        Ok(()) => (RouteOutcome::Delivered, None),
+                    },
+                };
+                RouteCheck { webhook_id: w.id, name: w.name, url: w.url, outcome, reason }
+            })
+            .collect())
     }
 }

@@ -1,0 +1,82 @@
+//! The Deliveries tab, the stats cards and charts, replay, recover and test-fire: each checks the session and
+//! the tenant, then calls the same service as the REST API, confined to that tenant.
+
+use crate::model::{
+    AppError, Delivery, DeliveryDetail, DeliveryListQuery, DeliveryStats, StatsWindow, TestFire, TestFireResult,
+};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use super::ctx::signed_in_for;
+
+#[server(endpoint = "list_deliveries", input = Json)]
+pub async fn list_deliveries(tenant_id: String, query: DeliveryListQuery) -> Result<Vec<Delivery>, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.list_deliveries(Actor::User(&user), DeliveryListQuery { tenant_id: Some(tenant_id), ..query }).await
+    })
+    .await
+}
+
+#[server(endpoint = "get_delivery", input = Json)]
+pub async fn get_delivery(tenant_id: String, id: String) -> Result<DeliveryDetail, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.get_delivery(&Actor::User(&user), &id).await
+    })
+    .await
+}
+
+#[server(endpoint = "replay_delivery", input = Json)]
+pub async fn replay_delivery(tenant_id: String, id: String) -> Result<Delivery, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.replay_delivery(Actor::User(&user), &id).await
+    })
+    .await
+}
+
+/// Replays an endpoint's dead letters since `since` (unix ms); returns how many were queued again.
+#[server(endpoint = "recover_webhook", input = Json)]
+pub async fn recover_webhook(tenant_id: String, webhook_id: String, since: i64) -> Result<usize, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.recover_webhook(Actor::User(&user), &webhook_id, since).await
+    })
+    .await
+}
+
+/// One endpoint's figures (`webhook_id`) or the whole tenant's.
+#[server(endpoint = "load_delivery_stats", input = Json)]
+pub async fn load_delivery_stats(
+    tenant_id: String,
+    webhook_id: Option<String>,
+    window: StatsWindow,
+) -> Result<DeliveryStats, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        let q = crate::model::StatsQuery { webhook_id, tenant_id: Some(tenant_id), window };
+        hub.delivery_stats(Actor::User(&user), q).await
+    })
+    .await
+}
+
+#[server(endpoint = "send_test_event", input = Json)]
+pub async fn send_test_event(
+    tenant_id: String,
+    webhook_id: String,
+    input: TestFire,
+) -> Result<TestFireResult, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.test_fire(Actor::User(&user), &webhook_id, input).await
+    })
+    .await
+}

@@ -1,0 +1,133 @@
+//! Test-fire: send one event (the type's example, editable) to one endpoint now and show what it answered.
+
+use super::json::Body;
+use super::modal::Modal;
+use super::style::*;
+use super::toast::use_toasts;
+use crate::model::filter::subscribed;
+use crate::model::{EventType, ShellContext, TestFire, TestFireResult, Webhook};
+use crate::server_fns::deliveries::send_test_event;
+use crate::server_fns::webhooks::list_event_types;
+use leptos::prelude::*;
+
+/// The JSON a user typed, or why it is not JSON.
+pub fn parse_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("Not valid JSON: {e}"))
+}
+
+#[component]
+pub fn TestFireDialog(open: RwSignal<bool>, webhook: RwSignal<Option<Webhook>>) -> impl IntoView {
+    let ctx = expect_context::<ShellContext>();
+    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let toasts = use_toasts();
+    let types = Resource::new(|| (), |_| list_event_types());
+    let event_type = RwSignal::new(String::new());
+    let payload = RwSignal::new(String::new());
+    let json_error = Memo::new(move |_| parse_json(&payload.get()).err());
+    let send = Action::new(move |(id, input): &(String, TestFire)| {
+        send_test_event(tenant.get_value(), id.clone(), input.clone())
+    });
+    Effect::new(move |_| match send.value().get() {
+        Some(Ok(r)) => {
+            if r.success {
+                toasts.success("Test event delivered")
+            } else {
+                toasts.error("The endpoint did not accept the test event")
+            }
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+    // Choices: the catalog types this endpoint is subscribed to.
+    let choices = move || -> Vec<EventType> {
+        let patterns = webhook.get().map(|w| w.events).unwrap_or_default();
+        let all = types.get().and_then(|r| r.ok()).unwrap_or_default();
+        all.into_iter().filter(|t| !t.archived && subscribed(&patterns, &t.name)).collect()
+    };
+    let pick = move |name: String| {
+        let example = types
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .and_then(|l| l.into_iter().find(|t| t.name == name))
+            .map(|t| serde_json::to_string_pretty(&t.example).unwrap_or_default())
+            .unwrap_or_else(|| "{}".into());
+        event_type.set(name);
+        payload.set(example);
+    };
+    // Each time the dialog opens: the first subscribed type, its example, no old result.
+    Effect::new(move |_| {
+        if open.get() {
+            send.value().set(None);
+            if let Some(t) = choices().first() {
+                pick(t.name.clone());
+            }
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(w), Ok(data)) = (webhook.get_untracked(), parse_json(&payload.get_untracked())) else { return };
+        let t = event_type.get_untracked();
+        send.dispatch((w.id, TestFire { event_type: (!t.is_empty()).then_some(t), data: Some(data) }));
+    };
+    view! {
+        <Modal open=open id="test-fire" wide=true title=Signal::derive(move || format!("Test “{}”", webhook.get().map(|w| w.name).unwrap_or_default()))>
+            <form class="space-y-4" on:submit=submit>
+                <div>
+                    <label for="test-type" class=LABEL>"Event type"</label>
+                    <select id="test-type" class=INPUT_CLASS prop:value=move || event_type.get() on:change=move |ev| pick(event_target_value(&ev))>
+                        <Transition>
+                            {move || choices().into_iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view()}
+                        </Transition>
+                    </select>
+                </div>
+                <div>
+                    <label for="test-payload" class=LABEL>"Payload (" <code>"data"</code> ")"</label>
+                    <textarea id="test-payload" rows="10" class=format!("{INPUT_CLASS} font-mono text-xs") spellcheck="false"
+                        aria-invalid=move || json_error.get().is_some().to_string() aria-describedby="test-payload-error"
+                        prop:value=move || payload.get() on:input=move |ev| payload.set(event_target_value(&ev))></textarea>
+                    <p id="test-payload-error" class=FIELD_ERROR>{move || json_error.get()}</p>
+                </div>
+                <div class="flex justify-end gap-2">
+                    <button type="button" class=SECONDARY_BUTTON on:click=move |_| open.set(false)>"Close"</button>
+                    <button type="submit" class=PRIMARY_BUTTON disabled=move || send.pending().get() || json_error.get().is_some()>
+                        {move || send.pending().get().then(|| view! { <span class="h-4 w-4 animate-spin rounded-full border-2 border-white/40 border-t-white" aria-hidden="true"></span> })}
+                        {move || if send.pending().get() { "Sending…" } else { "Send test event" }}
+                    </button>
+                </div>
+            </form>
+            {move || send.value().get().and_then(|r| r.ok()).map(|r| view! { <TestResult r=r/> })}
+        </Modal>
+    }
+}
+
+#[component]
+fn TestResult(r: TestFireResult) -> impl IntoView {
+    let a = r.attempt;
+    let status = match (a.response_status, a.error_kind) {
+        (Some(c), _) => format!("HTTP {c}"),
+        (None, Some(k)) => k.as_str().replace('_', " "),
+        (None, None) => "no answer".into(),
+    };
+    view! {
+        <section aria-label="Test result" data-testid="test-result" class="mt-6 space-y-3 border-t border-slate-200 pt-4 dark:border-slate-800">
+            <div class="flex flex-wrap items-center gap-3 text-sm">
+                <span class=badge(if r.success { "green" } else { "red" }) data-testid="test-status">{status}</span>
+                <span>{format!("{} ms", a.duration_ms)}</span>
+                <span class="font-mono text-xs text-slate-600 dark:text-slate-400">{r.event_type}</span>
+            </div>
+            {a.error.map(|e| view! { <p class="text-sm text-rose-700 dark:text-rose-400">{e}</p> })}
+            <details>
+                <summary class="cursor-pointer text-sm font-medium">{format!("Response headers ({})", a.response_headers.len())}</summary>
+                <table class="mt-2 w-full text-xs">
+                    <tbody>
+                        {a.response_headers.into_iter().map(|(k, v)| view! {
+                            <tr><th scope="row" class="whitespace-nowrap pr-3 text-left font-mono font-medium">{k}</th><td class="break-all font-mono">{v}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </details>
+            <h3 class="text-sm font-medium">"Response body"</h3>
+            <Body text=a.response_body.unwrap_or_default() truncated=a.response_truncated/>
+        </section>
+    }
+}

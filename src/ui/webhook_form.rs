@@ -1,0 +1,405 @@
+//! The endpoint create/edit form: collapsible sections (Basic, Events, Filters, Headers, Delivery, Advanced),
+//! live filter validation with the same rules as the server, a template preview rendered with the event type's
+//! example, the server's field errors next to the fields, and the user's input kept on error.
+
+use super::style::*;
+use super::toast::use_toasts;
+use crate::model::filter::{validate_filter, Filter, FilterOp};
+use crate::model::webhook::limits;
+use crate::model::{AppError, ContentType, CreateWebhook, EventType, ShellContext, Webhook};
+use crate::server_fns::tools::render_template_preview;
+use crate::server_fns::webhooks::{list_event_types, reveal_webhook_secret};
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+
+/// A filter row as typed: the value is JSON when it parses (numbers, lists), a string otherwise.
+#[derive(Clone, Copy)]
+struct FilterRow {
+    key: u32,
+    field: RwSignal<String>,
+    op: RwSignal<String>,
+    value: RwSignal<String>,
+}
+
+impl FilterRow {
+    fn filter(&self) -> Filter {
+        let raw = self.value.get();
+        let value = serde_json::from_str(&raw).unwrap_or(serde_json::Value::String(raw));
+        let operator = FilterOp::from_name(&self.op.get()).unwrap_or(FilterOp::Equals);
+        Filter { field: self.field.get(), operator, value }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct HeaderRow {
+    key: u32,
+    name: RwSignal<String>,
+    value: RwSignal<String>,
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[component]
+pub fn WebhookForm(
+    initial: Option<Webhook>,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    on_submit: Callback<CreateWebhook>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let editing = initial.is_some();
+    let id = initial.as_ref().map(|w| w.id.clone());
+    let (d_retries, d_delay, d_factor, d_timeout, d_rate) = (
+        limits::MAX_RETRIES.2,
+        limits::RETRY_DELAY_SECONDS.2,
+        limits::BACKOFF_FACTOR.2,
+        limits::TIMEOUT_MS.2,
+        limits::RATE_LIMIT_PER_MINUTE.2,
+    );
+    let w = initial.as_ref();
+    let name = RwSignal::new(w.map(|w| w.name.clone()).unwrap_or_default());
+    let url = RwSignal::new(w.map(|w| w.url.clone()).unwrap_or_default());
+    let description = RwSignal::new(w.map(|w| w.description.clone()).unwrap_or_default());
+    let events = RwSignal::new(w.map(|w| w.events.clone()).unwrap_or_default());
+    let next = StoredValue::new(0u32);
+    let new_key = move || {
+        let k = next.get_value();
+        next.set_value(k + 1);
+        k
+    };
+    let filter_row = move |f: Option<&Filter>| FilterRow {
+        key: new_key(),
+        field: RwSignal::new(f.map(|f| f.field.clone()).unwrap_or_default()),
+        op: RwSignal::new(f.map(|f| f.operator.as_str()).unwrap_or("equals").to_string()),
+        value: RwSignal::new(f.map(|f| value_text(&f.value)).unwrap_or_default()),
+    };
+    let header_row = move |(n, v): (&str, &str)| HeaderRow {
+        key: new_key(),
+        name: RwSignal::new(n.to_string()),
+        value: RwSignal::new(v.to_string()),
+    };
+    let filters =
+        RwSignal::new(w.map(|w| w.filters.iter().map(|f| filter_row(Some(f))).collect::<Vec<_>>()).unwrap_or_default());
+    let headers = RwSignal::new(
+        w.map(|w| w.headers.iter().map(|(n, v)| header_row((n, v))).collect::<Vec<_>>()).unwrap_or_default(),
+    );
+    let content_type = RwSignal::new(w.map(|w| w.content_type).unwrap_or_default());
+    let template = RwSignal::new(w.and_then(|w| w.template.clone()).unwrap_or_default());
+    let retries = RwSignal::new(w.map(|w| w.max_retries).unwrap_or(d_retries).to_string());
+    let delay = RwSignal::new(w.map(|w| w.retry_delay_seconds).unwrap_or(d_delay).to_string());
+    let factor = RwSignal::new(w.map(|w| w.backoff_factor).unwrap_or(d_factor).to_string());
+    let timeout = RwSignal::new(w.map(|w| w.timeout_ms).unwrap_or(d_timeout).to_string());
+    let rate = RwSignal::new(w.map(|w| w.rate_limit_per_minute).unwrap_or(d_rate).to_string());
+
+    let field = move |f: &'static str| move || error.get().and_then(|e| e.field_message(f).map(str::to_string));
+    let filter_errors =
+        Memo::new(move |_| filters.get().iter().map(|r| validate_filter(&r.filter()).err()).collect::<Vec<_>>());
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let num = |s: RwSignal<String>| s.get_untracked().trim().parse::<u32>().unwrap_or(u32::MAX);
+        let tpl = template.get_untracked();
+        on_submit.run(CreateWebhook {
+            name: Some(name.get_untracked()),
+            url: url.get_untracked().trim().to_string(),
+            description: Some(description.get_untracked()),
+            events: events.get_untracked(),
+            filters: filters.get_untracked().iter().map(FilterRow::filter).collect(),
+            headers: headers
+                .get_untracked()
+                .iter()
+                .filter(|h| !h.name.get_untracked().trim().is_empty())
+                .map(|h| (h.name.get_untracked().trim().to_string(), h.value.get_untracked()))
+                .collect::<BTreeMap<_, _>>(),
+            content_type: Some(content_type.get_untracked()),
+            template: (!tpl.trim().is_empty()).then_some(tpl),
+            max_retries: Some(num(retries)),
+            retry_delay_seconds: Some(num(delay)),
+            backoff_factor: Some(factor.get_untracked().trim().parse().unwrap_or(f64::NAN)),
+            timeout_ms: Some(num(timeout)),
+            rate_limit_per_minute: Some(num(rate)),
+            ..Default::default()
+        });
+    };
+
+    let section = "rounded-lg ring-1 ring-slate-200 dark:ring-slate-700";
+    let summary = "cursor-pointer select-none px-4 py-3 text-sm font-semibold";
+    view! {
+        <form on:submit=submit class="space-y-3" novalidate=true>
+            <details open=true class=section>
+                <summary class=summary>"Basic"</summary>
+                <div class="grid gap-4 px-4 pb-4 sm:grid-cols-2">
+                    <div>
+                        <label for="wh-name" class=LABEL>"Name"</label>
+                        <input id="wh-name" class=INPUT_CLASS autofocus=true prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))
+                            aria-invalid=move || field("name")().is_some().to_string() aria-describedby="wh-name-error"/>
+                        <p id="wh-name-error" class=FIELD_ERROR>{field("name")}</p>
+                    </div>
+                    <div>
+                        <label for="wh-url" class=LABEL>"URL"</label>
+                        <input id="wh-url" type="url" class=format!("{INPUT_CLASS} font-mono") placeholder="https://example.com/webhooks"
+                            prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))
+                            aria-invalid=move || field("url")().is_some().to_string() aria-describedby="wh-url-error"/>
+                        <p id="wh-url-error" class=FIELD_ERROR>{field("url")}</p>
+                    </div>
+                    <div class="sm:col-span-2">
+                        <label for="wh-description" class=LABEL>"Description"</label>
+                        <input id="wh-description" class=INPUT_CLASS prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))/>
+                        <p class=FIELD_ERROR>{field("description")}</p>
+                    </div>
+                    {id.clone().map(|id| view! { <SecretField id=id/> })}
+                </div>
+            </details>
+
+            <details open=true class=section>
+                <summary class=summary>{move || format!("Events ({} selected)", events.read().len())}</summary>
+                <div class="px-4 pb-4">
+                    <EventPicker events=events/>
+                    <p class=FIELD_ERROR>{field("events")}</p>
+                </div>
+            </details>
+
+            <details open=editing && !filters.read_untracked().is_empty() class=section>
+                <summary class=summary>{move || format!("Filters ({})", filters.read().len())}</summary>
+                <div class="space-y-2 px-4 pb-4">
+                    <p class="text-xs text-slate-600 dark:text-slate-400">"Every filter must pass. Fields are paths into the event, e.g. " <code>"data.ticket.priority"</code> "; values are JSON when they parse (numbers, " <code>"[\"a\",\"b\"]"</code> "), text otherwise."</p>
+                    <For each=move || filters.get().into_iter().enumerate() key=|(_, r)| r.key children=move |(i, row): (usize, FilterRow)| view! {
+                        <div class="grid grid-cols-12 gap-2" data-testid="filter-row">
+                            <input aria-label=format!("Filter {} field", i + 1) class=format!("{INPUT_CLASS} col-span-4 font-mono") placeholder="data.priority"
+                                prop:value=move || row.field.get() on:input=move |ev| row.field.set(event_target_value(&ev))/>
+                            <select aria-label=format!("Filter {} operator", i + 1) class=format!("{INPUT_CLASS} col-span-3") prop:value=move || row.op.get()
+                                on:change=move |ev| row.op.set(event_target_value(&ev))>
+                                {FilterOp::ALL.iter().map(|op| view! { <option value=op.as_str()>{op.as_str().replace('_', " ")}</option> }).collect_view()}
+                            </select>
+                            <input aria-label=format!("Filter {} value", i + 1) class=format!("{INPUT_CLASS} col-span-4 font-mono") placeholder="high"
+                                prop:value=move || row.value.get() on:input=move |ev| row.value.set(event_target_value(&ev))/>
+                            <button type="button" class=format!("{LINK_BUTTON} col-span-1") aria-label=format!("Remove filter {}", i + 1)
+                                on:click=move |_| filters.update(|f| f.retain(|r| r.key != row.key))>"×"</button>
+                            <p class=format!("{FIELD_ERROR} col-span-12") role="status">
+                                {move || filter_errors.get().get(i).cloned().flatten()}
+                                {move || error.get().and_then(|e| e.field_message(&format!("filters.{i}")).map(str::to_string))}
+                            </p>
+                        </div>
+                    }/>
+                    <button type="button" class=SECONDARY_BUTTON on:click=move |_| filters.update(|f| f.push(filter_row(None)))>"Add filter"</button>
+                    <p class=FIELD_ERROR>{field("filters")}</p>
+                </div>
+            </details>
+
+            <details open=editing && !headers.read_untracked().is_empty() class=section>
+                <summary class=summary>{move || format!("Headers ({})", headers.read().len())}</summary>
+                <div class="space-y-2 px-4 pb-4">
+                    <For each=move || headers.get().into_iter().enumerate() key=|(_, r)| r.key children=move |(i, row): (usize, HeaderRow)| view! {
+                        <div class="grid grid-cols-12 gap-2" data-testid="header-row">
+                            <input aria-label=format!("Header {} name", i + 1) class=format!("{INPUT_CLASS} col-span-5 font-mono") placeholder="X-Team"
+                                prop:value=move || row.name.get() on:input=move |ev| row.name.set(event_target_value(&ev))/>
+                            <input aria-label=format!("Header {} value", i + 1) class=format!("{INPUT_CLASS} col-span-6 font-mono")
+                                prop:value=move || row.value.get() on:input=move |ev| row.value.set(event_target_value(&ev))/>
+                            <button type="button" class=format!("{LINK_BUTTON} col-span-1") aria-label=format!("Remove header {}", i + 1)
+                                on:click=move |_| headers.update(|h| h.retain(|r| r.key != row.key))>"×"</button>
+                        </div>
+                    }/>
+                    <button type="button" class=SECONDARY_BUTTON on:click=move |_| headers.update(|h| h.push(header_row(("", ""))))>"Add header"</button>
+                    <p class=FIELD_ERROR>{field("headers")}</p>
+                </div>
+            </details>
+
+            <details class=section>
+                <summary class=summary>"Delivery"</summary>
+                <div class="space-y-3 px-4 pb-4">
+                    <div>
+                        <label for="wh-content-type" class=LABEL>"Content type"</label>
+                        <select id="wh-content-type" class=INPUT_CLASS prop:value=move || content_type.get().as_str().to_string()
+                            on:change=move |ev| content_type.set(ContentType::parse(&event_target_value(&ev)).unwrap_or_default())>
+                            <option value="application/json">"application/json"</option>
+                            <option value="application/x-www-form-urlencoded">"application/x-www-form-urlencoded (payload=…)"</option>
+                        </select>
+                    </div>
+                    <TemplateEditor template=template events=events.into()/>
+                    <p class=FIELD_ERROR>{field("template")}</p>
+                </div>
+            </details>
+
+            <details class=section>
+                <summary class=summary>"Advanced"</summary>
+                <div class="grid gap-4 px-4 pb-4 sm:grid-cols-3">
+                    <NumberField id="wh-retries" label="Max retries" value=retries range=format!("{}–{}", limits::MAX_RETRIES.0, limits::MAX_RETRIES.1) error=Signal::derive(field("max_retries"))/>
+                    <NumberField id="wh-delay" label="Base delay (s)" value=delay range=format!("{}–{}", limits::RETRY_DELAY_SECONDS.0, limits::RETRY_DELAY_SECONDS.1) error=Signal::derive(field("retry_delay_seconds"))/>
+                    <NumberField id="wh-factor" label="Backoff factor" value=factor range=format!("{}–{}", limits::BACKOFF_FACTOR.0, limits::BACKOFF_FACTOR.1) error=Signal::derive(field("backoff_factor"))/>
+                    <NumberField id="wh-timeout" label="Timeout (ms)" value=timeout range=format!("{}–{}", limits::TIMEOUT_MS.0, limits::TIMEOUT_MS.1) error=Signal::derive(field("timeout_ms"))/>
+                    <NumberField id="wh-rate" label="Rate limit (per minute)" value=rate range=format!("{}–{}", limits::RATE_LIMIT_PER_MINUTE.0, limits::RATE_LIMIT_PER_MINUTE.1) error=Signal::derive(field("rate_limit_per_minute"))/>
+                </div>
+            </details>
+
+            <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || error.get().map(|e| if e.fields.is_empty() { e.message } else { "Please correct the highlighted fields.".to_string() })}</p>
+            <div class="flex justify-end gap-2">
+                <button type="button" class=SECONDARY_BUTTON on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                <button type="submit" class=PRIMARY_BUTTON disabled=move || pending.get()>
+                    {move || match (pending.get(), editing) { (true, _) => "Saving…", (false, true) => "Save changes", (false, false) => "Create endpoint" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn NumberField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    range: String,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let hint = format!("{id}-hint");
+    view! {
+        <div>
+            <label for=id class=LABEL>{label}</label>
+            <input id=id inputmode="decimal" class=INPUT_CLASS prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
+                aria-invalid=move || error.get().is_some().to_string() aria-describedby=hint.clone()/>
+            <p id=hint class="mt-1 text-xs text-slate-600 dark:text-slate-400">{format!("Allowed: {range}")}</p>
+            <p class=FIELD_ERROR>{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// Event types grouped by category, with a search box, select-all per group and the `*` option; patterns
+/// not in the catalog (e.g. `ticket.*`) stay and show as removable chips.
+#[component]
+fn EventPicker(events: RwSignal<Vec<String>>) -> impl IntoView {
+    let types = Resource::new(|| (), |_| list_event_types());
+    let search = RwSignal::new(String::new());
+    let has = move |n: &str| events.read().iter().any(|e| e == n);
+    let set = move |n: &str, on: bool| {
+        events.update(|e| {
+            e.retain(|x| x != n);
+            if on {
+                e.push(n.to_string());
+            }
+        })
+    };
+    view! {
+        <div class="flex flex-col gap-2 sm:flex-row sm:items-center">
+            <input type="search" aria-label="Search event types" placeholder="Search event types" class=INPUT_CLASS
+                prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
+            <label class="flex shrink-0 items-center gap-2 text-sm">
+                <input type="checkbox" prop:checked=move || has("*") on:change=move |ev| set("*", event_target_checked(&ev))/>
+                "All events (" <code>"*"</code> ")"
+            </label>
+        </div>
+        <Transition fallback=|| view! { <p class="mt-2 text-sm">"Loading event types…"</p> }>
+            {move || types.get().and_then(|r| r.ok()).map(|list| {
+                let catalog: Vec<String> = list.iter().map(|t| t.name.clone()).collect();
+                let q = search.get().to_lowercase();
+                let mut groups: Vec<(String, Vec<EventType>)> = Vec::new();
+                for t in list.into_iter().filter(|t| !t.archived && (q.is_empty() || t.name.contains(&q) || t.category.to_lowercase().contains(&q))) {
+                    match groups.iter_mut().find(|(c, _)| *c == t.category) {
+                        Some((_, v)) => v.push(t),
+                        None => groups.push((t.category.clone(), vec![t])),
+                    }
+                }
+                view! {
+                    <div class="mt-2 flex flex-wrap gap-1">
+                        {move || events.get().into_iter().filter(|e| !catalog.contains(e) && e != "*").map(|e| {
+                            let remove = e.clone();
+                            view! {
+                                <span class=CHIP>{e.clone()}
+                                    <button type="button" class="ml-1" aria-label=format!("Remove {e}") on:click=move |_| set(&remove, false)>"×"</button>
+                                </span>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <div class="mt-2 grid max-h-72 gap-3 overflow-y-auto sm:grid-cols-2">
+                        {groups.into_iter().map(|(category, items)| {
+                            let names: Vec<String> = items.iter().map(|t| t.name.clone()).collect();
+                            let all = names.clone();
+                            let all_on = move || all.iter().all(|n| events.read().contains(n));
+                            view! {
+                                <fieldset class="rounded-md p-2 ring-1 ring-slate-200 dark:ring-slate-700">
+                                    <legend class="px-1 text-xs font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300">{category.clone()}</legend>
+                                    <label class="flex items-center gap-2 text-sm font-medium">
+                                        <input type="checkbox" prop:checked=all_on on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            for n in &names { set(n, on); }
+                                        }/>
+                                        {format!("Select all {category}")}
+                                    </label>
+                                    {items.into_iter().map(|t| {
+                                        let n = t.name.clone();
+                                        let n2 = t.name.clone();
+                                        view! {
+                                            <label class="flex items-center gap-2 text-sm" title=t.description.clone()>
+                                                <input type="checkbox" prop:checked=move || has(&n) on:change=move |ev| set(&n2, event_target_checked(&ev))/>
+                                                <code class="font-mono text-xs">{t.name.clone()}</code>
+                                            </label>
+                                        }
+                                    }).collect_view()}
+                                </fieldset>
+                            }
+                        }).collect_view()}
+                    </div>
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The body template, with a preview rendered on the server from a subscribed type's example.
+#[component]
+fn TemplateEditor(template: RwSignal<String>, events: Signal<Vec<String>>) -> impl IntoView {
+    let preview = Action::new(move |(t, tpl): &(String, String)| render_template_preview(t.clone(), tpl.clone()));
+    let sample_type =
+        move || events.get().into_iter().find(|e| !e.contains('*')).unwrap_or_else(|| "ticket.created".into());
+    view! {
+        <div>
+            <label for="wh-template" class=LABEL>"Body template " <span class="font-normal text-slate-500 dark:text-slate-400">"(optional; Jinja syntax, e.g. " <code>"{\"text\": \"{{ data.ticket.subject }}\"}"</code> ")"</span></label>
+            <textarea id="wh-template" rows="5" class=format!("{INPUT_CLASS} font-mono text-xs") spellcheck="false"
+                prop:value=move || template.get() on:input=move |ev| template.set(event_target_value(&ev))></textarea>
+            <div class="mt-2 flex items-center gap-2">
+                <button type="button" class=SECONDARY_BUTTON disabled=move || template.get().trim().is_empty() || preview.pending().get()
+                    on:click=move |_| { preview.dispatch((sample_type(), template.get_untracked())); }>"Render with example"</button>
+                <span class="text-xs text-slate-600 dark:text-slate-400">{move || format!("Uses the example of {}", sample_type())}</span>
+            </div>
+            {move || preview.value().get().map(|r| match r {
+                Ok(out) => view! { <pre data-testid="template-preview" class="mt-2 max-h-48 overflow-auto rounded-md bg-slate-100 p-2 font-mono text-xs dark:bg-slate-800">{out}</pre> }.into_any(),
+                Err(e) => view! { <p class=FIELD_ERROR>{e.field_message("template").map(str::to_string).unwrap_or(e.message)}</p> }.into_any(),
+            })}
+        </div>
+    }
+}
+
+/// The signing secret, masked until revealed; copy puts it on the clipboard.
+#[component]
+fn SecretField(id: String) -> impl IntoView {
+    let ctx = expect_context::<ShellContext>();
+    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let toasts = use_toasts();
+    let id = StoredValue::new(id);
+    let shown = RwSignal::new(false);
+    let secret = Action::new(move |_: &()| reveal_webhook_secret(tenant.get_value(), id.get_value()));
+    let value = move || secret.value().get().and_then(|r| r.ok()).map(|s| s.secret);
+    let copy = move |_| {
+        if let Some(s) = value() {
+            super::copy_text(&s);
+            toasts.success("Signing secret copied");
+        }
+    };
+    view! {
+        <div class="sm:col-span-2">
+            <label for="wh-secret" class=LABEL>"Signing secret"</label>
+            <div class="flex gap-2">
+                <input id="wh-secret" readonly=true class=format!("{INPUT_CLASS} font-mono")
+                    prop:value=move || if shown.get() { value().unwrap_or_default() } else { "whsec_••••••••••••••••••••••••".to_string() }/>
+                <button type="button" class=SECONDARY_BUTTON on:click=move |_| {
+                    if value().is_none() { secret.dispatch(()); }
+                    shown.update(|s| *s = !*s);
+                }>{move || if shown.get() { "Hide" } else { "Reveal" }}</button>
+                <button type="button" class=SECONDARY_BUTTON disabled=move || value().is_none() on:click=copy>"Copy"</button>
+            </div>
+        </div>
+    }
+}
