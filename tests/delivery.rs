@@ -168,7 +168,7 @@ fn deliveries_are_signed_retried_and_recorded() {
             let failed = hub.list_deliveries(Actor::System, q.clone()).await.unwrap();
             assert_eq!(failed.len(), 1, "[{n}]");
             let detail = hub.get_delivery(&Actor::System, &failed[0].id).await.unwrap();
-            assert_eq!(detail.attempts.len(), 3, "[{n}]");
+            assert_eq!(detail.attempt_log.len(), 3, "[{n}]");
             let replay = hub.replay_delivery(Actor::System, &failed[0].id).await.unwrap();
             assert_ne!(replay.id, failed[0].id, "[{n}]");
             settle(&hub, &p.id).await;

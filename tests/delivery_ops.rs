@@ -174,7 +174,7 @@ fn test_fire_answers_synchronously_and_is_kept_as_a_test_delivery() {
             assert_eq!(list.len(), 2, "[{n}]");
             assert!(list.iter().all(|d| d.is_test && d.status == DeliveryStatus::Success), "[{n}]");
             let detail = hub.get_delivery(&Actor::System, &list[0].id).await.unwrap();
-            assert_eq!(detail.attempts.len(), 1, "[{n}]");
+            assert_eq!(detail.attempt_log.len(), 1, "[{n}]");
             assert!(hub.list_events(Actor::System, Default::default()).await.unwrap().is_empty(), "[{n}]");
             let day = 24 * 3_600_000;
             assert_eq!(hub.prune_at(now_ms() + 6 * day).await.unwrap().deliveries, 0, "[{n}]");

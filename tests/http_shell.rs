@@ -236,6 +236,7 @@ fn every_server_function_keeps_tenants_apart() {
                     vec![],
                     403,
                 ),
+                ("load_sparklines", Some(json!({"tenant_id": g})), vec![], 403),
                 ("send_test_event", Some(json!({"tenant_id": a, "webhook_id": w, "input": {}})), vec![], 404),
                 ("add_webhook", Some(json!({"tenant_id": g, "input": hook})), vec![], 403),
                 ("edit_webhook", Some(json!({"tenant_id": a, "id": w, "patch": {"name": "pwned"}})), vec![], 404),

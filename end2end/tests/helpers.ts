@@ -28,3 +28,52 @@ export async function login(page: Page, who: { email: string; password: string }
   await expect(page.getByRole("heading", { name: "Integrations", level: 1 })).toBeVisible();
   await hydrated(page);
 }
+
+/** A real webhook receiver on loopback: answers 200 with a JSON body, or 500 while `failing`. */
+export interface Receiver {
+  url: string;
+  requests: { headers: Record<string, string | string[] | undefined>; body: string }[];
+  failing: boolean;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const http = await import("node:http");
+  const rx: Receiver = { url: "", requests: [], failing: false, close: async () => {} };
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      rx.requests.push({ headers: req.headers, body });
+      if (rx.failing) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "receiver is down" }));
+      } else {
+        res.writeHead(200, { "content-type": "application/json", "x-receiver": "e2e" });
+        res.end(JSON.stringify({ received: true, count: rx.requests.length }));
+      }
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const port = (server.address() as { port: number }).port;
+  rx.url = `http://127.0.0.1:${port}/hook`;
+  rx.close = () => new Promise<void>((ok) => server.close(() => ok()));
+  return rx;
+}
+
+/** The catalog example of an event type, through the REST API. */
+export async function example(page: Page, type: string): Promise<unknown> {
+  const res = await page.request.get("/api/v1/event-types", { headers: { Authorization: `Bearer ${fixtures().acmeKey}` } });
+  expect(res.status()).toBe(200);
+  const list = (await res.json()).data as { name: string; example: unknown }[];
+  return list.find((t) => t.name === type)!.example;
+}
+
+export async function publish(page: Page, type: string, data: unknown) {
+  const res = await page.request.post("/api/v1/events", {
+    headers: { Authorization: `Bearer ${fixtures().acmeKey}` },
+    data: { type, data },
+  });
+  expect(res.status(), await res.text()).toBe(202);
+  return (await res.json()) as { id: string; matched: number };
+}

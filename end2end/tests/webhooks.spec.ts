@@ -16,7 +16,8 @@ test("endpoints created through the API show in the Webhooks tab and can be disa
   await expect(card).toContainText("https://hooks.example.com/in");
   await expect(card).toContainText("+1");
   await expect(card.getByTestId("webhook-status")).toHaveText("Active");
-  await card.getByRole("button", { name: "Disable Helpdesk sync" }).click();
+  await card.getByRole("button", { name: "Actions for Helpdesk sync" }).click();
+  await page.getByRole("menuitem", { name: "Disable" }).click();
   await expect(card.getByTestId("webhook-status")).toHaveText("Disabled");
 
   // Switching to the other tenant shows none of Acme's endpoints.

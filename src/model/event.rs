@@ -246,7 +246,8 @@ pub struct DeliveryListQuery {
 pub struct DeliveryDetail {
     #[serde(flatten)]
     pub delivery: Delivery,
-    pub attempts: Vec<DeliveryAttempt>,
+    /// Every attempt, oldest first (`attempts` is already the count, from the flattened delivery).
+    pub attempt_log: Vec<DeliveryAttempt>,
 }
 
 /// `POST /api/v1/webhooks/{id}/recover`: replay the endpoint's failed deliveries since a time.

@@ -80,3 +80,26 @@ pub async fn send_test_event(
     })
     .await
 }
+
+/// 24-hour figures of the tenant's first 100 endpoints at once (the cards' sparklines), rather than a request
+/// per card.
+#[server(endpoint = "load_sparklines", input = Json)]
+pub async fn load_sparklines(tenant_id: String) -> Result<Vec<(String, DeliveryStats)>, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        let q = crate::model::WebhookListQuery {
+            tenant_id: Some(tenant_id.clone()),
+            limit: Some(100),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        for w in hub.list_webhooks(Actor::User(&user), q).await? {
+            let q =
+                crate::model::StatsQuery { webhook_id: Some(w.id.clone()), tenant_id: None, window: StatsWindow::Day };
+            out.push((w.id, hub.delivery_stats(Actor::User(&user), q).await?));
+        }
+        Ok(out)
+    })
+    .await
+}

@@ -201,7 +201,7 @@ pub fn DeliveriesPanel() -> impl IntoView {
                     <select id="dlv-status" class=INPUT_CLASS on:change=move |ev| set_filter.run(("status", event_target_value(&ev)))
                         prop:value=move || filters.get().status>
                         <option value="">"All"</option>
-                        {DeliveryStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{status_label(s).0}</option> }).collect_view()}
+                        {DeliveryStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=move || filters.get().status == s.as_str()>{status_label(s).0}</option> }).collect_view()}
                     </select>
                 </div>
                 <div>
@@ -211,7 +211,7 @@ pub fn DeliveriesPanel() -> impl IntoView {
                         <option value="">"All endpoints"</option>
                         <Transition>
                             {move || hooks.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|w| view! {
-                                <option value=w.id.clone() selected=filters.get_untracked().webhook == w.id>{w.name}</option>
+                                <option value=w.id.clone() selected={let id = w.id.clone(); move || filters.get().webhook == id}>{w.name}</option>
                             }).collect_view())}
                         </Transition>
                     </select>
@@ -226,7 +226,7 @@ pub fn DeliveriesPanel() -> impl IntoView {
                     <select id="dlv-range" class=INPUT_CLASS on:change=move |ev| set_filter.run(("range", event_target_value(&ev)))
                         prop:value=move || filters.get().range>
                         <option value="">"Any time"</option>
-                        {RANGES.into_iter().map(|(v, l, _)| view! { <option value=v>{l}</option> }).collect_view()}
+                        {RANGES.into_iter().map(|(v, l, _)| view! { <option value=v selected=move || filters.get().range == v>{l}</option> }).collect_view()}
                     </select>
                 </div>
             </div>
@@ -427,7 +427,7 @@ fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Call
         <Transition fallback=|| view! { <p class="text-sm">"Loading…"</p> }>
             {move || detail.get().map(|r| match r {
                 Err(e) => view! { <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
-                Ok(DeliveryDetail { delivery: d, attempts }) => {
+                Ok(DeliveryDetail { delivery: d, attempt_log: attempts }) => {
                     let (label, class) = status_label(d.status);
                     let final_state = !matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying);
                     let url = url_of(&d.webhook_id).unwrap_or_default();

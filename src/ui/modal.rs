@@ -68,6 +68,19 @@ pub fn Modal(
         });
     }
 
+    // Esc also works when focus has fallen out of the dialog (e.g. onto <body> after the focused button was
+    // disabled while its action ran); the dialog's own handler marks the event handled first.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if open.get_untracked() && ev.key() == "Escape" && !ev.default_prevented() {
+                ev.prevent_default();
+                close();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
         "Escape" => {
             ev.prevent_default();

@@ -12,7 +12,7 @@ use super::time::{absolute, now_ms, relative};
 use super::toast::use_toasts;
 use super::webhook_form::WebhookForm;
 use crate::model::{AppError, CreateWebhook, ShellContext, StatsWindow, UpdateWebhook, Webhook};
-use crate::server_fns::deliveries::load_delivery_stats;
+use crate::server_fns::deliveries::{load_delivery_stats, load_sparklines};
 use crate::server_fns::webhooks::{
     add_webhook, delete_webhook, edit_webhook, list_event_types, list_webhooks, rotate_webhook_secret,
     set_webhook_active,
@@ -67,6 +67,8 @@ pub fn WebhooksPanel() -> impl IntoView {
         |(t, s, st, _)| list_webhooks(t, (!s.trim().is_empty()).then_some(s), (!st.is_empty()).then_some(st)),
     );
     let types = Resource::new(|| (), |_| list_event_types());
+    // Created here, not in each card: resources made inside a resolved Transition do not hydrate in step.
+    let sparks = Resource::new(move || (tenant.get_value(), version.get()), |(t, _)| load_sparklines(t));
 
     let form_open = RwSignal::new(false);
     let editing = RwSignal::new(None::<Webhook>);
@@ -202,7 +204,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                     }
                     view! {
                         <ul class="mt-6 grid gap-3 lg:grid-cols-2" aria-label="Webhook endpoints">
-                            {list.into_iter().map(|w| view! { <WebhookCard w=w now=now actions=actions/> }).collect_view()}
+                            {list.into_iter().map(|w| view! { <WebhookCard w=w now=now actions=actions sparks=sparks/> }).collect_view()}
                         </ul>
                     }.into_any()
                 }
@@ -266,6 +268,7 @@ pub fn WebhooksPanel() -> impl IntoView {
 }
 
 type Hooks = Resource<Result<Vec<Webhook>, AppError>>;
+type Sparks = Resource<Result<Vec<(String, crate::model::DeliveryStats)>, AppError>>;
 
 #[component]
 fn StatsCards(hooks: Hooks) -> impl IntoView {
@@ -309,14 +312,10 @@ fn StatsCards(hooks: Hooks) -> impl IntoView {
 }
 
 #[component]
-fn WebhookCard(w: Webhook, now: i64, actions: CardActions) -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = ctx.tenant.id.clone();
+fn WebhookCard(w: Webhook, now: i64, actions: CardActions, sparks: Sparks) -> impl IntoView {
     let id = w.id.clone();
-    let spark = Resource::new(
-        move || (tenant.clone(), id.clone()),
-        |(t, id)| load_delivery_stats(t, Some(id), StatsWindow::Day),
-    );
+    let spark =
+        move || sparks.get().and_then(|r| r.ok()).and_then(|l| l.into_iter().find(|(w, _)| *w == id)).map(|(_, s)| s);
     let (label, tone) = match (w.is_active, &w.disabled_reason) {
         (true, _) => ("Active".to_string(), "green"),
         (false, Some(r)) => (format!("Auto-disabled: {r}"), "red"),
@@ -361,7 +360,7 @@ fn WebhookCard(w: Webhook, now: i64, actions: CardActions) -> impl IntoView {
                     {format!(" · {} delivered · {} failed", w.total_delivered, w.total_failed)}
                 </span>
                 <Transition>
-                    {move || spark.get().and_then(|r| r.ok()).map(|s| view! { <Sparkline stats=s/> })}
+                    {move || spark().map(|s| view! { <Sparkline stats=s/> })}
                 </Transition>
             </div>
         </li>

@@ -33,13 +33,31 @@ fn body_variants(body: &str) -> Vec<(String, &'static str)> {
         (format!("{body}\n"), "the body lost its trailing newline"),
         (body.replace("\r\n", "\n"), "line endings were changed to CRLF"),
     ];
-    if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
-        v.push((json.to_string(), "the JSON body was re-formatted (parsed and serialised again)"));
-        if let Ok(pretty) = serde_json::to_string_pretty(&json) {
-            v.push((pretty, "the JSON body was re-formatted (parsed and serialised again)"));
-        }
+    if serde_json::from_str::<serde_json::Value>(body).is_ok() {
+        v.push((compact_json(body), "the JSON body was re-formatted (pretty-printed or re-indented)"));
     }
     v.into_iter().filter(|(b, _)| b != body).collect()
+}
+
+/// JSON without the whitespace between tokens, keys in their original order (a parse and re-serialise would
+/// sort them and so never give back the signed bytes).
+fn compact_json(body: &str) -> String {
+    let (mut out, mut in_string, mut escaped) = (String::with_capacity(body.len()), false, false);
+    for c in body.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn diagnose(c: &SignatureCheck, now_unix: i64) -> SignatureVerdict {
@@ -125,8 +143,8 @@ mod tests {
         assert!(!old.valid && old.reason.as_deref().unwrap().contains("900s in the past"), "{old:?}");
         assert!(old.hints[0].contains("signature itself is right"));
 
-        let mut pretty = signed(r#"{"a":1,"b":[2]}"#, NOW);
-        pretty.body = "{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}".into();
+        let mut pretty = signed(r#"{"z":1,"b":["x y"]}"#, NOW);
+        pretty.body = "{\n  \"z\": 1,\n  \"b\": [\n    \"x y\"\n  ]\n}".into();
         let v = diagnose(&pretty, NOW);
         assert!(v.reason.unwrap().contains("re-formatted"));
 

@@ -24,8 +24,8 @@ impl Hub {
         let d = self.store.get_delivery(id).await?;
         let delivery =
             d.filter(|d| actor.sees_tenant(Some(&d.tenant_id))).ok_or_else(|| AppError::not_found("delivery"))?;
-        let attempts = self.store.attempts_for(&delivery.id).await?;
-        Ok(DeliveryDetail { delivery, attempts })
+        let attempt_log = self.store.attempts_for(&delivery.id).await?;
+        Ok(DeliveryDetail { delivery, attempt_log })
     }
 
     /// Sends a delivery again (any final state) as a new delivery with the full retry policy.
