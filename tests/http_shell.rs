@@ -253,6 +253,8 @@ fn every_server_function_keeps_tenants_apart() {
                     403,
                 ),
                 ("get_shell_context", None, vec![("tenant_id", g.to_string())], 403),
+                ("create_portal_link", Some(json!({"tenant_id": g, "hours": 1})), vec![], 403),
+                ("create_portal_link", Some(json!({"tenant_id": a, "hours": 1})), vec![], 403),
                 ("create_tenant", None, vec![("name", "Mine".to_string())], 403),
                 // Not tenant data: the shared catalog, the user's own home, signing in and out.
                 ("list_event_types", Some(json!({})), vec![], 200),

@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { example, fixtures, hydrated, login, publish, startReceiver } from "./helpers";
+import { example, fixtures, hydrated, login, publish, startReceiver, useTheme } from "./helpers";
 
 test.use({ permissions: ["clipboard-read", "clipboard-write"] });
 
@@ -40,100 +40,105 @@ async function cardAction(page: Page, name: string, action: string) {
   await page.getByRole("menu", { name: `Actions for ${name}` }).getByRole("menuitem", { name: action }).click();
 }
 
-test("create an endpoint in the modal with events, a filter and a header, then test-fire it", async ({ page }) => {
-  const rx = await startReceiver();
-  await login(page, fixtures().admin);
-  const card = await createViaModal(page, "Support desk", rx.url);
-  await expect(card).toContainText("ticket.created");
+for (const theme of ["light", "dark"] as const) {
+  test(`create an endpoint in the modal with events, a filter and a header, then test-fire it (${theme})`, async ({ page }) => {
+    const rx = await startReceiver();
+    await useTheme(page, theme);
+    await login(page, fixtures().admin);
+    await expect(page.locator("html")).toHaveClass(theme === "dark" ? /dark/ : /^(?!.*dark)/);
+    const card = await createViaModal(page, `Support desk ${theme}`, rx.url);
+    await expect(card).toContainText("ticket.created");
 
-  await cardAction(page, "Support desk", "Test");
-  const dialog = page.getByRole("dialog", { name: "Test “Support desk”" });
-  await expect(dialog.getByLabel("Event type")).toHaveValue("ticket.created");
-  await expect(dialog.getByLabel("Payload (data)")).toHaveValue(/"priority": "high"/);
-  // Invalid JSON is caught before sending.
-  await dialog.getByLabel("Payload (data)").fill("{ not json");
-  await expect(dialog.getByText(/Not valid JSON/)).toBeVisible();
-  await expect(dialog.getByRole("button", { name: "Send test event" })).toBeDisabled();
-  await dialog.getByLabel("Payload (data)").fill(JSON.stringify(await example(page, "ticket.created")));
-  await dialog.getByRole("button", { name: "Send test event" }).click();
-  const result = dialog.getByTestId("test-result");
-  await expect(result.getByTestId("test-status")).toHaveText("HTTP 200");
-  await expect(result.getByTestId("body")).toContainText('"received": true');
-  await result.getByText(/Response headers/).click();
-  await expect(result).toContainText("x-receiver");
-  expect(rx.requests.at(-1)!.headers["x-team"]).toBe("support");
-  expect(rx.requests.at(-1)!.headers["webhook-signature"]).toMatch(/^v1,/);
-  await rx.close();
-});
-
-test("published events appear live; a failing receiver goes retrying → dead letter; replay succeeds once fixed", async ({ page }) => {
-  const rx = await startReceiver();
-  const f = fixtures();
-  const created = await page.request.post("/api/v1/webhooks", {
-    headers: { Authorization: `Bearer ${f.acmeKey}` },
-    // Retry delays are scaled 1000× down in the e2e server: 3,000 s → 3 s between attempts.
-    data: { name: "Flaky CRM", url: rx.url, events: ["contact.*"], max_retries: 2, retry_delay_seconds: 3000, backoff_factor: 1 },
+    await cardAction(page, `Support desk ${theme}`, "Test");
+    const dialog = page.getByRole("dialog", { name: `Test “Support desk ${theme}”` });
+    await expect(dialog.getByLabel("Event type")).toHaveValue("ticket.created");
+    await expect(dialog.getByLabel("Payload (data)")).toHaveValue(/"priority": "high"/);
+    // Invalid JSON is caught before sending.
+    await dialog.getByLabel("Payload (data)").fill("{ not json");
+    await expect(dialog.getByText(/Not valid JSON/)).toBeVisible();
+    await expect(dialog.getByRole("button", { name: "Send test event" })).toBeDisabled();
+    await dialog.getByLabel("Payload (data)").fill(JSON.stringify(await example(page, "ticket.created")));
+    await dialog.getByRole("button", { name: "Send test event" }).click();
+    const result = dialog.getByTestId("test-result");
+    await expect(result.getByTestId("test-status")).toHaveText("HTTP 200");
+    await expect(result.getByTestId("body")).toContainText('"received": true');
+    await result.getByText(/Response headers/).click();
+    await expect(result).toContainText("x-receiver");
+    expect(rx.requests.at(-1)!.headers["x-team"]).toBe("support");
+    expect(rx.requests.at(-1)!.headers["webhook-signature"]).toMatch(/^v1,/);
+    await rx.close();
   });
-  expect(created.status()).toBe(201);
-  const hook = await created.json();
 
-  await login(page, f.admin);
-  await page.getByRole("tab", { name: "Deliveries" }).click();
-  const panel = page.getByRole("tabpanel", { name: "Deliveries" });
-  await panel.getByLabel("Endpoint", { exact: true }).selectOption({ label: "Flaky CRM" });
-  await expect(page).toHaveURL(new RegExp(`webhook=${hook.id}`));
-  await expect(panel.getByTestId("live-status")).toHaveText("Live");
-  await expect(panel).toContainText("No deliveries match");
+  test(`published events appear live; a failing receiver goes retrying → dead letter; replay succeeds once fixed (${theme})`, async ({ page }) => {
+    const rx = await startReceiver();
+    await useTheme(page, theme);
+    const f = fixtures();
+    const created = await page.request.post("/api/v1/webhooks", {
+      headers: { Authorization: `Bearer ${f.acmeKey}` },
+      // Retry delays are scaled 1000× down in the e2e server: 3,000 s → 3 s between attempts.
+      data: { name: `Flaky CRM ${theme}`, url: rx.url, events: ["contact.*"], max_retries: 2, retry_delay_seconds: 3000, backoff_factor: 1 },
+    });
+    expect(created.status()).toBe(201);
+    const hook = await created.json();
 
-  // Live: rows arrive without a reload.
-  const contact = await example(page, "contact.created");
-  await publish(page, "contact.created", contact);
-  await expect(panel.getByTestId("delivery-row")).toHaveCount(1);
-  await expect(panel.getByTestId("delivery-status").first()).toHaveText("Success");
+    await login(page, f.admin);
+    await page.getByRole("tab", { name: "Deliveries" }).click();
+    const panel = page.getByRole("tabpanel", { name: "Deliveries" });
+    await panel.getByLabel("Endpoint", { exact: true }).selectOption({ label: `Flaky CRM ${theme}` });
+    await expect(page).toHaveURL(new RegExp(`webhook=${hook.id}`));
+    await expect(panel.getByTestId("live-status")).toHaveText("Live");
+    await expect(panel).toContainText("No deliveries match");
 
-  rx.failing = true;
-  await publish(page, "contact.created", contact);
-  await expect(panel.getByTestId("delivery-row")).toHaveCount(2);
-  await expect(panel.getByTestId("delivery-status").first()).toHaveText("Retrying");
-  await expect(panel.getByTestId("delivery-status").first()).toHaveText("Dead letter", { timeout: 30_000 });
+    // Live: rows arrive without a reload.
+    const contact = await example(page, "contact.created");
+    await publish(page, "contact.created", contact);
+    await expect(panel.getByTestId("delivery-row")).toHaveCount(1);
+    await expect(panel.getByTestId("delivery-status").first()).toHaveText("Success");
 
-  // The detail drawer shows each attempt with the receiver's answer.
-  await panel.getByRole("button", { name: /Open delivery contact.created \(Dead letter\)/ }).click();
-  const drawer = page.getByRole("dialog", { name: "Delivery" });
-  await expect(drawer.getByTestId("attempt")).toHaveCount(3);
-  await expect(drawer.getByTestId("attempt").first()).toContainText("HTTP 500");
-  await expect(drawer.getByTestId("attempt").first()).toContainText("receiver is down");
-  await drawer.getByRole("button", { name: "Copy as cURL" }).click();
-  const curl = await page.evaluate(() => navigator.clipboard.readText());
-  expect(curl).toContain(`curl -X POST '${rx.url}'`);
-  expect(curl).toContain("webhook-signature: v1,");
+    rx.failing = true;
+    await publish(page, "contact.created", contact);
+    await expect(panel.getByTestId("delivery-row")).toHaveCount(2);
+    await expect(panel.getByTestId("delivery-status").first()).toHaveText("Retrying");
+    await expect(panel.getByTestId("delivery-status").first()).toHaveText("Dead letter", { timeout: 30_000 });
 
-  // Fixed receiver: replay → a new successful delivery.
-  rx.failing = false;
-  await drawer.getByRole("button", { name: "Replay" }).click();
-  await expect(page.getByTestId("toast").filter({ hasText: "Replay queued" })).toBeVisible();
-  await page.keyboard.press("Escape");
-  await expect(panel.getByTestId("delivery-row")).toHaveCount(3);
-  await expect(panel.getByTestId("delivery-status").first()).toHaveText("Success");
+    // The detail drawer shows each attempt with the receiver's answer.
+    await panel.getByRole("button", { name: /Open delivery contact.created \(Dead letter\)/ }).click();
+    const drawer = page.getByRole("dialog", { name: "Delivery" });
+    await expect(drawer.getByTestId("attempt")).toHaveCount(3);
+    await expect(drawer.getByTestId("attempt").first()).toContainText("HTTP 500");
+    await expect(drawer.getByTestId("attempt").first()).toContainText("receiver is down");
+    await drawer.getByRole("button", { name: "Copy as cURL" }).click();
+    const curl = await page.evaluate(() => navigator.clipboard.readText());
+    expect(curl).toContain(`curl -X POST '${rx.url}'`);
+    expect(curl).toContain("webhook-signature: v1,");
 
-  // The dead-letter view filters by status (in the URL) and recovers in bulk.
-  await panel.getByLabel("Status", { exact: true }).selectOption({ label: "Dead letter" });
-  await expect(page).toHaveURL(/status=failed/);
-  await expect(panel.getByTestId("delivery-row")).toHaveCount(1);
-  const dlq = panel.getByRole("region", { name: "Dead-letter queue" });
-  await dlq.getByRole("button", { name: "Recover" }).click();
-  await expect(page.getByTestId("toast").filter({ hasText: "Queued 1 dead-letter deliveries again" })).toBeVisible();
+    // Fixed receiver: replay → a new successful delivery.
+    rx.failing = false;
+    await drawer.getByRole("button", { name: "Replay" }).click();
+    await expect(page.getByTestId("toast").filter({ hasText: "Replay queued" })).toBeVisible();
+    await page.keyboard.press("Escape");
+    await expect(panel.getByTestId("delivery-row")).toHaveCount(3);
+    await expect(panel.getByTestId("delivery-status").first()).toHaveText("Success");
 
-  // Filters survive a reload (they live in the URL) and the stats panel counts what happened.
-  await page.reload();
-  await hydrated(page);
-  await expect(panel.getByLabel("Status")).toHaveValue("failed");
-  await panel.getByLabel("Status", { exact: true }).selectOption({ label: "All" });
-  await expect(panel.getByTestId("delivery-row")).toHaveCount(4);
-  await expect(panel.getByRole("region", { name: "Statistics: this endpoint" })).toBeVisible();
-  await expect(panel.getByRole("img", { name: /Deliveries by outcome over 24h: 4 in all/ })).toBeVisible();
-  await rx.close();
-});
+    // The dead-letter view filters by status (in the URL) and recovers in bulk.
+    await panel.getByLabel("Status", { exact: true }).selectOption({ label: "Dead letter" });
+    await expect(page).toHaveURL(/status=failed/);
+    await expect(panel.getByTestId("delivery-row")).toHaveCount(1);
+    const dlq = panel.getByRole("region", { name: "Dead-letter queue" });
+    await dlq.getByRole("button", { name: "Recover" }).click();
+    await expect(page.getByTestId("toast").filter({ hasText: "Queued 1 dead-letter deliveries again" })).toBeVisible();
+
+    // Filters survive a reload (they live in the URL) and the stats panel counts what happened.
+    await page.reload();
+    await hydrated(page);
+    await expect(panel.getByLabel("Status")).toHaveValue("failed");
+    await panel.getByLabel("Status", { exact: true }).selectOption({ label: "All" });
+    await expect(panel.getByTestId("delivery-row")).toHaveCount(4);
+    await expect(panel.getByRole("region", { name: "Statistics: this endpoint" })).toBeVisible();
+    await expect(panel.getByRole("img", { name: /Deliveries by outcome over 24h: 4 in all/ })).toBeVisible();
+    await rx.close();
+  });
+}
 
 test("routing preview and signature playground give the right verdicts", async ({ page }) => {
   const f = fixtures();
@@ -156,7 +161,7 @@ test("routing preview and signature playground give the right verdicts", async (
   await expect(verdict("All tickets").getByTestId("route-outcome")).toHaveText("Would receive it");
   await expect(verdict("Urgent only").getByTestId("route-outcome")).toHaveText("Filtered out");
   await expect(verdict("Urgent only")).toContainText("data.ticket.priority");
-  await expect(verdict("Flaky CRM").getByTestId("route-outcome")).toHaveText("Not subscribed");
+  await expect(verdict("Flaky CRM light").getByTestId("route-outcome")).toHaveText("Not subscribed");
 
   // A request signed by the hub (the test-fire above went to a real receiver; here we sign one ourselves).
   const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

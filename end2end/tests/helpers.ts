@@ -77,3 +77,8 @@ export async function publish(page: Page, type: string, data: unknown) {
   expect(res.status(), await res.text()).toBe(202);
   return (await res.json()) as { id: string; matched: number };
 }
+
+/** Light or dark for the whole test, through the theme cookie the server renders from. */
+export async function useTheme(page: Page, theme: "light" | "dark") {
+  await page.context().addCookies([{ name: "hub_theme", value: theme, url: "http://127.0.0.1:" + (process.env.E2E_PORT ?? "3107") }]);
+}

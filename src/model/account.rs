@@ -66,3 +66,11 @@ pub struct ShellContext {
     /// Every tenant for admins (the switcher), only their own for tenant users.
     pub tenants: Vec<Tenant>,
 }
+
+/// A signed, expiring link that opens one tenant's pages without an account (like Svix's app portal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PortalLink {
+    pub url: String,
+    pub expires_at: i64,
+}

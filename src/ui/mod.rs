@@ -11,6 +11,7 @@ pub mod layout;
 pub mod login;
 pub mod menu;
 pub mod modal;
+pub mod portal;
 pub mod style;
 pub mod test_fire;
 pub mod theme;

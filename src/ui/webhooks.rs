@@ -181,6 +181,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                     </Transition>
                 </select>
             </div>
+            <super::portal::PortalLinkButton/>
             <button type="button" class=PRIMARY_BUTTON on:click=open_create>"New endpoint"</button>
         </div>
         <Transition fallback=|| view! { <p class="mt-6 text-sm">"Loading endpoints…"</p> }>

@@ -7,8 +7,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::path::Path;
 
+/// The AES key for secrets at rest, and an HMAC key derived from it for signed links (portal), so one
+/// configured secret covers both and rotating it invalidates both.
 #[derive(Clone)]
-pub struct MasterKey(Aes256Gcm);
+pub struct MasterKey(Aes256Gcm, [u8; 32]);
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18,7 +20,23 @@ impl std::fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn new(key: &[u8; 32]) -> Self {
-        MasterKey(Aes256Gcm::new(key.into()))
+        use sha2::{Digest, Sha256};
+        let mac_key = Sha256::new().chain_update(b"integration-hub link signing v1").chain_update(key).finalize();
+        MasterKey(Aes256Gcm::new(key.into()), mac_key.into())
+    }
+
+    /// HMAC-SHA256 of a link's contents (base64url).
+    pub fn sign_link(&self, msg: &str) -> String {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.1).expect("any key length");
+        mac.update(msg.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `sig` is this key's signature of `msg`, compared in constant time.
+    pub fn verify_link(&self, msg: &str, sig: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.sign_link(msg).as_bytes().ct_eq(sig.as_bytes()).into()
     }
 
     /// Reads `master.key` beside the SQLite file, creating it (mode 0600) on first start.
@@ -84,6 +102,15 @@ mod tests {
         assert_eq!(k.open(&sealed).unwrap(), "whsec_abc");
         assert!(MasterKey::new(&[8; 32]).open(&sealed).unwrap_err().contains("wrong HUB_MASTER_KEY"));
         assert!(k.open("garbage").is_err());
+    }
+
+    #[test]
+    fn link_signatures() {
+        let k = MasterKey::new(&[7; 32]);
+        let sig = k.sign_link("ten_1.1700000000000");
+        assert!(k.verify_link("ten_1.1700000000000", &sig));
+        assert!(!k.verify_link("ten_2.1700000000000", &sig));
+        assert!(!MasterKey::new(&[8; 32]).verify_link("ten_1.1700000000000", &sig));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod deliveries;
 pub mod events;
+pub mod portal;
 pub mod routing;
 pub mod webhooks;
 
