@@ -145,7 +145,10 @@ fn two_engines_share_one_postgres_queue_without_overlap() {
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let wa = worker::spawn(a.clone(), stop_rx.clone());
             let wc = worker::spawn(c.clone(), stop_rx);
-            let ids = publish_many(&a, &t.id, total / 10).await;
+            // Both instances publish (each hands its own deliveries to its worker) and both claim.
+            let (ids_a, ids_c) =
+                tokio::join!(publish_many(&a, &t.id, total / 20), publish_many(&c, &t.id, total / 10 - total / 20));
+            let ids: Vec<String> = ids_a.into_iter().chain(ids_c).collect();
             let deadline = Instant::now() + Duration::from_secs(180);
             loop {
                 let n = rx.requests.lock().unwrap().len();
@@ -163,6 +166,9 @@ fn two_engines_share_one_postgres_queue_without_overlap() {
             assert_eq!(per.len(), total, "every delivery arrived");
             assert!(per.values().all(|c| *c == 1), "no delivery was sent twice (none taken by both engines)");
             assert!(ids.len() * 10 == total);
+            let (by_a, by_c) = (a.metrics.count("success"), c.metrics.count("success"));
+            assert_eq!(by_a + by_c, total as u64, "each delivery was attempted once, by one engine");
+            assert!(by_a > 0 && by_c > 0, "both engines delivered ({by_a} and {by_c})");
             let _ = stop.send(true);
             let _ = tokio::time::timeout(Duration::from_secs(15), wa).await;
             let _ = tokio::time::timeout(Duration::from_secs(15), wc).await;

@@ -22,6 +22,11 @@ impl Metrics {
         }
     }
 
+    /// How many attempts ended with this outcome on this instance.
+    pub fn count(&self, name: &str) -> u64 {
+        OUTCOMES.iter().position(|o| *o == name).map_or(0, |i| self.outcomes[i].load(Ordering::Relaxed))
+    }
+
     pub fn attempt_latency(&self, ms: u64) {
         let secs = ms as f64 / 1000.0;
         for (i, b) in BUCKETS.iter().enumerate() {

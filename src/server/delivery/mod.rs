@@ -1,5 +1,6 @@
 //! Outbound delivery: the worker, the sender, retries, signing (Standard Webhooks) and the SSRF guard.
 
+pub mod dispatch;
 pub mod metrics;
 pub mod playground;
 pub mod retry;

@@ -3,6 +3,7 @@
 //! Idle, it sleeps until woken (publish in this process, NOTIFY from other instances) or until the next
 //! scheduled retry is due; it never spins.
 
+use super::dispatch::{Direct, Inbox, Slot};
 use super::retry::{backoff_ms, parse_retry_after};
 use super::sender::{self, Secrets};
 use crate::model::{Delivery, DeliveryStatus, ErrorKind, Webhook};
@@ -51,8 +52,17 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
         in_flight: Mutex::new(HashSet::new()),
     });
     let sem = Arc::new(Semaphore::new(concurrency));
+    // As many handed-over deliveries may wait as can run: they are leased, so they must not queue for long.
+    let mut inbox = hub.dispatch.attach(concurrency, lease_ms);
     tracing::info!(concurrency, "delivery worker started");
+    // Claim when something may be due in the database: at start, after a wake-up, after a full batch, and when
+    // the next scheduled retry comes due. Handed-over deliveries need no claim.
+    let mut claim = true;
+    let mut next_due: Option<Instant> = None;
     while !*shutdown.borrow() {
+        while let Ok(batch) = inbox.rx.try_recv() {
+            start_direct(&shared, &sem, &inbox, batch).await;
+        }
         let free = sem.available_permits();
         if free == 0 {
             tokio::select! {
@@ -61,7 +71,18 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
             }
             continue;
         }
-        let claimed = match hub.store.claim_due(free.min(CLAIM_BATCH) as i64, lease_ms).await {
+        if !claim {
+            let wait = next_due.map_or(MAX_IDLE_SLEEP, |t| t.saturating_duration_since(Instant::now()));
+            tokio::select! {
+                Some(batch) = inbox.rx.recv() => start_direct(&shared, &sem, &inbox, batch).await,
+                _ = hub.work.notified() => claim = true,
+                _ = tokio::time::sleep(wait) => claim = true,
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let want = free.min(CLAIM_BATCH);
+        let claimed = match hub.store.claim_due(want as i64, lease_ms).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming deliveries failed; retrying");
@@ -69,34 +90,38 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
                 continue;
             }
         };
-        if claimed.is_empty() {
-            let wait = match hub.store.next_due_at().await {
-                Ok(Some(t)) => Duration::from_millis((t - now_ms()).clamp(1, MAX_IDLE_SLEEP.as_millis() as i64) as u64),
-                _ => MAX_IDLE_SLEEP,
+        claim = claimed.len() == want;
+        if !claim {
+            next_due = match hub.store.next_due_at().await {
+                Ok(Some(t)) => Some(
+                    Instant::now()
+                        + Duration::from_millis((t - now_ms()).clamp(1, MAX_IDLE_SLEEP.as_millis() as i64) as u64),
+                ),
+                _ => None,
             };
-            tokio::select! {
-                _ = hub.work.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => {}
-            }
+        }
+        if claimed.is_empty() {
             continue;
         }
         let event_ids: Vec<String> =
             claimed.iter().map(|d| d.event_id.clone()).collect::<HashSet<_>>().into_iter().collect();
-        let envelopes = Arc::new(hub.store.envelopes(&event_ids).await.unwrap_or_default());
+        let envelopes = hub.store.envelopes(&event_ids).await.unwrap_or_default();
+        let envelopes: HashMap<String, Arc<str>> = envelopes.into_iter().map(|(k, v)| (k, v.into())).collect();
         for d in claimed {
             let Ok(permit) = sem.clone().acquire_owned().await else { break };
-            shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(d.id.clone());
-            let (shared, envelopes) = (shared.clone(), envelopes.clone());
-            tokio::spawn(async move {
-                let id = d.id.clone();
-                process(&shared, d, &envelopes).await;
-                shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-                drop(permit);
-            });
+            let envelope = envelopes.get(&d.event_id).cloned();
+            start(&shared, permit, d, envelope, None);
         }
     }
-    // Graceful stop: let in-flight sends finish for a while, then hand the rest back to the queue.
+    // Graceful stop: no more hand-overs; queued ones go back at once, in-flight sends finish for a while, then
+    // whatever is left is handed back to the queue.
+    hub.dispatch.detach();
+    inbox.rx.close();
+    while let Ok(batch) = inbox.rx.try_recv() {
+        for d in batch {
+            let _ = hub.store.release_delivery(&d.delivery.id, now_ms()).await;
+        }
+    }
     let all = u32::try_from(concurrency).unwrap_or(u32::MAX);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, sem.acquire_many(all)).await.is_ok();
     let left: Vec<String> = shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
@@ -107,6 +132,32 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     drop(shared);
     let _ = writer.await;
     tracing::info!(drained, released = left.len(), "delivery worker stopped");
+}
+
+async fn start_direct(shared: &Arc<Shared>, sem: &Arc<Semaphore>, inbox: &Inbox, batch: Vec<Direct>) {
+    for d in batch {
+        let slot = inbox.slot();
+        let Ok(permit) = sem.clone().acquire_owned().await else { return };
+        start(shared, permit, d.delivery, Some(d.envelope), Some(slot));
+    }
+}
+
+/// Sends one leased delivery in its own task; the permit (and hand-over slot) go back when it is done.
+fn start(
+    shared: &Arc<Shared>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    d: Delivery,
+    envelope: Option<Arc<str>>,
+    slot: Option<Slot>,
+) {
+    shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(d.id.clone());
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let id = d.id.clone();
+        process(&shared, d, envelope).await;
+        shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        drop((permit, slot));
+    });
 }
 
 /// On PostgreSQL, publishes by other instances arrive as NOTIFY and wake this worker.
@@ -138,7 +189,7 @@ async fn hook_for(shared: &Shared, id: &str) -> Option<HookEntry> {
     Some(entry)
 }
 
-async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, String>) {
+async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
     let store = &shared.hub.store;
     let metrics = &shared.hub.metrics;
     let Some(entry) = hook_for(shared, &d.webhook_id).await else {
@@ -152,7 +203,7 @@ async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, Strin
         let _ = store.cancel_delivery(&d.id, if deleted { "endpoint deleted" } else { "endpoint disabled" }).await;
         return;
     }
-    let Some(envelope) = envelopes.get(&d.event_id) else {
+    let Some(envelope) = envelope else {
         let _ = store.cancel_delivery(&d.id, "event no longer exists").await;
         return;
     };
@@ -172,12 +223,14 @@ async fn process(shared: &Shared, d: Delivery, envelopes: &HashMap<String, Strin
     if !decision.allowed {
         metrics.outcome("throttled");
         let _ = store.release_delivery(&d.id, now_ms() + (decision.retry_after_secs * 1000) as i64).await;
+        // The worker may be waiting for something later; let it look again.
+        shared.hub.work.notify_one();
         return;
     }
     let attempt_no = d.attempts + 1;
     let policy = &shared.hub.config.target_policy;
     metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let msg = sender::Message { id: &d.event_id, event_type: &d.event_type, envelope_json: envelope };
+    let msg = sender::Message { id: &d.event_id, event_type: &d.event_type, envelope_json: &envelope };
     let sent = sender::send(&shared.client, policy, hook, secrets, &msg, attempt_no).await;
     metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     metrics.attempt_latency(sent.attempt.duration_ms);

@@ -7,6 +7,7 @@ use crate::model::{
     AppError, AppResult, BatchItemResult, ErrorCode, Event, EventListQuery, EventType, EventWithDeliveries,
     PublishEvent, Published, Validator,
 };
+use crate::server::delivery::dispatch::Dispatch;
 use crate::server::store::{new_id, now_ms, PublishOutcome, WORK_CHANNEL};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -148,16 +149,26 @@ impl Hub {
             .filter(|r| r.verdict(&event.event_type, &event.envelope) == RouteVerdict::Match)
             .map(|r| r.webhook_id.clone())
             .collect();
-        let outcome = self.store.insert_event(&event, &matched, input.idempotency_key.as_deref()).await?;
+        let rows: Vec<(String, String)> = matched.into_iter().map(|w| (new_id("dlv"), w)).collect();
+        let envelope: Arc<str> = event.envelope.to_string().into();
+        // Room in this instance's worker: the rows are written leased to it and handed over in memory.
+        let direct = self.dispatch.reserve(rows.len(), event.created_at);
+        let lease = direct.as_ref().map(|r| r.lease_until);
+        let outcome =
+            self.store.insert_event(&event, &envelope, &rows, lease, input.idempotency_key.as_deref()).await?;
         Ok(match outcome {
             PublishOutcome::Duplicate(id, n) => Published { id, matched: n, duplicate: true },
             PublishOutcome::Created => {
-                if !matched.is_empty() {
+                if !rows.is_empty() {
                     // Other instances hear of it once a worker records the first attempt.
                     self.deliveries_changed(&[tenant.as_str()], false);
-                    self.wake_workers().await;
+                    match direct {
+                        Some(r) => Dispatch::hand_over(r, &event, envelope, &rows),
+                        // The outbox already told other instances (NOTIFY with the commit).
+                        None => self.work.notify_one(),
+                    }
                 }
-                Published { id: event.id, matched: matched.len(), duplicate: false }
+                Published { id: event.id, matched: rows.len(), duplicate: false }
             }
         })
     }
@@ -175,18 +186,21 @@ impl Hub {
         if items.is_empty() || items.len() > MAX_BATCH {
             return Err(AppError::field("events", format!("send 1–{MAX_BATCH} events")));
         }
-        let mut out = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            let result = match serde_json::from_value::<PublishEvent>(item) {
-                Err(e) => Err(AppError::new(ErrorCode::ValidationFailed, format!("invalid event: {e}"))),
-                Ok(input) => self.publish(Actor::clone_of(&actor), input).await,
-            };
-            out.push(match result {
-                Ok(p) => BatchItemResult { index, event: Some(p), error: None },
-                Err(e) => BatchItemResult { index, event: None, error: Some(e) },
-            });
-        }
-        Ok(out)
+        // Published side by side, so the outbox commits the whole batch in one transaction (in order).
+        let each = items.into_iter().enumerate().map(|(index, item)| {
+            let actor = Actor::clone_of(&actor);
+            async move {
+                let result = match serde_json::from_value::<PublishEvent>(item) {
+                    Err(e) => Err(AppError::new(ErrorCode::ValidationFailed, format!("invalid event: {e}"))),
+                    Ok(input) => self.publish(actor, input).await,
+                };
+                match result {
+                    Ok(p) => BatchItemResult { index, event: Some(p), error: None },
+                    Err(e) => BatchItemResult { index, event: None, error: Some(e) },
+                }
+            }
+        });
+        Ok(futures::future::join_all(each).await)
     }
 
     pub async fn list_events(&self, actor: Actor<'_>, q: EventListQuery) -> AppResult<Vec<Event>> {

@@ -28,6 +28,8 @@ pub struct Hub {
     pub catalog: events::CatalogCache,
     /// Wakes the delivery worker when new deliveries are written (in-process).
     pub work: tokio::sync::Notify,
+    /// Fresh deliveries handed straight to this instance's worker.
+    pub dispatch: crate::server::delivery::dispatch::Dispatch,
     pub metrics: crate::server::delivery::metrics::Metrics,
     pub limiter: crate::server::rate_limit::RateLimiter,
     /// The client test-fire sends with (the worker has its own, sized for its concurrency).
@@ -63,6 +65,7 @@ impl Hub {
             routes: Default::default(),
             catalog: Default::default(),
             work: tokio::sync::Notify::new(),
+            dispatch: Default::default(),
             metrics: Default::default(),
             limiter: Default::default(),
             test_client: Default::default(),

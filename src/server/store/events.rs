@@ -62,7 +62,11 @@ pub(super) const DELIVERY_COLS: &str = "id, tenant_id, event_id, webhook_id, eve
 
 pub(super) struct OutboxJob {
     event: Event,
-    webhook_ids: Vec<String>,
+    envelope: std::sync::Arc<str>,
+    /// (delivery id, endpoint id) per matched endpoint.
+    deliveries: Vec<(String, String)>,
+    /// Set when the rows are handed straight to this instance's worker (see `delivery::dispatch`).
+    lease_until: Option<i64>,
     idempotency_key: Option<String>,
     reply: tokio::sync::oneshot::Sender<DbResult<PublishOutcome>>,
 }
@@ -79,13 +83,13 @@ pub(super) async fn outbox_writer(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<OutboxJob>,
 ) {
     while let Some(first) = rx.recv().await {
-        let mut rows = first.webhook_ids.len();
+        let mut rows = first.deliveries.len();
         let mut jobs = vec![first];
         // Bound a group by events and by delivery rows, so one huge fan-out does not hold up many small events.
         while jobs.len() < GROUP_MAX && rows < GROUP_MAX_ROWS {
             match rx.try_recv() {
                 Ok(j) => {
-                    rows += j.webhook_ids.len();
+                    rows += j.deliveries.len();
                     jobs.push(j);
                 }
                 Err(_) => break,
@@ -139,7 +143,7 @@ async fn write_group(
         .bind(&e.tenant_id)
         .bind(key)
         .bind(&e.id)
-        .bind(job.webhook_ids.len() as i64)
+        .bind(job.deliveries.len() as i64)
         .bind(e.created_at)
         .execute(&mut *tx)
         .await?
@@ -168,34 +172,42 @@ async fn write_group(
         let mut q = sqlx::query(&sql);
         for j in chunk {
             let e = &j.event;
-            q = q.bind(&e.id).bind(&e.tenant_id).bind(&e.event_type).bind(e.envelope.to_string()).bind(e.created_at);
+            q = q.bind(&e.id).bind(&e.tenant_id).bind(&e.event_type).bind(&*j.envelope).bind(e.created_at);
         }
         q.execute(&mut *tx).await?;
     }
-    let rows: Vec<(&Event, &String)> =
-        created.iter().flat_map(|j| j.webhook_ids.iter().map(move |w| (&j.event, w))).collect();
+    let rows: Vec<(&OutboxJob, &(String, String))> =
+        created.iter().flat_map(|j| j.deliveries.iter().map(move |d| (*j, d))).collect();
     for chunk in rows.chunks(DELIVERY_CHUNK) {
         let sql = dialect.values_sql(
             "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
-             created_at, updated_at) VALUES ",
+             lease_until, created_at, updated_at) VALUES ",
             chunk.len(),
-            9,
+            10,
             "",
         );
         let mut q = sqlx::query(&sql);
-        for (e, w) in chunk {
+        for (j, (id, w)) in chunk {
+            let e = &j.event;
             q = q
-                .bind(super::new_id("dlv"))
+                .bind(id.as_str())
                 .bind(&e.tenant_id)
                 .bind(&e.id)
                 .bind(w.as_str())
                 .bind(&e.event_type)
                 .bind("pending")
                 .bind(e.created_at)
+                .bind(j.lease_until)
                 .bind(e.created_at)
                 .bind(e.created_at);
         }
         q.execute(&mut *tx).await?;
+    }
+    // Other instances' workers hear of unleased work once per group, when it commits.
+    if dialect == super::Dialect::Postgres
+        && created.iter().any(|j| j.lease_until.is_none() && !j.deliveries.is_empty())
+    {
+        sqlx::query("SELECT pg_notify($1, '')").bind(super::WORK_CHANNEL).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -265,16 +277,21 @@ impl Store {
     /// The transactional outbox: the event, one pending delivery per matched endpoint and the idempotency key are
     /// committed together. Concurrent publishes are group-committed by the outbox writer (one transaction and a
     /// few multi-row statements for many events), which is what makes SQLite's single writer fast.
+    /// `deliveries` are (delivery id, endpoint id); `lease_until` writes them already leased to this instance.
     pub async fn insert_event(
         &self,
         event: &Event,
-        webhook_ids: &[String],
+        envelope: &std::sync::Arc<str>,
+        deliveries: &[(String, String)],
+        lease_until: Option<i64>,
         idempotency_key: Option<&str>,
     ) -> DbResult<PublishOutcome> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let job = OutboxJob {
             event: event.clone(),
-            webhook_ids: webhook_ids.to_vec(),
+            envelope: envelope.clone(),
+            deliveries: deliveries.to_vec(),
+            lease_until,
             idempotency_key: idempotency_key.map(str::to_string),
             reply,
         };

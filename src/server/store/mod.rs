@@ -166,6 +166,9 @@ impl Store {
     fn new(read: AnyPool, write: AnyPool, dialect: Dialect, pg_url: Option<String>) -> Store {
         let (outbox, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(events::outbox_writer(write.clone(), dialect, rx));
+        if dialect == Dialect::Sqlite {
+            tokio::spawn(checkpointer(read.clone(), outbox.downgrade()));
+        }
         Store { read, write, dialect, pg_url, outbox }
     }
 
@@ -184,13 +187,16 @@ impl Store {
                         .max_connections(max)
                         .min_connections(1)
                         .acquire_timeout(Duration::from_secs(30))
+                        // A local file cannot drop the connection; the ping would cost a round trip to
+                        // sqlx's SQLite thread on every transaction of the single writer.
+                        .test_before_acquire(false)
                         .after_connect(|conn, _| {
                             Box::pin(async move {
                                 conn.execute(
                                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
                                      PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
                                      PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456; \
-                                     PRAGMA temp_store=MEMORY;",
+                                     PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384;",
                                 )
                                 .await?;
                                 Ok(())
@@ -248,6 +254,28 @@ impl Store {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+}
+
+/// SQLite copies the WAL back into the database (a checkpoint, with fsyncs) on the connection whose commit
+/// crosses the threshold; on the single writer that stalls every publish queued behind it. Checkpointing here,
+/// on a reader connection and without blocking writers (PASSIVE), keeps that off the commit path; the
+/// writer's own threshold is raised to a backstop.
+/// It ends with the last handle on the store (`alive`).
+async fn checkpointer(pool: AnyPool, alive: tokio::sync::mpsc::WeakUnboundedSender<events::OutboxJob>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !pool.is_closed() {
+        tick.tick().await;
+        if alive.upgrade().is_none() {
+            return;
+        }
+        if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::debug!(error = %e, "WAL checkpoint failed; will retry");
+        }
     }
 }
 
