@@ -82,3 +82,17 @@ export async function publish(page: Page, type: string, data: unknown) {
 export async function useTheme(page: Page, theme: "light" | "dark") {
   await page.context().addCookies([{ name: "hub_theme", value: theme, url: "http://127.0.0.1:" + (process.env.E2E_PORT ?? "3107") }]);
 }
+
+/** Gives Acme an endpoint and one delivery unless an earlier spec already did, so a spec can run on its own. */
+export async function ensureAcmeDelivery(page: Page) {
+  const headers = { Authorization: `Bearer ${fixtures().acmeKey}` };
+  const list = await page.request.get("/api/v1/webhooks", { headers });
+  expect(list.status()).toBe(200);
+  if (((await list.json()).data as unknown[]).length > 0) return;
+  const rx = await startReceiver();
+  const res = await page.request.post("/api/v1/webhooks", { headers, data: { name: "Portal check", url: rx.url, events: ["ticket.created"] } });
+  expect(res.status(), await res.text()).toBe(201);
+  await publish(page, "ticket.created", await example(page, "ticket.created"));
+  await expect.poll(() => rx.requests.length).toBeGreaterThan(0);
+  await rx.close();
+}

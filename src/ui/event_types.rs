@@ -1,48 +1,302 @@
-//! The Event types tab: the catalog grouped by category, with descriptions and example payloads.
+//! The Event types tab: the catalog grouped by category, each entry with its description, example payload and
+//! schema (highlighted). Admins add, edit and archive entries through `save_event_type`, which validates them
+//! like the REST API does; tenant users only read.
 
+use super::json::Body;
+use super::modal::Modal;
 use super::style::*;
-use crate::model::EventType;
+use super::test_fire::parse_json;
+use super::toast::use_toasts;
+use crate::model::{AppError, EventType, Role, ShellContext};
+use crate::server_fns::tools::save_event_type;
 use crate::server_fns::webhooks::list_event_types;
 use leptos::prelude::*;
 
+/// Entries by category, keeping the server's order (category, then name).
+fn by_category(list: Vec<EventType>) -> Vec<(String, Vec<EventType>)> {
+    let mut groups: Vec<(String, Vec<EventType>)> = Vec::new();
+    for t in list {
+        match groups.iter_mut().find(|(c, _)| *c == t.category) {
+            Some((_, v)) => v.push(t),
+            None => groups.push((t.category.clone(), vec![t])),
+        }
+    }
+    groups
+}
+
+/// What an admin can do with an entry; tenant users get none, so their cards have no controls.
+#[derive(Clone, Copy)]
+struct CardActions {
+    edit: Callback<EventType>,
+    toggle_archived: Callback<EventType>,
+    busy: Signal<bool>,
+}
+
 #[component]
 pub fn EventTypesPanel() -> impl IntoView {
-    let types = Resource::new(|| (), |_| list_event_types());
+    let admin = expect_context::<ShellContext>().user.role == Role::Admin;
+    let toasts = use_toasts();
+    let version = RwSignal::new(0u32);
+    let refresh = move || version.update(|v| *v += 1);
+    let types = Resource::new(move || version.get(), |_| list_event_types());
+    let catalog = Signal::derive(move || types.get().and_then(|r| r.ok()).unwrap_or_default());
+
+    let form_open = RwSignal::new(false);
+    let editing = RwSignal::new(None::<EventType>);
+    let save = Action::new(|t: &EventType| save_event_type(t.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(t)) = save.value().get() {
+            form_open.set(false);
+            toasts.success(format!("Saved {}", t.name));
+            refresh();
+        }
+    });
+    // Archiving is a save with the flag flipped; a separate action so its outcome goes to a toast, not the form.
+    let archive = Action::new(|t: &EventType| save_event_type(t.clone()));
+    Effect::new(move |_| match archive.value().get() {
+        Some(Ok(t)) => {
+            toasts.success(format!("{} {}", if t.archived { "Archived" } else { "Unarchived" }, t.name));
+            refresh();
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+
+    let open_form = move |t: Option<EventType>| {
+        editing.set(t);
+        save.value().set(None);
+        form_open.set(true);
+    };
+    let actions = admin.then(|| CardActions {
+        edit: Callback::new(move |t| open_form(Some(t))),
+        toggle_archived: Callback::new(move |t: EventType| {
+            archive.dispatch(EventType { archived: !t.archived, ..t });
+        }),
+        busy: archive.pending().into(),
+    });
+
     view! {
+        <div class="mb-4 flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
+            <p class="text-sm text-slate-600 dark:text-slate-400">"The events producers publish and endpoints subscribe to. Open an entry for its example payload and schema."</p>
+            {admin.then(|| view! {
+                <button type="button" class=format!("{PRIMARY_BUTTON} shrink-0") on:click=move |_| open_form(None)>"New event type"</button>
+            })}
+        </div>
         <Transition fallback=|| view! { <p class="text-sm">"Loading the catalog…"</p> }>
             {move || types.get().map(|r| match r {
                 Err(e) => view! { <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
-                Ok(list) => {
-                    let mut groups: Vec<(String, Vec<EventType>)> = Vec::new();
-                    for t in list {
-                        match groups.iter_mut().find(|(c, _)| *c == t.category) {
-                            Some((_, v)) => v.push(t),
-                            None => groups.push((t.category.clone(), vec![t])),
-                        }
-                    }
-                    view! {
-                        <div class="space-y-6">
-                            {groups.into_iter().map(|(category, items)| view! {
-                                <section aria-label=category.clone()>
-                                    <h3 class="mb-2 text-sm font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300">{category.clone()}</h3>
-                                    <div class="grid gap-2 lg:grid-cols-2">
-                                        {items.into_iter().map(|t| view! {
-                                            <details data-testid="event-type" class="rounded-lg bg-white p-3 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
-                                                <summary class="cursor-pointer">
-                                                    <code class="font-mono text-sm font-semibold">{t.name.clone()}</code>
-                                                    {t.archived.then(|| view! { <span class=format!("{} ml-2", badge("gray"))>"Archived"</span> })}
-                                                    <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{t.description.clone()}</p>
-                                                </summary>
-                                                <pre class="mt-2 max-h-64 overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">{serde_json::to_string_pretty(&t.example).unwrap_or_default()}</pre>
-                                            </details>
-                                        }).collect_view()}
-                                    </div>
-                                </section>
-                            }).collect_view()}
-                        </div>
-                    }.into_any()
-                }
+                Ok(list) => view! {
+                    <div class="space-y-6">
+                        {by_category(list).into_iter().map(|(category, items)| view! {
+                            <section aria-label=category.clone()>
+                                <h3 class="mb-2 text-sm font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300">{category.clone()}</h3>
+                                <div class="grid gap-2 lg:grid-cols-2">
+                                    {items.into_iter().map(|t| view! { <EventTypeCard t=t actions=actions/> }).collect_view()}
+                                </div>
+                            </section>
+                        }).collect_view()}
+                    </div>
+                }.into_any(),
             })}
         </Transition>
+
+        <Modal open=form_open id="event-type-form" wide=true
+            title=Signal::derive(move || editing.get().map_or_else(|| "New event type".to_string(), |t| format!("Edit {}", t.name)))>
+            {move || view! {
+                <EventTypeForm
+                    initial=editing.get()
+                    catalog=catalog
+                    pending=save.pending()
+                    error=Signal::derive(move || save.value().get().and_then(|r| r.err()))
+                    on_submit=Callback::new(move |t: EventType| { save.dispatch(t); })
+                    on_cancel=Callback::new(move |_| form_open.set(false))
+                />
+            }}
+        </Modal>
+    }
+}
+
+#[component]
+fn EventTypeCard(t: EventType, actions: Option<CardActions>) -> impl IntoView {
+    let name = t.name.clone();
+    let heading = "mb-1 text-xs font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300";
+    let controls = actions.map(|a| {
+        let verb = if t.archived { "Unarchive" } else { "Archive" };
+        let (edit, flip) = (t.clone(), t.clone());
+        view! {
+            <div class="flex shrink-0 gap-1">
+                <button type="button" class=LINK_BUTTON aria-label=format!("Edit {name}") on:click=move |_| a.edit.run(edit.clone())>"Edit"</button>
+                <button type="button" class=LINK_BUTTON aria-label=format!("{verb} {name}") disabled=move || a.busy.get()
+                    on:click=move |_| a.toggle_archived.run(flip.clone())>{verb}</button>
+            </div>
+        }
+    });
+    view! {
+        <article data-testid="event-type" class="flex items-start gap-2 rounded-lg bg-white p-3 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
+            <details class="min-w-0 flex-1">
+                <summary class="cursor-pointer rounded focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500">
+                    <code class="font-mono text-sm font-semibold">{name.clone()}</code>
+                    {t.archived.then(|| view! { <span class=format!("{} ml-2", badge("gray")) data-testid="archived-badge">"Archived"</span> })}
+                    <span class="mt-1 block text-sm text-slate-600 dark:text-slate-400" data-testid="event-description">{t.description.clone()}</span>
+                </summary>
+                <div class="mt-3 space-y-3">
+                    <div data-testid="event-example">
+                        <p class=heading>"Example payload"</p>
+                        <Body text=t.example.to_string() label=format!("Example payload of {name}")/>
+                    </div>
+                    {match &t.schema {
+                        Some(s) => view! {
+                            <div data-testid="event-schema">
+                                <p class=heading>"Schema"</p>
+                                <Body text=s.to_string() label=format!("Schema of {name}")/>
+                            </div>
+                        }.into_any(),
+                        None => view! { <p class="text-xs text-slate-600 dark:text-slate-400">"No schema: any JSON payload is accepted."</p> }.into_any(),
+                    }}
+                </div>
+            </details>
+            {controls}
+        </article>
+    }
+}
+
+/// Add and edit form. Field errors from the server appear next to their fields; input is kept on error.
+#[component]
+fn EventTypeForm(
+    initial: Option<EventType>,
+    catalog: Signal<Vec<EventType>>,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    on_submit: Callback<EventType>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let editing = initial.is_some();
+    let created_at = initial.as_ref().map_or(0, |t| t.created_at);
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    let t = initial.as_ref();
+    let name = RwSignal::new(t.map(|t| t.name.clone()).unwrap_or_default());
+    let category = RwSignal::new(t.map(|t| t.category.clone()).unwrap_or_default());
+    let description = RwSignal::new(t.map(|t| t.description.clone()).unwrap_or_default());
+    let example = RwSignal::new(t.map_or_else(|| "{}".to_string(), |t| pretty(&t.example)));
+    let schema = RwSignal::new(t.and_then(|t| t.schema.as_ref()).map(pretty).unwrap_or_default());
+    let archived = RwSignal::new(t.is_some_and(|t| t.archived));
+
+    let field = move |f: &'static str| move || error.get().and_then(|e| e.field_message(f).map(str::to_string));
+    // Saving is an upsert: a "new" type under a taken name would silently replace that entry.
+    let name_taken = Memo::new(move |_| !editing && name.with(|n| catalog.read().iter().any(|t| t.name == n.trim())));
+    let example_invalid = Memo::new(move |_| example.with(|s| parse_json(s).err()));
+    let schema_invalid =
+        Memo::new(move |_| schema.with(|s| (!s.trim().is_empty()).then(|| parse_json(s).err()).flatten()));
+    let name_error =
+        move || name_taken.get().then(|| "already exists; edit that entry instead".to_string()).or_else(field("name"));
+    let blocked = move || name_taken.get() || example_invalid.get().is_some() || schema_invalid.get().is_some();
+    let categories = move || {
+        let mut c: Vec<String> = catalog.read().iter().map(|t| t.category.clone()).collect();
+        c.dedup(); // listed by category, so equal ones are adjacent
+        c
+    };
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let s = schema.get_untracked();
+        let schema = match s.trim() {
+            "" => None,
+            s => match parse_json(s) {
+                Ok(v) => Some(v),
+                Err(_) => return,
+            },
+        };
+        let Ok(example) = parse_json(&example.get_untracked()) else { return };
+        if name_taken.get_untracked() {
+            return;
+        }
+        on_submit.run(EventType {
+            name: name.get_untracked().trim().to_string(),
+            category: category.get_untracked().trim().to_string(),
+            description: description.get_untracked().trim().to_string(),
+            example,
+            schema,
+            archived: archived.get_untracked(),
+            created_at,
+            updated_at: 0,
+        });
+    };
+
+    let hint = "mt-1 text-xs text-slate-600 dark:text-slate-400";
+    // A fixed name looks fixed: the background is swapped rather than a second one stacked on top.
+    let name_class = if editing {
+        INPUT_CLASS.replace("bg-white", "bg-slate-100").replace("dark:bg-slate-800", "dark:bg-slate-950")
+    } else {
+        INPUT_CLASS.to_string()
+    };
+    view! {
+        <form on:submit=submit class="space-y-4" novalidate=true>
+            <div class="grid gap-4 sm:grid-cols-2">
+                <div>
+                    <label for="et-name" class=LABEL>"Name"</label>
+                    <input id="et-name" class=format!("{name_class} font-mono") readonly=editing autofocus=!editing
+                        placeholder="crm.deal_won" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))
+                        aria-invalid=move || name_error().is_some().to_string() aria-describedby="et-name-hint et-name-error"/>
+                    <p id="et-name-hint" class=hint>{if editing { "Names cannot change: endpoints subscribe by name." } else { "Lowercase letters, digits and _ between dots." }}</p>
+                    <p id="et-name-error" class=FIELD_ERROR>{name_error}</p>
+                </div>
+                <div>
+                    <label for="et-category" class=LABEL>"Category"</label>
+                    <input id="et-category" class=INPUT_CLASS list="et-categories" autofocus=editing prop:value=move || category.get()
+                        on:input=move |ev| category.set(event_target_value(&ev))
+                        aria-invalid=move || field("category")().is_some().to_string() aria-describedby="et-category-error"/>
+                    <datalist id="et-categories">
+                        {move || categories().into_iter().map(|c| view! { <option value=c/> }).collect_view()}
+                    </datalist>
+                    <p id="et-category-error" class=FIELD_ERROR>{field("category")}</p>
+                </div>
+                <div class="sm:col-span-2">
+                    <label for="et-description" class=LABEL>"Description"</label>
+                    <textarea id="et-description" rows="2" class=INPUT_CLASS prop:value=move || description.get()
+                        on:input=move |ev| description.set(event_target_value(&ev))
+                        aria-invalid=move || field("description")().is_some().to_string() aria-describedby="et-description-error"></textarea>
+                    <p id="et-description-error" class=FIELD_ERROR>{field("description")}</p>
+                </div>
+            </div>
+            <JsonField id="et-example" label="Example payload" hint="(JSON; what test-fire and template previews send as data)"
+                value=example error=Signal::derive(move || example_invalid.get().or_else(field("example")))/>
+            <JsonField id="et-schema" label="Schema" hint="(optional; JSON Schema: type, properties, required, enum, items, minimum, maximum)"
+                value=schema error=Signal::derive(move || schema_invalid.get().or_else(field("schema")))/>
+            {editing.then(|| view! {
+                <label class="flex items-center gap-2 text-sm">
+                    <input type="checkbox" id="et-archived" prop:checked=move || archived.get() on:change=move |ev| archived.set(event_target_checked(&ev))/>
+                    "Archived "
+                    <span class="text-slate-600 dark:text-slate-400">"(publishing it is refused; endpoint forms no longer offer it)"</span>
+                </label>
+            })}
+            <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || error.get().map(|e| if e.fields.is_empty() { e.message } else { "Please correct the highlighted fields.".to_string() })}</p>
+            <div class="flex justify-end gap-2">
+                <button type="button" class=SECONDARY_BUTTON on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                <button type="submit" class=PRIMARY_BUTTON disabled=move || pending.get() || blocked()>
+                    {move || match (pending.get(), editing) { (true, _) => "Saving…", (false, true) => "Save changes", (false, false) => "Create event type" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// A JSON textarea: says at once when its text does not parse, otherwise shows the server's message for it.
+#[component]
+fn JsonField(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div>
+            <label for=id class=LABEL>{label} " " <span class="font-normal text-slate-600 dark:text-slate-400">{hint}</span></label>
+            <textarea id=id rows="8" spellcheck="false" class=format!("{INPUT_CLASS} font-mono text-xs")
+                aria-invalid=move || error.get().is_some().to_string() aria-describedby=error_id.clone()
+                prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))></textarea>
+            <p id=error_id class=FIELD_ERROR>{move || error.get()}</p>
+        </div>
     }
 }

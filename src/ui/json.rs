@@ -66,11 +66,19 @@ fn class(t: Tok) -> &'static str {
 
 /// A body: highlighted when it parses as JSON, verbatim otherwise.
 #[component]
-pub fn Body(#[prop(into)] text: String, #[prop(optional)] truncated: bool) -> impl IntoView {
+pub fn Body(
+    #[prop(into)] text: String,
+    #[prop(optional)] truncated: bool,
+    /// Names the block and makes it focusable, so keyboard users can scroll a long one (several per page).
+    #[prop(optional, into)]
+    label: Option<String>,
+) -> impl IntoView {
     let pretty =
         serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| serde_json::to_string_pretty(&v).ok());
+    let focusable = label.is_some();
     view! {
-        <pre class="max-h-80 overflow-auto whitespace-pre-wrap break-all rounded-md bg-slate-100 p-3 font-mono text-xs dark:bg-slate-800" data-testid="body">
+        <pre class="max-h-80 overflow-auto whitespace-pre-wrap break-all rounded-md bg-slate-100 p-3 font-mono text-xs dark:bg-slate-800 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500" data-testid="body"
+            role=focusable.then_some("region") aria-label=label tabindex=focusable.then_some("0")>
             {match pretty {
                 Some(p) => tokens(&p).into_iter().map(|(t, s)| view! { <span class=class(t)>{s}</span> }).collect_view().into_any(),
                 None if text.is_empty() => view! { <span class="italic text-slate-500 dark:text-slate-400">"(empty)"</span> }.into_any(),
