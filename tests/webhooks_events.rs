@@ -348,9 +348,9 @@ fn publishing_matches_filters_and_is_durable() {
             // Two items with one idempotency key in one batch (committed together): one event, one duplicate.
             let twice = json!({"type": "ticket.created", "data": ticket("high"), "idempotency_key": "batch-twice"});
             let results = hub.publish_batch(Actor::Key(&ak), vec![twice.clone(), twice]).await.unwrap();
-            let (a, b) = (results[0].event.as_ref().unwrap(), results[1].event.as_ref().unwrap());
-            assert_eq!(a.id, b.id, "[{n}] both name the one event");
-            assert_eq!(u8::from(a.duplicate) + u8::from(b.duplicate), 1, "[{n}] exactly one was written");
+            let (one, two) = (results[0].event.as_ref().unwrap(), results[1].event.as_ref().unwrap());
+            assert_eq!(one.id, two.id, "[{n}] both name the one event");
+            assert_eq!(u8::from(one.duplicate) + u8::from(two.duplicate), 1, "[{n}] exactly one was written");
             let too_many = vec![json!({}); 101];
             assert!(hub.publish_batch(Actor::Key(&ak), too_many).await.is_err(), "[{n}]");
 
