@@ -235,5 +235,6 @@ fn main() {
             "| all | peak RSS of the whole benchmark process (hub + worker + receiver + load) | {} MB |",
             rss / 1024
         );
+        println!("#rss {}", rss / 1024);
     });
 }

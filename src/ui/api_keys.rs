@@ -1,7 +1,7 @@
 //! The API Keys tab: list with search and status filter, create/edit modal, one-time reveal, rotate with a
 //! grace period, enable/disable and revoke. Every action goes through the same service as the REST API.
 
-use super::modal::Modal;
+use super::modal::{DialogActions, GracePeriodField, Modal};
 use super::style::*;
 use super::time::{absolute, now_ms, relative};
 use super::toast::use_toasts;
@@ -200,20 +200,9 @@ pub fn ApiKeysPanel() -> impl IntoView {
                 let id = k.id.clone();
                 view! {
                     <p class="text-sm">"A new secret is issued for " <strong>{k.name.clone()}</strong> ". The current secret keeps working for:"</p>
-                    <label for="rotate-grace" class=format!("{LABEL} mt-4")>"Grace period"</label>
-                    <select id="rotate-grace" class=INPUT_CLASS on:change=move |ev| grace.set(event_target_value(&ev).parse().unwrap_or(86_400))>
-                        <option value="0">"None — the old secret stops now"</option>
-                        <option value="3600">"1 hour"</option>
-                        <option value="86400" selected=true>"24 hours (recommended)"</option>
-                        <option value="604800">"7 days"</option>
-                    </select>
-                    <div class="mt-6 flex justify-end gap-2">
-                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| rotate_open.set(false)>"Cancel"</button>
-                        <button type="button" class=PRIMARY_BUTTON disabled=move || rotate.pending().get()
-                            on:click=move |_| { rotate.dispatch((id.clone(), grace.get_untracked())); }>
-                            {move || if rotate.pending().get() { "Rotating…" } else { "Rotate key" }}
-                        </button>
-                    </div>
+                    <GracePeriodField id="rotate-grace" grace=grace/>
+                    <DialogActions on_dismiss=move |_| rotate_open.set(false) label="Rotate key" pending_label="Rotating…"
+                        pending=rotate.pending() on_action=move |_| { rotate.dispatch((id.clone(), grace.get_untracked())); }/>
                 }
             })}
         </Modal>
@@ -223,11 +212,8 @@ pub fn ApiKeysPanel() -> impl IntoView {
                 let id = k.id.clone();
                 view! {
                     <p class="text-sm">"Revoke " <strong>{k.name.clone()}</strong> " (" <code>{k.prefix.clone()}</code> ")? Every request with it is refused immediately. This cannot be undone."</p>
-                    <div class="mt-6 flex justify-end gap-2">
-                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| revoke_open.set(false)>"Cancel"</button>
-                        <button type="button" class=DANGER_BUTTON disabled=move || revoke.pending().get()
-                            on:click=move |_| { revoke.dispatch(id.clone()); }>"Revoke key"</button>
-                    </div>
+                    <DialogActions on_dismiss=move |_| revoke_open.set(false) label="Revoke key" danger=true
+                        pending=revoke.pending() on_action=move |_| { revoke.dispatch(id.clone()); }/>
                 }
             })}
         </Modal>
@@ -517,12 +503,7 @@ fn KeyForm(
                 <p id="key-ips-error" class=FIELD_ERROR>{field("allowed_ips")}</p>
             </div>
             <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || error.get().filter(|e| e.fields.is_empty()).map(|e| e.message)}</p>
-            <div class="flex justify-end gap-2">
-                <button type="button" class=SECONDARY_BUTTON on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                <button type="submit" class=PRIMARY_BUTTON disabled=move || pending.get()>
-                    {move || match (pending.get(), editing) { (true, _) => "Saving…", (false, true) => "Save changes", (false, false) => "Create key" }}
-                </button>
-            </div>
+            <DialogActions on_dismiss=on_cancel label=if editing { "Save changes" } else { "Create key" } pending_label="Saving…" pending=pending/>
         </form>
     }
 }

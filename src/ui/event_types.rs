@@ -3,7 +3,7 @@
 //! like the REST API does; tenant users only read.
 
 use super::json::Body;
-use super::modal::Modal;
+use super::modal::{DialogActions, Modal};
 use super::style::*;
 use super::test_fire::parse_json;
 use super::toast::use_toasts;
@@ -270,12 +270,8 @@ fn EventTypeForm(
                 </label>
             })}
             <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || error.get().map(|e| if e.fields.is_empty() { e.message } else { "Please correct the highlighted fields.".to_string() })}</p>
-            <div class="flex justify-end gap-2">
-                <button type="button" class=SECONDARY_BUTTON on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                <button type="submit" class=PRIMARY_BUTTON disabled=move || pending.get() || blocked()>
-                    {move || match (pending.get(), editing) { (true, _) => "Saving…", (false, true) => "Save changes", (false, false) => "Create event type" }}
-                </button>
-            </div>
+            <DialogActions on_dismiss=on_cancel label=if editing { "Save changes" } else { "Create event type" } pending_label="Saving…"
+                pending=pending blocked=Signal::derive(blocked)/>
         </form>
     }
 }

@@ -159,3 +159,56 @@ fn trap_tab(ev: &leptos::ev::KeyboardEvent, panel: NodeRef<html::Div>) {
         let _ = first.focus();
     }
 }
+
+/// A dialog's footer: the way out, then the one action, disabled while it runs (or while `blocked`). Without
+/// `on_action` the action submits the enclosing form.
+#[component]
+pub fn DialogActions(
+    /// "Cancel" unless told.
+    #[prop(default = "Cancel")]
+    dismiss: &'static str,
+    #[prop(into)] on_dismiss: Callback<()>,
+    /// The action's label, and what it says while pending ("Saving…"; the same label unless told).
+    label: &'static str,
+    #[prop(optional)] pending_label: Option<&'static str>,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(optional, into)] blocked: Signal<bool>,
+    #[prop(optional, into)] on_action: Option<Callback<()>>,
+    /// A destructive action (red).
+    #[prop(optional)]
+    danger: bool,
+    /// A spinner beside the label while pending (for actions that take a while).
+    #[prop(optional)]
+    spinner: bool,
+) -> impl IntoView {
+    use super::style::{DANGER_BUTTON, PRIMARY_BUTTON, SECONDARY_BUTTON};
+    let class = if danger { DANGER_BUTTON } else { PRIMARY_BUTTON };
+    let kind = if on_action.is_some() { "button" } else { "submit" };
+    // A form spaces its own rows; a dialog's footer keeps its distance from the text above.
+    let row = if on_action.is_some() { "mt-6 flex justify-end gap-2" } else { "flex justify-end gap-2" };
+    view! {
+        <div class=row>
+            <button type="button" class=SECONDARY_BUTTON on:click=move |_| on_dismiss.run(())>{dismiss}</button>
+            <button type=kind class=class disabled=move || pending.get() || blocked.get()
+                on:click=move |_| if let Some(a) = on_action { a.run(()) }>
+                {move || (spinner && pending.get()).then(|| view! { <span class="h-4 w-4 animate-spin rounded-full border-2 border-white/40 border-t-white" aria-hidden="true"></span> })}
+                {move || if pending.get() { pending_label.unwrap_or(label) } else { label }}
+            </button>
+        </div>
+    }
+}
+
+/// How long a rotated secret keeps working, bound to `grace` (seconds).
+#[component]
+pub fn GracePeriodField(#[prop(into)] id: String, grace: RwSignal<u64>) -> impl IntoView {
+    use super::style::{INPUT_CLASS, LABEL};
+    view! {
+        <label for=id.clone() class=format!("{LABEL} mt-4")>"Grace period"</label>
+        <select id=id class=INPUT_CLASS on:change=move |ev| grace.set(event_target_value(&ev).parse().unwrap_or(86_400))>
+            <option value="0">"None — the old secret stops now"</option>
+            <option value="3600">"1 hour"</option>
+            <option value="86400" selected=true>"24 hours (recommended)"</option>
+            <option value="604800">"7 days"</option>
+        </select>
+    }
+}

@@ -1,7 +1,7 @@
 //! The admin's "Portal link" dialog: a signed link that opens this tenant's pages (its endpoints, deliveries
 //! and test-fire, nothing of other tenants) until it expires.
 
-use super::modal::Modal;
+use super::modal::{DialogActions, Modal};
 use super::style::*;
 use super::time::absolute;
 use super::toast::use_toasts;
@@ -46,11 +46,8 @@ pub fn PortalLinkButton() -> impl IntoView {
                     <p class="mt-1 text-xs text-slate-600 dark:text-slate-400">{format!("Expires {}", absolute(l.expires_at))}</p>
                 }
             })}
-            <div class="mt-6 flex justify-end gap-2">
-                <button type="button" class=SECONDARY_BUTTON on:click=move |_| open.set(false)>"Close"</button>
-                <button type="button" class=PRIMARY_BUTTON disabled=move || create.pending().get()
-                    on:click=move |_| { create.dispatch(hours.get_untracked()); }>"Create link"</button>
-            </div>
+            <DialogActions dismiss="Close" on_dismiss=move |_| open.set(false) label="Create link"
+                pending=create.pending() on_action=move |_| { create.dispatch(hours.get_untracked()); }/>
         </Modal>
     })
 }

@@ -1,7 +1,7 @@
 //! Test-fire: send one event (the type's example, editable) to one endpoint now and show what it answered.
 
 use super::json::Body;
-use super::modal::Modal;
+use super::modal::{DialogActions, Modal};
 use super::style::*;
 use super::toast::use_toasts;
 use crate::model::filter::subscribed;
@@ -87,13 +87,8 @@ pub fn TestFireDialog(open: RwSignal<bool>, webhook: RwSignal<Option<Webhook>>) 
                         prop:value=move || payload.get() on:input=move |ev| payload.set(event_target_value(&ev))></textarea>
                     <p id="test-payload-error" class=FIELD_ERROR>{move || json_error.get()}</p>
                 </div>
-                <div class="flex justify-end gap-2">
-                    <button type="button" class=SECONDARY_BUTTON on:click=move |_| open.set(false)>"Close"</button>
-                    <button type="submit" class=PRIMARY_BUTTON disabled=move || send.pending().get() || json_error.get().is_some()>
-                        {move || send.pending().get().then(|| view! { <span class="h-4 w-4 animate-spin rounded-full border-2 border-white/40 border-t-white" aria-hidden="true"></span> })}
-                        {move || if send.pending().get() { "Sending…" } else { "Send test event" }}
-                    </button>
-                </div>
+                <DialogActions dismiss="Close" on_dismiss=move |_| open.set(false) label="Send test event" pending_label="Sending…"
+                    spinner=true pending=send.pending() blocked=Signal::derive(move || json_error.get().is_some())/>
             </form>
             {move || send.value().get().and_then(|r| r.ok()).map(|r| view! { <TestResult r=r/> })}
         </Modal>

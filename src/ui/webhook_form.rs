@@ -2,6 +2,7 @@
 //! live filter validation with the same rules as the server, a template preview rendered with the event type's
 //! example, the server's field errors next to the fields, and the user's input kept on error.
 
+use super::modal::DialogActions;
 use super::style::*;
 use super::toast::use_toasts;
 use crate::model::filter::{validate_filter, Filter, FilterOp};
@@ -237,12 +238,7 @@ pub fn WebhookForm(
             </details>
 
             <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || error.get().map(|e| if e.fields.is_empty() { e.message } else { "Please correct the highlighted fields.".to_string() })}</p>
-            <div class="flex justify-end gap-2">
-                <button type="button" class=SECONDARY_BUTTON on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                <button type="submit" class=PRIMARY_BUTTON disabled=move || pending.get()>
-                    {move || match (pending.get(), editing) { (true, _) => "Saving…", (false, true) => "Save changes", (false, false) => "Create endpoint" }}
-                </button>
-            </div>
+            <DialogActions on_dismiss=on_cancel label=if editing { "Save changes" } else { "Create endpoint" } pending_label="Saving…" pending=pending/>
         </form>
     }
 }

@@ -5,7 +5,7 @@
 use super::charts::Sparkline;
 use super::deliveries::{ms_text, rate_text};
 use super::menu::ActionsMenu;
-use super::modal::Modal;
+use super::modal::{DialogActions, GracePeriodField, Modal};
 use super::style::*;
 use super::test_fire::TestFireDialog;
 use super::time::{absolute, now_ms, relative};
@@ -236,18 +236,9 @@ pub fn WebhooksPanel() -> impl IntoView {
                 let id = w.id.clone();
                 view! {
                     <p class="text-sm">"A new secret signs " <strong>{w.name.clone()}</strong> "'s requests. During the grace period both signatures are sent, so the receiver can switch without dropping any."</p>
-                    <label for="secret-grace" class=format!("{LABEL} mt-4")>"Grace period"</label>
-                    <select id="secret-grace" class=INPUT_CLASS on:change=move |ev| grace.set(event_target_value(&ev).parse().unwrap_or(86_400))>
-                        <option value="0">"None — the old secret stops now"</option>
-                        <option value="3600">"1 hour"</option>
-                        <option value="86400" selected=true>"24 hours (recommended)"</option>
-                        <option value="604800">"7 days"</option>
-                    </select>
-                    <div class="mt-6 flex justify-end gap-2">
-                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| rotate_open.set(false)>"Cancel"</button>
-                        <button type="button" class=PRIMARY_BUTTON disabled=move || rotate.pending().get()
-                            on:click=move |_| { rotate.dispatch((id.clone(), grace.get_untracked())); }>"Rotate secret"</button>
-                    </div>
+                    <GracePeriodField id="secret-grace" grace=grace/>
+                    <DialogActions on_dismiss=move |_| rotate_open.set(false) label="Rotate secret" pending_label="Rotating…"
+                        pending=rotate.pending() on_action=move |_| { rotate.dispatch((id.clone(), grace.get_untracked())); }/>
                 }
             })}
         </Modal>
@@ -257,11 +248,8 @@ pub fn WebhooksPanel() -> impl IntoView {
                 let id = w.id.clone();
                 view! {
                     <p class="text-sm">"Delete " <strong>{w.name.clone()}</strong> "? Its queued deliveries are cancelled; its delivery history stays until retention removes it."</p>
-                    <div class="mt-6 flex justify-end gap-2">
-                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| delete_open.set(false)>"Cancel"</button>
-                        <button type="button" class=DANGER_BUTTON disabled=move || delete.pending().get()
-                            on:click=move |_| { delete.dispatch(id.clone()); }>"Delete endpoint"</button>
-                    </div>
+                    <DialogActions on_dismiss=move |_| delete_open.set(false) label="Delete endpoint" danger=true
+                        pending=delete.pending() on_action=move |_| { delete.dispatch(id.clone()); }/>
                 }
             })}
         </Modal>

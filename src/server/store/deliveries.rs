@@ -236,27 +236,41 @@ impl Store {
         let finished: Vec<&AttemptRecord> =
             records.iter().filter(|r| matches!(r.status, DeliveryStatus::Success | DeliveryStatus::Failed)).collect();
         super::maintenance::add_to_rollups(&mut tx, self.dialect, &finished).await?;
+        // Every endpoint's counters in one statement per chunk; the rows it returns feed the breaker.
+        let deltas = endpoint_deltas(records);
+        let mut after = Vec::with_capacity(deltas.len());
+        for chunk in deltas.chunks(STATUS_CHUNK) {
+            let sql = self.dialect.values_sql(
+                "UPDATE webhooks SET last_triggered_at = v.column2, total_delivered = total_delivered + v.column3, \
+                 total_failed = total_failed + v.column4, \
+                 last_error_at = CASE WHEN v.column5 IS NULL THEN last_error_at ELSE v.column2 END, \
+                 last_error = COALESCE(v.column5, last_error), \
+                 consecutive_failures = v.column6 + CASE WHEN v.column7 = 1 THEN 0 ELSE consecutive_failures END, \
+                 failing_since = CASE WHEN v.column7 = 1 THEN v.column8 ELSE COALESCE(failing_since, v.column8) END \
+                 FROM (VALUES ",
+                chunk.len(),
+                8,
+                ") AS v WHERE webhooks.id = v.column1 \
+                 RETURNING webhooks.id, tenant_id, is_active, deleted_at, consecutive_failures, failing_since",
+            );
+            let mut q = sqlx::query(&sql);
+            for (webhook_id, d) in chunk {
+                q = q
+                    .bind(*webhook_id)
+                    .bind(now)
+                    .bind(d.delivered)
+                    .bind(d.failed)
+                    .bind(d.last_error.clone())
+                    .bind(d.failed_in_a_row)
+                    .bind(i64::from(d.reset))
+                    .bind(d.failing_since);
+            }
+            after.extend(q.fetch_all(&mut *tx).await?);
+        }
         let mut disabled = Vec::new();
-        for (webhook_id, d) in endpoint_deltas(records) {
-            let row = sqlx::query(
-                "UPDATE webhooks SET last_triggered_at = $2, total_delivered = total_delivered + $3, \
-                 total_failed = total_failed + $4, last_error_at = CASE WHEN $5 IS NULL THEN last_error_at ELSE $2 END, \
-                 last_error = COALESCE($5, last_error), \
-                 consecutive_failures = $6 + CASE WHEN $7 = 1 THEN 0 ELSE consecutive_failures END, \
-                 failing_since = CASE WHEN $7 = 1 THEN $8 ELSE COALESCE(failing_since, $8) END \
-                 WHERE id = $1 RETURNING tenant_id, is_active, deleted_at, consecutive_failures, failing_since",
-            )
-            .bind(webhook_id)
-            .bind(now)
-            .bind(d.delivered)
-            .bind(d.failed)
-            .bind(d.last_error.clone())
-            .bind(d.failed_in_a_row)
-            .bind(i64::from(d.reset))
-            .bind(d.failing_since)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else { continue };
+        for row in after {
+            let webhook_id: String = row.try_get("id")?;
+            let Some((_, d)) = deltas.iter().find(|(w, _)| *w == webhook_id) else { continue };
             let active =
                 row.try_get::<i64, _>("is_active")? != 0 && row.try_get::<Option<i64>, _>("deleted_at")?.is_none();
             let in_a_row: i64 = row.try_get("consecutive_failures")?;
@@ -279,18 +293,15 @@ impl Store {
                 "UPDATE webhooks SET is_active = 0, disabled_reason = $2, updated_at = $3, consecutive_failures = 0, \
                  failing_since = NULL WHERE id = $1",
             )
-            .bind(webhook_id)
+            .bind(&webhook_id)
             .bind(&reason)
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            disabled.push(AutoDisabled {
-                webhook_id: webhook_id.to_string(),
-                tenant_id: row.try_get("tenant_id")?,
-                reason,
-            });
+            disabled.push(AutoDisabled { webhook_id, tenant_id: row.try_get("tenant_id")?, reason });
         }
         tx.commit().await?;
+        self.written.notify_one();
         Ok(disabled)
     }
 

@@ -60,8 +60,16 @@ pub(super) fn delivery_from(r: &AnyRow) -> DbResult<Delivery> {
 pub(super) const DELIVERY_COLS: &str = "id, tenant_id, event_id, webhook_id, event_type, status, attempts, \
     next_attempt_at, last_status_code, last_error, duration_ms, is_test, created_at, updated_at";
 
+/// What the outbox writes of an event besides its envelope (the parsed envelope stays with the caller).
+struct EventHead {
+    id: String,
+    tenant_id: String,
+    event_type: String,
+    created_at: i64,
+}
+
 pub(super) struct OutboxJob {
-    event: Event,
+    event: EventHead,
     envelope: std::sync::Arc<str>,
     /// (delivery id, endpoint id) per matched endpoint.
     deliveries: Vec<(String, String)>,
@@ -81,6 +89,7 @@ pub(super) async fn outbox_writer(
     pool: sqlx::AnyPool,
     dialect: super::Dialect,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<OutboxJob>,
+    written: std::sync::Arc<tokio::sync::Notify>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut rows = first.deliveries.len();
@@ -95,7 +104,9 @@ pub(super) async fn outbox_writer(
                 Err(_) => break,
             }
         }
-        match write_group(&pool, dialect, &jobs).await {
+        let result = write_group(&pool, dialect, &jobs).await;
+        written.notify_one();
+        match result {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
@@ -288,7 +299,12 @@ impl Store {
     ) -> DbResult<PublishOutcome> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let job = OutboxJob {
-            event: event.clone(),
+            event: EventHead {
+                id: event.id.clone(),
+                tenant_id: event.tenant_id.clone(),
+                event_type: event.event_type.clone(),
+                created_at: event.created_at,
+            },
             envelope: envelope.clone(),
             deliveries: deliveries.to_vec(),
             lease_until,

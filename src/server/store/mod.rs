@@ -28,6 +28,7 @@ pub use webhooks::SealedSecrets;
 use crate::server::config::DatabaseUrl;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +149,8 @@ pub struct Store {
     pg_url: Option<String>,
     /// Queue of the outbox writer (group commit of published events).
     outbox: tokio::sync::mpsc::UnboundedSender<events::OutboxJob>,
+    /// Told after the busy writers commit, so the SQLite checkpointer sleeps while nothing is written.
+    written: Arc<tokio::sync::Notify>,
 }
 
 /// NOTIFY channel: a tenant's endpoints changed (payload: tenant id).
@@ -165,11 +168,12 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 impl Store {
     fn new(read: AnyPool, write: AnyPool, dialect: Dialect, pg_url: Option<String>) -> Store {
         let (outbox, rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(events::outbox_writer(write.clone(), dialect, rx));
+        let written = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(events::outbox_writer(write.clone(), dialect, rx, written.clone()));
         if dialect == Dialect::Sqlite {
-            tokio::spawn(checkpointer(read.clone(), outbox.downgrade()));
+            tokio::spawn(checkpointer(read.clone(), outbox.downgrade(), written.clone()));
         }
-        Store { read, write, dialect, pg_url, outbox }
+        Store { read, write, dialect, pg_url, outbox, written }
     }
 
     /// Opens (creating the SQLite file and its folder if needed) and checks the connection.
@@ -190,12 +194,14 @@ impl Store {
                         // A local file cannot drop the connection; the ping would cost a round trip to
                         // sqlx's SQLite thread on every transaction of the single writer.
                         .test_before_acquire(false)
+                        // Page cache and mapped pages count as the hub's memory: 8 MB of cache per connection
+                        // and 64 MB of mapped file keep the five connections well inside the RSS budget.
                         .after_connect(|conn, _| {
                             Box::pin(async move {
                                 conn.execute(
                                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
                                      PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
-                                     PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456; \
+                                     PRAGMA cache_size=-8192; PRAGMA mmap_size=67108864; \
                                      PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384;",
                                 )
                                 .await?;
@@ -261,15 +267,23 @@ impl Store {
 /// crosses the threshold; on the single writer that stalls every publish queued behind it. Checkpointing here,
 /// on a reader connection and without blocking writers (PASSIVE), keeps that off the commit path; the
 /// writer's own threshold is raised to a backstop.
-/// It ends with the last handle on the store (`alive`).
-async fn checkpointer(pool: AnyPool, alive: tokio::sync::mpsc::WeakUnboundedSender<events::OutboxJob>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// It runs at most every 500 ms and only after a commit (`written`); it ends with the last handle on the store
+/// (`alive`).
+async fn checkpointer(
+    pool: AnyPool,
+    alive: tokio::sync::mpsc::WeakUnboundedSender<events::OutboxJob>,
+    written: Arc<tokio::sync::Notify>,
+) {
     while !pool.is_closed() {
-        tick.tick().await;
+        // Idle, look only now and then whether the store is still there.
+        let wrote = tokio::time::timeout(Duration::from_secs(30), written.notified()).await.is_ok();
         if alive.upgrade().is_none() {
             return;
         }
+        if !wrote {
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
         if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
             if pool.is_closed() {
                 return;
