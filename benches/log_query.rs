@@ -112,6 +112,9 @@ fn main() {
             let hub = Hub::open(config(&b.url)).await.unwrap();
             let started = Instant::now();
             let (tenant, hooks, event_type) = seed(&hub, &rx, rows).await;
+            // Planner statistics as a live database has them (autovacuum analyzes after bulk changes); timing
+            // straight after a bulk load would measure plans made without any.
+            hub.store.analyze().await.unwrap();
             let s = hub
                 .delivery_stats(Actor::System, StatsQuery { tenant_id: Some(tenant.clone()), ..Default::default() })
                 .await

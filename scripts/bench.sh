@@ -150,10 +150,12 @@ $WASM_ROW
 | Publish p99 < 20 ms at 64 connections, PostgreSQL (half) | $T_PUBP |
 | RSS ≤ 150 MB (whole benchmark process) | $T_RSS |
 
-What limits delivery here (a \`perf record -e cpu-clock\` of the 10-endpoint run, 2026-12-02): the hub, its worker, the
-receiver and the load generator share two cores; the tokio threads (HTTP client, the receiver's HTTP server,
-publishing, JSON) take about 78% of the samples, SQLite's threads 18%, and a third of all samples is the kernel's
-TCP work for both ends of every request. No single function stands out (the top one, the allocator, is under 4%).
+What limits delivery here (\`perf record -e cpu-clock --call-graph dwarf\` of the SQLite runs, 2026-12-03): the hub, its
+worker, the receiver and the load generator share two cores; the tokio threads take about 82% of the samples and
+SQLite's threads 18%. Of everything, the receiver's HTTP server is about a fifth, the hub's HTTP client (reqwest,
+signing, headers) about an eighth, SQLite executing statements about an eighth, publishing 3% and the writers'
+own code (binding, building statements) about 5%; the allocator is about a tenth, spread over all of them, and a
+third of all samples is the kernel's TCP work for both ends of every request. No single function is above 6%.
 Every attempt is still written durably (multi-row statements, one transaction per batch) before it counts; the
 raw-ceiling row shows how much of the machine the bare HTTP round trip alone needs.
 MD

@@ -81,6 +81,17 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
             }
             continue;
         }
+        // Claim in real batches: while most of the window is busy, wait for room instead of claiming a few rows
+        // at a time (every claim is a write through the single SQLite writer plus an envelope read).
+        let min_batch = (concurrency / 4).clamp(1, CLAIM_BATCH);
+        if free < min_batch {
+            tokio::select! {
+                p = sem.acquire_many(min_batch as u32) => drop(p),
+                Some(batch) = inbox.rx.recv() => start_direct(&shared, &sem, &inbox, batch).await,
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
         let want = free.min(CLAIM_BATCH);
         let claimed = match hub.store.claim_due(want as i64, lease_ms).await {
             Ok(c) => c,

@@ -26,6 +26,7 @@ pub struct Hub {
     pub key_cache: api_keys::KeyCache,
     pub routes: routing::RoutingIndex,
     pub catalog: events::CatalogCache,
+    pub known_tenants: KnownTenants,
     /// Wakes the delivery worker when new deliveries are written (in-process).
     pub work: tokio::sync::Notify,
     /// Fresh deliveries handed straight to this instance's worker.
@@ -41,6 +42,27 @@ pub struct Hub {
 }
 
 pub type AppState = Arc<Hub>;
+
+/// Tenants seen to exist, so publishing does not read the tenant row every time. Tenants are never deleted,
+/// so a yes cannot go stale; the set is bounded so a flood of new tenants cannot grow it without end.
+#[derive(Default)]
+pub struct KnownTenants(std::sync::Mutex<std::collections::HashSet<String>>);
+
+const KNOWN_TENANTS_MAX: usize = 100_000;
+
+impl KnownTenants {
+    fn contains(&self, tenant: &str) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).contains(tenant)
+    }
+
+    fn insert(&self, tenant: &str) {
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if set.len() >= KNOWN_TENANTS_MAX {
+            set.clear();
+        }
+        set.insert(tenant.to_string());
+    }
+}
 
 impl Hub {
     /// Connects, migrates and loads the master key: everything that can fail on bad configuration.
@@ -64,6 +86,7 @@ impl Hub {
             key_cache: Default::default(),
             routes: Default::default(),
             catalog: Default::default(),
+            known_tenants: Default::default(),
             work: tokio::sync::Notify::new(),
             dispatch: Default::default(),
             metrics: Default::default(),
@@ -163,8 +186,11 @@ impl Hub {
             (None, t) => t.map(str::to_string),
         };
         if let Some(t) = &tenant {
-            if self.store.get_tenant(t).await?.is_none() {
-                return Err(AppError::field("tenant_id", format!("no tenant {t}")));
+            if !self.known_tenants.contains(t) {
+                if self.store.get_tenant(t).await?.is_none() {
+                    return Err(AppError::field("tenant_id", format!("no tenant {t}")));
+                }
+                self.known_tenants.insert(t);
             }
         }
         Ok(tenant)

@@ -83,15 +83,24 @@ pub(super) struct OutboxJob {
 const GROUP_MAX: usize = 256;
 const GROUP_MAX_ROWS: usize = 5_000;
 
-/// The single writer of the outbox: takes every publish waiting in the queue, writes them in one transaction,
-/// answers each. A failed group is retried one event at a time so one bad event cannot fail the others.
+/// Groups one PostgreSQL instance commits side by side: while one waits for its WAL flush, the next is written.
+/// SQLite has a single writer, so there it is one group at a time.
+const PG_PARALLEL_GROUPS: usize = 4;
+
+/// The writer of the outbox: takes every publish waiting in the queue, writes them in one transaction, answers
+/// each. A failed group is retried one event at a time so one bad event cannot fail the others.
 pub(super) async fn outbox_writer(
     pool: sqlx::AnyPool,
     dialect: super::Dialect,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<OutboxJob>,
     written: std::sync::Arc<tokio::sync::Notify>,
 ) {
-    while let Some(first) = rx.recv().await {
+    let parallel = if dialect == super::Dialect::Postgres { PG_PARALLEL_GROUPS } else { 1 };
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel));
+    loop {
+        // A slot first: publishes arriving meanwhile join the next group instead of waiting for a later one.
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let Some(first) = rx.recv().await else { return };
         let mut rows = first.deliveries.len();
         let mut jobs = vec![first];
         // Bound a group by events and by delivery rows, so one huge fan-out does not hold up many small events.
@@ -104,24 +113,32 @@ pub(super) async fn outbox_writer(
                 Err(_) => break,
             }
         }
-        let result = write_group(&pool, dialect, &jobs).await;
-        written.notify_one();
-        match result {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
-                }
+        let (pool, written) = (pool.clone(), written.clone());
+        tokio::spawn(async move {
+            commit_group(&pool, dialect, jobs).await;
+            written.notify_one();
+            drop(slot);
+        });
+    }
+}
+
+/// Writes one group and answers its publishers.
+async fn commit_group(pool: &sqlx::AnyPool, dialect: super::Dialect, mut jobs: Vec<OutboxJob>) {
+    match write_group(pool, dialect, &jobs).await {
+        Ok(outcomes) => {
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
             }
-            Err(_) if jobs.len() > 1 => {
-                for job in jobs {
-                    let r = write_group(&pool, dialect, std::slice::from_ref(&job)).await.map(|mut o| o.remove(0));
-                    let _ = job.reply.send(r);
-                }
+        }
+        Err(_) if jobs.len() > 1 => {
+            for job in jobs {
+                let r = write_group(pool, dialect, std::slice::from_ref(&job)).await.map(|mut o| o.remove(0));
+                let _ = job.reply.send(r);
             }
-            Err(e) => {
-                if let Some(job) = jobs.pop() {
-                    let _ = job.reply.send(Err(e));
-                }
+        }
+        Err(e) => {
+            if let Some(job) = jobs.pop() {
+                let _ = job.reply.send(Err(e));
             }
         }
     }
