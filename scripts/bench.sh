@@ -148,7 +148,7 @@ $WASM_ROW
 | Fan-out 1 → 1,000 committed < 50 ms (median; p99 in the publish table) | $T_FAN; $T_FANP |
 | Publish p99 < 10 ms at 64 connections, SQLite | $T_PUB |
 | Publish p99 < 20 ms at 64 connections, PostgreSQL (half) | $T_PUBP |
-| RSS ≤ 150 MB (whole benchmark process) | $T_RSS |
+| RSS ≤ 150 MB (the whole benchmark process while one hub runs, receiver and load included) | $T_RSS |
 
 What limits delivery here (\`perf record -e cpu-clock --call-graph dwarf\` of the SQLite runs, 2026-12-03): the hub, its
 worker, the receiver and the load generator share two cores; the tokio threads take about 82% of the samples and
