@@ -40,6 +40,8 @@ pub fn spawn(hub: AppState, shutdown: watch::Receiver<bool>) -> tokio::task::Joi
 async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     let concurrency = hub.config.serve.worker_concurrency.max(1);
     let lease_ms = (hub.config.serve.lease_seconds.max(1) * 1000) as i64;
+    // The smallest claim while sends are in flight: a quarter of the window.
+    let min_batch = (concurrency / 4).clamp(1, CLAIM_BATCH);
     let (tx, rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(results_writer(hub.clone(), rx));
     let wake = tokio::spawn(forward_notifications(hub.clone()));
@@ -83,7 +85,6 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
         }
         // Claim in real batches: while most of the window is busy, wait for room instead of claiming a few rows
         // at a time (every claim is a write through the single SQLite writer plus an envelope read).
-        let min_batch = (concurrency / 4).clamp(1, CLAIM_BATCH);
         if free < min_batch {
             tokio::select! {
                 p = sem.acquire_many(min_batch as u32) => drop(p),
