@@ -19,6 +19,8 @@ const CLAIM_BATCH: usize = 256;
 const MAX_IDLE_SLEEP: Duration = Duration::from_secs(30);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const HOOK_CACHE_TTL: Duration = Duration::from_secs(2);
+/// How many windows of handed-over deliveries may wait in the inbox.
+const HANDOFF_WINDOWS: usize = 4;
 
 type HookEntry = Arc<(Webhook, Secrets, bool)>;
 
@@ -37,11 +39,16 @@ pub fn spawn(hub: AppState, shutdown: watch::Receiver<bool>) -> tokio::task::Joi
     tokio::spawn(run(hub, shutdown))
 }
 
+/// Deliveries claimed from the database, with their envelopes, waiting for a free permit.
+type Claimed = Vec<(Delivery, Option<Arc<str>>)>;
+
 async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     let concurrency = hub.config.serve.worker_concurrency.max(1);
     let lease_ms = (hub.config.serve.lease_seconds.max(1) * 1000) as i64;
-    // The smallest claim while sends are in flight: a quarter of the window.
-    let min_batch = (concurrency / 4).clamp(1, CLAIM_BATCH);
+    // Claims run ahead of the sends: the next batch is fetched while the window still has half a window queued,
+    // so the window never drains while a claim waits for the (single SQLite) writer.
+    let batch = concurrency.min(CLAIM_BATCH);
+    let low_water = (concurrency / 2).max(1);
     let (tx, rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(results_writer(hub.clone(), rx));
     let wake = tokio::spawn(forward_notifications(hub.clone()));
@@ -54,96 +61,119 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
         in_flight: Mutex::new(HashSet::new()),
     });
     let sem = Arc::new(Semaphore::new(concurrency));
-    // As many handed-over deliveries may wait as can run: they are leased, so they must not queue for long.
-    let mut inbox = hub.dispatch.attach(concurrency, lease_ms);
+    // Handed-over deliveries may wait for a few windows' worth: they are leased, but at the worker's pace that
+    // is milliseconds, far inside the lease, and every one that fits saves a claim on the (single) writer.
+    let mut inbox = hub.dispatch.attach(concurrency * HANDOFF_WINDOWS, lease_ms);
     tracing::info!(concurrency, "delivery worker started");
     // Claim when something may be due in the database: at start, after a wake-up, after a full batch, and when
     // the next scheduled retry comes due. Handed-over deliveries need no claim.
     let mut claim = true;
     let mut next_due: Option<Instant> = None;
+    let mut queued: std::collections::VecDeque<(Delivery, Option<Arc<str>>)> = Default::default();
+    // At most one claim runs at a time; its result comes back here.
+    let (claimed_tx, mut claimed_rx) = mpsc::channel::<Option<Claimed>>(1);
+    let mut claiming = false;
     while !*shutdown.borrow() {
-        while let Ok(batch) = inbox.rx.try_recv() {
-            start_direct(&shared, &sem, &inbox, batch).await;
+        while let Ok(b) = inbox.rx.try_recv() {
+            start_direct(&shared, &sem, &inbox, b).await;
         }
-        let free = sem.available_permits();
-        if free == 0 {
-            tokio::select! {
-                p = sem.clone().acquire_owned() => drop(p),
-                _ = shutdown.changed() => {}
+        while !queued.is_empty() {
+            let Ok(permit) = sem.clone().try_acquire_owned() else { break };
+            if let Some((d, envelope)) = queued.pop_front() {
+                start(&shared, permit, d, envelope, None);
             }
-            continue;
         }
-        if !claim {
-            let wait = next_due.map_or(MAX_IDLE_SLEEP, |t| t.saturating_duration_since(Instant::now()));
-            tokio::select! {
-                Some(batch) = inbox.rx.recv() => start_direct(&shared, &sem, &inbox, batch).await,
-                _ = hub.work.notified() => claim = true,
-                _ = tokio::time::sleep(wait) => claim = true,
-                _ = shutdown.changed() => {}
+        if claim && !claiming && queued.len() < low_water {
+            claiming = true;
+            let (hub, tx) = (hub.clone(), claimed_tx.clone());
+            tokio::spawn(async move { tx.send(claim_batch(hub, batch, lease_ms).await).await });
+        }
+        let wait = next_due.map_or(MAX_IDLE_SLEEP, |t| t.saturating_duration_since(Instant::now()));
+        tokio::select! {
+            Some(done) = claimed_rx.recv(), if claiming => {
+                claiming = false;
+                match done {
+                    None => tokio::time::sleep(Duration::from_secs(1)).await,
+                    Some(got) => {
+                        claim = got.len() == batch;
+                        if !claim {
+                            next_due = next_due_instant(&hub).await;
+                        }
+                        queued.extend(got);
+                    }
+                }
             }
-            continue;
-        }
-        // Claim in real batches: while most of the window is busy, wait for room instead of claiming a few rows
-        // at a time (every claim is a write through the single SQLite writer plus an envelope read).
-        if free < min_batch {
-            tokio::select! {
-                p = sem.acquire_many(min_batch as u32) => drop(p),
-                Some(batch) = inbox.rx.recv() => start_direct(&shared, &sem, &inbox, batch).await,
-                _ = shutdown.changed() => {}
+            p = sem.clone().acquire_owned(), if !queued.is_empty() => {
+                if let (Ok(permit), Some((d, envelope))) = (p, queued.pop_front()) {
+                    start(&shared, permit, d, envelope, None);
+                }
             }
-            continue;
-        }
-        let want = free.min(CLAIM_BATCH);
-        let claimed = match hub.store.claim_due(want as i64, lease_ms).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming deliveries failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        claim = claimed.len() == want;
-        if !claim {
-            next_due = match hub.store.next_due_at().await {
-                Ok(Some(t)) => Some(
-                    Instant::now()
-                        + Duration::from_millis((t - now_ms()).clamp(1, MAX_IDLE_SLEEP.as_millis() as i64) as u64),
-                ),
-                _ => None,
-            };
-        }
-        if claimed.is_empty() {
-            continue;
-        }
-        let event_ids: Vec<String> =
-            claimed.iter().map(|d| d.event_id.clone()).collect::<HashSet<_>>().into_iter().collect();
-        let envelopes = hub.store.envelopes(&event_ids).await.unwrap_or_default();
-        let envelopes: HashMap<String, Arc<str>> = envelopes.into_iter().map(|(k, v)| (k, v.into())).collect();
-        for d in claimed {
-            let Ok(permit) = sem.clone().acquire_owned().await else { break };
-            let envelope = envelopes.get(&d.event_id).cloned();
-            start(&shared, permit, d, envelope, None);
+            Some(b) = inbox.rx.recv() => start_direct(&shared, &sem, &inbox, b).await,
+            _ = hub.work.notified(), if !claim => claim = true,
+            _ = tokio::time::sleep(wait), if !claim && !claiming => claim = true,
+            _ = shutdown.changed() => {}
         }
     }
-    // Graceful stop: no more hand-overs; queued ones go back at once, in-flight sends finish for a while, then
-    // whatever is left is handed back to the queue.
+    // Graceful stop: no more hand-overs; queued ones and claimed-but-unsent ones go back at once, in-flight sends
+    // finish for a while, then whatever is left is handed back to the queue.
     hub.dispatch.detach();
     inbox.rx.close();
-    while let Ok(batch) = inbox.rx.try_recv() {
-        for d in batch {
-            let _ = hub.store.release_delivery(&d.delivery.id, now_ms()).await;
+    let mut unsent: Vec<String> = queued.drain(..).map(|(d, _)| d.id).collect();
+    drop(claimed_tx);
+    if claiming {
+        if let Some(Some(got)) = claimed_rx.recv().await {
+            unsent.extend(got.into_iter().map(|(d, _)| d.id));
         }
+    }
+    while let Ok(b) = inbox.rx.try_recv() {
+        unsent.extend(b.into_iter().map(|d| d.delivery.id));
     }
     let all = u32::try_from(concurrency).unwrap_or(u32::MAX);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, sem.acquire_many(all)).await.is_ok();
     let left: Vec<String> = shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
-    for id in &left {
-        let _ = hub.store.release_delivery(id, now_ms()).await;
+    let released = left.len();
+    unsent.extend(left);
+    if let Err(e) = hub.store.release_deliveries(&unsent).await {
+        tracing::warn!(error = %e, "releasing unsent deliveries failed; their leases expire instead");
     }
     wake.abort();
     drop(shared);
     let _ = writer.await;
-    tracing::info!(drained, released = left.len(), "delivery worker stopped");
+    tracing::info!(drained, released, unsent = unsent.len() - released, "delivery worker stopped");
+}
+
+/// One claim with the envelopes of what it took (None: the database refused; the caller backs off).
+async fn claim_batch(hub: AppState, want: usize, lease_ms: i64) -> Option<Claimed> {
+    let claimed = match hub.store.claim_due(want as i64, lease_ms).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming deliveries failed; retrying");
+            return None;
+        }
+    };
+    if claimed.is_empty() {
+        return Some(Vec::new());
+    }
+    let event_ids: Vec<String> =
+        claimed.iter().map(|d| d.event_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let envelopes = hub.store.envelopes(&event_ids).await.unwrap_or_default();
+    let envelopes: HashMap<String, Arc<str>> = envelopes.into_iter().map(|(k, v)| (k, v.into())).collect();
+    Some(
+        claimed
+            .into_iter()
+            .map(|d| {
+                let envelope = envelopes.get(&d.event_id).cloned();
+                (d, envelope)
+            })
+            .collect(),
+    )
+}
+
+/// When the next queued delivery comes due, as an instant (None: nothing queued, or the query failed).
+async fn next_due_instant(hub: &AppState) -> Option<Instant> {
+    let t = hub.store.next_due_at().await.ok()??;
+    let ms = (t - now_ms()).clamp(1, MAX_IDLE_SLEEP.as_millis() as i64) as u64;
+    Some(Instant::now() + Duration::from_millis(ms))
 }
 
 async fn start_direct(shared: &Arc<Shared>, sem: &Arc<Semaphore>, inbox: &Inbox, batch: Vec<Direct>) {

@@ -1,6 +1,7 @@
 //! The delivery queue: claiming due rows with a lease, recording attempts and outcomes in batches.
 
 use super::events::{delivery_from, DELIVERY_COLS};
+use super::script::{Arg, Script};
 use super::{new_id, now_ms, DbResult, Dialect, SealedSecrets, Store};
 use crate::model::{Delivery, DeliveryAttempt, DeliveryListQuery, DeliveryStatus, ErrorKind, Event, Webhook};
 use sqlx::Row;
@@ -91,7 +92,7 @@ fn endpoint_deltas(records: &[AttemptRecord]) -> Vec<(&str, EndpointDelta)> {
 }
 
 /// The attempts of many deliveries in a few multi-row INSERTs.
-async fn insert_attempts(conn: &mut sqlx::AnyConnection, dialect: Dialect, records: &[AttemptRecord]) -> DbResult<()> {
+fn insert_attempts<'a>(script: &mut Script<'a>, dialect: Dialect, records: &'a [AttemptRecord]) {
     for chunk in records.chunks(ATTEMPT_CHUNK) {
         let sql = dialect.values_sql(
             "INSERT INTO delivery_attempts (id, delivery_id, attempt, request_headers, request_body, \
@@ -101,28 +102,18 @@ async fn insert_attempts(conn: &mut sqlx::AnyConnection, dialect: Dialect, recor
             14,
             "",
         );
-        let mut q = sqlx::query(&sql);
+        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 14);
         for r in chunk {
             let a = &r.attempt;
-            q = q
-                .bind(&a.id)
-                .bind(&r.delivery_id)
-                .bind(i64::from(a.attempt))
-                .bind(json(&a.request_headers))
-                .bind(&a.request_body)
-                .bind(a.response_status.map(i64::from))
-                .bind(json(&a.response_headers))
-                .bind(a.response_body.clone())
-                .bind(i64::from(a.response_truncated))
-                .bind(a.duration_ms as i64)
-                .bind(a.error_kind.map(|k| k.as_str().to_string()))
-                .bind(a.error.clone())
-                .bind(a.next_retry_at)
-                .bind(a.created_at);
+            args.extend([a.id.as_str().into(), r.delivery_id.as_str().into(), i64::from(a.attempt).into()]);
+            args.extend([json(&a.request_headers).into(), a.request_body.as_str().into()]);
+            args.extend([a.response_status.map(i64::from).into(), json(&a.response_headers).into()]);
+            args.extend([a.response_body.as_deref().into(), i64::from(a.response_truncated).into()]);
+            args.extend([(a.duration_ms as i64).into(), a.error_kind.map(|k| k.as_str()).into()]);
+            args.extend([a.error.as_deref().into(), a.next_retry_at.into(), a.created_at.into()]);
         }
-        q.execute(&mut *conn).await?;
+        script.push(sql, args);
     }
-    Ok(())
 }
 
 fn human_span(ms: i64) -> String {
@@ -206,8 +197,12 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        let mut tx = self.write.begin().await?;
-        insert_attempts(&mut tx, self.dialect, records).await?;
+        let deltas = endpoint_deltas(records);
+        let finished: Vec<&AttemptRecord> =
+            records.iter().filter(|r| matches!(r.status, DeliveryStatus::Success | DeliveryStatus::Failed)).collect();
+        // Every statement is built before the writer is taken, and sent in one go (see `script`).
+        let mut script = Script::default();
+        insert_attempts(&mut script, self.dialect, records);
         // Both engines name the columns of a VALUES list column1, column2, …
         for chunk in records.chunks(STATUS_CHUNK) {
             let sql = self.dialect.values_sql(
@@ -218,27 +213,18 @@ impl Store {
                 8,
                 ") AS v WHERE deliveries.id = v.column1",
             );
-            let mut q = sqlx::query(&sql);
+            let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 8);
             for r in chunk {
                 let a = &r.attempt;
-                q = q
-                    .bind(&r.delivery_id)
-                    .bind(r.status.as_str())
-                    .bind(i64::from(a.attempt))
-                    .bind(r.next_attempt_at)
-                    .bind(a.response_status.map(i64::from))
-                    .bind(a.error.clone())
-                    .bind(a.duration_ms as i64)
-                    .bind(now);
+                args.extend([r.delivery_id.as_str().into(), r.status.as_str().into(), i64::from(a.attempt).into()]);
+                args.extend([r.next_attempt_at.into(), a.response_status.map(i64::from).into()]);
+                args.extend([a.error.as_deref().into(), (a.duration_ms as i64).into(), now.into()]);
             }
-            q.execute(&mut *tx).await?;
+            script.push(sql, args);
         }
-        let finished: Vec<&AttemptRecord> =
-            records.iter().filter(|r| matches!(r.status, DeliveryStatus::Success | DeliveryStatus::Failed)).collect();
-        super::maintenance::add_to_rollups(&mut tx, self.dialect, &finished).await?;
-        // Every endpoint's counters in one statement per chunk; the rows it returns feed the breaker.
-        let deltas = endpoint_deltas(records);
-        let mut after = Vec::with_capacity(deltas.len());
+        super::maintenance::add_to_rollups(&mut script, self.dialect, &finished);
+        // Every endpoint's counters in one statement per chunk; the rows it returns (the only rows the script
+        // returns) feed the breaker.
         for chunk in deltas.chunks(STATUS_CHUNK) {
             let sql = self.dialect.values_sql(
                 "UPDATE webhooks SET last_triggered_at = v.column2, total_delivered = total_delivered + v.column3, \
@@ -253,20 +239,16 @@ impl Store {
                 ") AS v WHERE webhooks.id = v.column1 \
                  RETURNING webhooks.id, tenant_id, is_active, deleted_at, consecutive_failures, failing_since",
             );
-            let mut q = sqlx::query(&sql);
+            let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 8);
             for (webhook_id, d) in chunk {
-                q = q
-                    .bind(*webhook_id)
-                    .bind(now)
-                    .bind(d.delivered)
-                    .bind(d.failed)
-                    .bind(d.last_error.clone())
-                    .bind(d.failed_in_a_row)
-                    .bind(i64::from(d.reset))
-                    .bind(d.failing_since);
+                args.extend([(*webhook_id).into(), now.into(), d.delivered.into(), d.failed.into()]);
+                args.extend([d.last_error.as_deref().into(), d.failed_in_a_row.into(), i64::from(d.reset).into()]);
+                args.push(d.failing_since.into());
             }
-            after.extend(q.fetch_all(&mut *tx).await?);
+            script.push(sql, args);
         }
+        let mut tx = self.write.begin().await?;
+        let after = script.run(&mut tx, self.dialect).await?;
         let mut disabled = Vec::new();
         for row in after {
             let webhook_id: String = row.try_get("id")?;
@@ -337,8 +319,10 @@ impl Store {
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-        insert_attempts(&mut tx, self.dialect, std::slice::from_ref(record)).await?;
-        super::maintenance::add_to_rollups(&mut tx, self.dialect, &[record]).await?;
+        let mut script = Script::default();
+        insert_attempts(&mut script, self.dialect, std::slice::from_ref(record));
+        super::maintenance::add_to_rollups(&mut script, self.dialect, &[record]);
+        script.run(&mut tx, self.dialect).await?;
         tx.commit().await
     }
 
@@ -350,6 +334,23 @@ impl Store {
             .bind(now_ms())
             .execute(&self.write)
             .await?;
+        Ok(())
+    }
+
+    /// Gives leased deliveries back to the queue as they are (due as before), for any worker to claim at once.
+    pub async fn release_deliveries(&self, ids: &[String]) -> DbResult<()> {
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "UPDATE deliveries SET lease_until = NULL, updated_at = {} WHERE id IN ({})",
+                self.dialect.param(chunk.len() + 1),
+                self.dialect.list(chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.bind(now_ms()).execute(&self.write).await?;
+        }
         Ok(())
     }
 

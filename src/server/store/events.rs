@@ -1,6 +1,7 @@
 //! The event-type catalog, events and their delivery rows. Publishing writes the event, every delivery row and
 //! the idempotency key in one transaction: after the 202, a crash loses nothing.
 
+use super::script::{Arg, Script};
 use super::{DbResult, Store};
 use crate::model::{Delivery, DeliveryStatus, Event, EventListQuery, EventType};
 use sqlx::any::AnyRow;
@@ -190,6 +191,7 @@ async fn write_group(
     }
     let created: Vec<&OutboxJob> =
         jobs.iter().zip(&outcomes).filter(|(_, o)| **o == PublishOutcome::Created).map(|(j, _)| j).collect();
+    let mut script = Script::default();
     for chunk in created.chunks(EVENT_CHUNK) {
         let sql = dialect.values_sql(
             "INSERT INTO events (id, tenant_id, event_type, envelope, created_at) VALUES ",
@@ -197,12 +199,13 @@ async fn write_group(
             5,
             "",
         );
-        let mut q = sqlx::query(&sql);
+        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 5);
         for j in chunk {
             let e = &j.event;
-            q = q.bind(&e.id).bind(&e.tenant_id).bind(&e.event_type).bind(&*j.envelope).bind(e.created_at);
+            args.extend([e.id.as_str().into(), e.tenant_id.as_str().into(), e.event_type.as_str().into()]);
+            args.extend([(*j.envelope).into(), e.created_at.into()]);
         }
-        q.execute(&mut *tx).await?;
+        script.push(sql, args);
     }
     let rows: Vec<(&OutboxJob, &(String, String))> =
         created.iter().flat_map(|j| j.deliveries.iter().map(move |d| (*j, d))).collect();
@@ -214,23 +217,16 @@ async fn write_group(
             10,
             "",
         );
-        let mut q = sqlx::query(&sql);
+        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 10);
         for (j, (id, w)) in chunk {
             let e = &j.event;
-            q = q
-                .bind(id.as_str())
-                .bind(&e.tenant_id)
-                .bind(&e.id)
-                .bind(w.as_str())
-                .bind(&e.event_type)
-                .bind("pending")
-                .bind(e.created_at)
-                .bind(j.lease_until)
-                .bind(e.created_at)
-                .bind(e.created_at);
+            args.extend([id.as_str().into(), e.tenant_id.as_str().into(), e.id.as_str().into(), w.as_str().into()]);
+            args.extend([e.event_type.as_str().into(), "pending".into(), e.created_at.into()]);
+            args.extend([j.lease_until.into(), e.created_at.into(), e.created_at.into()]);
         }
-        q.execute(&mut *tx).await?;
+        script.push(sql, args);
     }
+    script.run(&mut tx, dialect).await?;
     // Other instances' workers hear of unleased work once per group, when it commits.
     if dialect == super::Dialect::Postgres
         && created.iter().any(|j| j.lease_until.is_none() && !j.deliveries.is_empty())

@@ -1,5 +1,6 @@
 //! Reading the delivery log in aggregate (stats) and keeping it bounded (retention).
 
+use super::script::{Arg, Script};
 use super::{DbResult, Store};
 use sqlx::Row;
 
@@ -189,11 +190,11 @@ fn class_of(duration_ms: u64) -> i64 {
 
 /// Adds finished deliveries to the hourly rollups (one multi-row upsert, keys merged first: PostgreSQL refuses
 /// to update one row twice in a statement).
-pub(super) async fn add_to_rollups(
-    conn: &mut sqlx::AnyConnection,
+pub(super) fn add_to_rollups<'a>(
+    script: &mut Script<'a>,
     dialect: super::Dialect,
-    records: &[&super::AttemptRecord],
-) -> DbResult<()> {
+    records: &[&'a super::AttemptRecord],
+) {
     // (endpoint, hour, status, class) → (tenant, count, total ms)
     type Key<'a> = (&'a str, i64, &'a str, i64);
     let mut merged: std::collections::BTreeMap<Key, (&str, i64, i64)> = Default::default();
@@ -213,13 +214,13 @@ pub(super) async fn add_to_rollups(
             " ON CONFLICT (webhook_id, hour, status, class) DO UPDATE SET n = delivery_rollups.n + excluded.n, \
              total_ms = delivery_rollups.total_ms + excluded.total_ms",
         );
-        let mut q = sqlx::query(&sql);
+        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 7);
         for ((webhook, hour, status, class), (tenant, n, ms)) in chunk {
-            q = q.bind(*webhook).bind(*hour).bind(*status).bind(*class).bind(*tenant).bind(*n).bind(*ms);
+            args.extend([(*webhook).into(), (*hour).into(), (*status).into(), (*class).into()]);
+            args.extend([(*tenant).into(), (*n).into(), (*ms).into()]);
         }
-        q.execute(&mut *conn).await?;
+        script.push(sql, args);
     }
-    Ok(())
 }
 
 /// Counts the queued deliveries matching `cond` (on `$1`) as cancelled in the rollups, just before they are.

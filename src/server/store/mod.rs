@@ -16,6 +16,7 @@ mod audit;
 mod deliveries;
 mod events;
 mod maintenance;
+mod script;
 mod webhooks;
 
 pub use api_keys::StoredKey;
