@@ -21,6 +21,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const HOOK_CACHE_TTL: Duration = Duration::from_secs(2);
 /// How many windows of handed-over deliveries may wait in the inbox.
 const HANDOFF_WINDOWS: usize = 4;
+/// Finished attempts that may wait for the results writer (two of its batches).
+const RESULTS_BACKLOG: usize = 1024;
 
 type HookEntry = Arc<(Webhook, Secrets, bool)>;
 
@@ -29,7 +31,7 @@ struct Shared {
     client: reqwest::Client,
     limiter: RateLimiter,
     hooks: Mutex<HashMap<String, (Instant, HookEntry)>>,
-    results: mpsc::UnboundedSender<AttemptRecord>,
+    results: mpsc::Sender<AttemptRecord>,
     in_flight: Mutex<HashSet<String>>,
 }
 
@@ -49,7 +51,9 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     // so the window never drains while a claim waits for the (single SQLite) writer.
     let batch = concurrency.min(CLAIM_BATCH);
     let low_water = (concurrency / 2).max(1);
-    let (tx, rx) = mpsc::unbounded_channel();
+    // Bounded, so a writer that falls behind holds the senders' permits and the worker slows to its pace
+    // instead of piling finished attempts up in memory.
+    let (tx, rx) = mpsc::channel(RESULTS_BACKLOG);
     let writer = tokio::spawn(results_writer(hub.clone(), rx));
     let wake = tokio::spawn(forward_notifications(hub.clone()));
     let shared = Arc::new(Shared {
@@ -313,11 +317,11 @@ async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
         next_attempt_at: next,
         disable_reason,
     };
-    let _ = shared.results.send(record);
+    let _ = shared.results.send(record).await;
 }
 
 /// Writes attempt records in batches: one transaction for everything that finished meanwhile.
-async fn results_writer(hub: AppState, mut rx: mpsc::UnboundedReceiver<AttemptRecord>) {
+async fn results_writer(hub: AppState, mut rx: mpsc::Receiver<AttemptRecord>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < 512 {
