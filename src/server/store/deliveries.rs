@@ -247,8 +247,10 @@ impl Store {
             }
             script.push(sql, args);
         }
-        let mut tx = self.write.begin().await?;
-        let after = script.run(&mut tx, self.dialect).await?;
+        let after = script.commit(&self.write, self.dialect).await?;
+        self.written.notify_one();
+        // The breaker's verdicts, from the counters as committed. Switching an endpoint off is a second, rare
+        // transaction: if it is lost, the next failed attempt reaches the same verdict.
         let mut disabled = Vec::new();
         for row in after {
             let webhook_id: String = row.try_get("id")?;
@@ -270,20 +272,26 @@ impl Store {
                 }
             });
             let Some(reason) = reason.filter(|_| active) else { continue };
-            // Re-enabling is a user action and starts the count afresh.
-            sqlx::query(
+            // Re-enabling is a user action and starts the count afresh. Only an endpoint still on is switched
+            // off (and audited) once.
+            let switched = sqlx::query(
                 "UPDATE webhooks SET is_active = 0, disabled_reason = $2, updated_at = $3, consecutive_failures = 0, \
-                 failing_since = NULL WHERE id = $1",
+                 failing_since = NULL WHERE id = $1 AND is_active = 1",
             )
             .bind(&webhook_id)
             .bind(&reason)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            disabled.push(AutoDisabled { webhook_id, tenant_id: row.try_get("tenant_id")?, reason });
+            .execute(&self.write)
+            .await;
+            match switched {
+                Ok(r) if r.rows_affected() == 1 => {
+                    disabled.push(AutoDisabled { webhook_id, tenant_id: row.try_get("tenant_id")?, reason })
+                }
+                Ok(_) => {}
+                // The attempts are committed; failing here would only have them written again.
+                Err(e) => tracing::warn!(error = %e, webhook = %webhook_id, "switching the endpoint off failed"),
+            }
         }
-        tx.commit().await?;
-        self.written.notify_one();
         Ok(disabled)
     }
 

@@ -150,6 +150,13 @@ async fn write_group(
     dialect: super::Dialect,
     jobs: &[OutboxJob],
 ) -> DbResult<Vec<PublishOutcome>> {
+    // Without idempotency keys nothing depends on what the transaction finds: it is built whole beforehand and
+    // sent as one call (see `script`).
+    if jobs.iter().all(|j| j.idempotency_key.is_none()) {
+        let all: Vec<&OutboxJob> = jobs.iter().collect();
+        insert_script(dialect, &all).commit(pool, dialect).await?;
+        return Ok(vec![PublishOutcome::Created; jobs.len()]);
+    }
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -191,6 +198,13 @@ async fn write_group(
     }
     let created: Vec<&OutboxJob> =
         jobs.iter().zip(&outcomes).filter(|(_, o)| **o == PublishOutcome::Created).map(|(j, _)| j).collect();
+    insert_script(dialect, &created).run(&mut tx, dialect).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// The events and delivery rows of a group in a few multi-row INSERTs.
+fn insert_script<'a>(dialect: super::Dialect, created: &[&'a OutboxJob]) -> Script<'a> {
     let mut script = Script::default();
     for chunk in created.chunks(EVENT_CHUNK) {
         let sql = dialect.values_sql(
@@ -226,15 +240,13 @@ async fn write_group(
         }
         script.push(sql, args);
     }
-    script.run(&mut tx, dialect).await?;
     // Other instances' workers hear of unleased work once per group, when it commits.
     if dialect == super::Dialect::Postgres
         && created.iter().any(|j| j.lease_until.is_none() && !j.deliveries.is_empty())
     {
-        sqlx::query("SELECT pg_notify($1, '')").bind(super::WORK_CHANNEL).execute(&mut *tx).await?;
+        script.push("SELECT pg_notify($1, '')".into(), vec![super::WORK_CHANNEL.into()]);
     }
-    tx.commit().await?;
-    Ok(outcomes)
+    script
 }
 
 /// What a publish transaction did.

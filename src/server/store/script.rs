@@ -2,7 +2,8 @@
 //! every statement is a hop there and back; while the single writer is held, the hops (each waiting for a busy
 //! runtime to poll the task again) cost more than the statements. On SQLite a script is one multi-statement
 //! query (parameters renumbered so each statement keeps its own); on PostgreSQL, whose prepared statements
-//! hold one statement each, the statements run one after another.
+//! hold one statement each, the statements run one after another. [`Script::commit`] goes one step further on
+//! SQLite: `BEGIN`, the statements and `COMMIT` in that one call, so a whole transaction is one hop.
 
 use super::{DbResult, Dialect};
 use sqlx::any::{Any, AnyArguments, AnyRow};
@@ -97,16 +98,57 @@ impl<'a> Script<'a> {
 
     /// Runs every statement in order on `conn` and returns the rows they returned.
     pub async fn run(self, conn: &mut sqlx::AnyConnection, dialect: Dialect) -> DbResult<Vec<AnyRow>> {
-        let mut rows = Vec::new();
         if dialect == Dialect::Postgres {
+            let mut rows = Vec::new();
             for (sql, args) in self.stmts {
                 rows.extend(bind_all(sqlx::query(&sql), args).fetch_all(&mut *conn).await?);
             }
             return Ok(rows);
         }
+        self.run_sqlite(conn, "", "").await
+    }
+
+    /// Runs the statements as one transaction on a connection of `pool` and commits it; returns their rows.
+    /// On SQLite the transaction is a single call (see the module comment); a failure rolls it back.
+    pub async fn commit(self, pool: &sqlx::AnyPool, dialect: Dialect) -> DbResult<Vec<AnyRow>> {
+        if dialect == Dialect::Postgres {
+            let mut tx = pool.begin().await?;
+            let rows = self.run(&mut tx, dialect).await?;
+            tx.commit().await?;
+            return Ok(rows);
+        }
+        let mut guard = OpenTransaction(Some(pool.acquire().await?));
+        let conn = guard.0.as_mut().ok_or(sqlx::Error::PoolClosed)?;
+        match self.run_sqlite(conn, "BEGIN;\n", "COMMIT;").await {
+            Ok(rows) => {
+                guard.0 = None;
+                Ok(rows)
+            }
+            Err(e) => {
+                // A failed statement leaves the transaction open; SQLite may also have rolled it back already.
+                let undone = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+                if undone.is_ok() || undone.is_err_and(|r| r.to_string().contains("no transaction is active")) {
+                    guard.0 = None;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The SQLite form: as few multi-statement calls as the parameter limit allows, `head` before the first
+    /// statement and `tail` after the last.
+    async fn run_sqlite(self, conn: &mut sqlx::AnyConnection, head: &str, tail: &str) -> DbResult<Vec<AnyRow>> {
+        let mut rows = Vec::new();
+        if self.stmts.is_empty() && head.is_empty() {
+            return Ok(rows);
+        }
         let mut stmts = self.stmts.into_iter().peekable();
-        while stmts.peek().is_some() {
+        let mut first = true;
+        while first || stmts.peek().is_some() {
             let (mut sql, mut args) = (String::new(), Vec::new());
+            if std::mem::take(&mut first) {
+                sql.push_str(head);
+            }
             while let Some((s, a)) =
                 stmts.next_if(|(_, a)| args.is_empty() || args.len() + a.len() <= SQLITE_MAX_PARAMS)
             {
@@ -114,12 +156,27 @@ impl<'a> Script<'a> {
                 sql.push_str(";\n");
                 args.extend(a);
             }
+            if stmts.peek().is_none() {
+                sql.push_str(tail);
+            }
             // Small scripts repeat (a group of a few events, a handful of attempts) and stay prepared; large ones
             // rarely repeat, and a statement cache full of them would hold megabytes.
             let keep = args.len() <= KEEP_PREPARED_PARAMS;
             rows.extend(bind_all(sqlx::query(&sql), args).persistent(keep).fetch_all(&mut *conn).await?);
         }
         Ok(rows)
+    }
+}
+
+/// A connection whose hand-made transaction has not been settled: dropped like this (the caller was cancelled,
+/// or the rollback failed) it is closed instead of going back to the pool, and SQLite rolls the rest back.
+struct OpenTransaction(Option<sqlx::pool::PoolConnection<Any>>);
+
+impl Drop for OpenTransaction {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
     }
 }
 
