@@ -37,11 +37,15 @@ pub struct Hub {
     pub test_client: std::sync::OnceLock<reqwest::Client>,
     /// Tenant ids whose deliveries changed, for the live Deliveries view (SSE).
     pub live: tokio::sync::broadcast::Sender<String>,
+    /// Tenants whose change other instances have not heard of yet (see [`Hub::deliveries_changed`]).
+    announce: PendingTenants,
     /// Turns true when the server begins to stop, so long-lived streams end and shutdown is not held up.
     pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 pub type AppState = Arc<Hub>;
+
+type PendingTenants = Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
 
 /// Tenants seen to exist, so publishing does not read the tenant row every time. Tenants are never deleted,
 /// so a yes cannot go stale; the set is bounded so a flood of new tenants cannot grow it without end.
@@ -93,6 +97,7 @@ impl Hub {
             limiter: Default::default(),
             test_client: Default::default(),
             live: tokio::sync::broadcast::channel(1024).0,
+            announce: Default::default(),
             stopping: tokio::sync::watch::channel(false).0,
         });
         hub.seed_catalog().await.map_err(|e| format!("cannot seed the event-type catalog: {e}"))?;
@@ -108,15 +113,27 @@ impl Hub {
             let _ = self.live.send((*t).to_string());
         }
         if everywhere && self.store.dialect() == crate::server::store::Dialect::Postgres {
-            let store = self.store.clone();
-            let tenants: Vec<String> = tenants.iter().map(|t| (*t).to_string()).collect();
-            tokio::spawn(async move {
-                for t in tenants {
-                    if let Err(e) = store.notify(crate::server::store::DELIVERIES_CHANNEL, &t).await {
-                        tracing::debug!(error = %e, "cannot announce a delivery change");
-                    }
-                }
-            });
+            // Other instances hear of a tenant at most every ANNOUNCE_EVERY: the worker records hundreds of
+            // batches a second, and each NOTIFY is a round trip and a commit PostgreSQL serialises.
+            let mut pending = self.announce.lock().unwrap_or_else(|p| p.into_inner());
+            let first = pending.is_empty();
+            pending.extend(tenants.iter().map(|t| (*t).to_string()));
+            if first {
+                tokio::spawn(announce_later(self.store.clone(), self.announce.clone()));
+            }
+        }
+    }
+}
+
+const ANNOUNCE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Tells the other instances, after a short wait, of every tenant whose deliveries changed meanwhile.
+async fn announce_later(store: Store, pending: PendingTenants) {
+    tokio::time::sleep(ANNOUNCE_EVERY).await;
+    let tenants: Vec<String> = pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+    for t in tenants {
+        if let Err(e) = store.notify(crate::server::store::DELIVERIES_CHANNEL, &t).await {
+            tracing::debug!(error = %e, "cannot announce a delivery change");
         }
     }
 }

@@ -245,12 +245,17 @@ impl Store {
                 args.extend([d.last_error.as_deref().into(), d.failed_in_a_row.into(), i64::from(d.reset).into()]);
                 args.push(d.failing_since.into());
             }
-            script.push(sql, args);
+            script.push_returning(sql, args);
         }
-        let after = script.commit(&self.write, self.dialect).await?;
-        self.written.notify_one();
-        // The breaker's verdicts, from the counters as committed. Switching an endpoint off is a second, rare
-        // transaction: if it is lost, the next failed attempt reaches the same verdict.
+        // A batch in which no endpoint failed cannot trip the breaker: it is one call (see `script`). Otherwise
+        // the verdicts are read from the counters as updated and applied in the same transaction.
+        if deltas.iter().all(|(_, d)| d.failing_since.is_none() && d.disable.is_none()) {
+            script.commit(&self.write, self.dialect).await?;
+            self.written.notify_one();
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write.begin().await?;
+        let after = script.run(&mut tx, self.dialect).await?;
         let mut disabled = Vec::new();
         for row in after {
             let webhook_id: String = row.try_get("id")?;
@@ -272,26 +277,20 @@ impl Store {
                 }
             });
             let Some(reason) = reason.filter(|_| active) else { continue };
-            // Re-enabling is a user action and starts the count afresh. Only an endpoint still on is switched
-            // off (and audited) once.
-            let switched = sqlx::query(
+            // Re-enabling is a user action and starts the count afresh.
+            sqlx::query(
                 "UPDATE webhooks SET is_active = 0, disabled_reason = $2, updated_at = $3, consecutive_failures = 0, \
-                 failing_since = NULL WHERE id = $1 AND is_active = 1",
+                 failing_since = NULL WHERE id = $1",
             )
             .bind(&webhook_id)
             .bind(&reason)
             .bind(now)
-            .execute(&self.write)
-            .await;
-            match switched {
-                Ok(r) if r.rows_affected() == 1 => {
-                    disabled.push(AutoDisabled { webhook_id, tenant_id: row.try_get("tenant_id")?, reason })
-                }
-                Ok(_) => {}
-                // The attempts are committed; failing here would only have them written again.
-                Err(e) => tracing::warn!(error = %e, webhook = %webhook_id, "switching the endpoint off failed"),
-            }
+            .execute(&mut *tx)
+            .await?;
+            disabled.push(AutoDisabled { webhook_id, tenant_id: row.try_get("tenant_id")?, reason });
         }
+        tx.commit().await?;
+        self.written.notify_one();
         Ok(disabled)
     }
 

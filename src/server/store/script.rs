@@ -2,8 +2,9 @@
 //! every statement is a hop there and back; while the single writer is held, the hops (each waiting for a busy
 //! runtime to poll the task again) cost more than the statements. On SQLite a script is one multi-statement
 //! query (parameters renumbered so each statement keeps its own); on PostgreSQL, whose prepared statements
-//! hold one statement each, the statements run one after another. [`Script::commit`] goes one step further on
-//! SQLite: `BEGIN`, the statements and `COMMIT` in that one call, so a whole transaction is one hop.
+//! hold one statement each, the statements run one after another. [`Script::commit`] makes a whole transaction
+//! one call: on SQLite `BEGIN`, the statements and `COMMIT`; on PostgreSQL one statement, the others as its
+//! data-modifying `WITH` clauses.
 
 use super::{DbResult, Dialect};
 use sqlx::any::{Any, AnyArguments, AnyRow};
@@ -54,12 +55,16 @@ impl From<Option<String>> for Arg<'_> {
 
 /// SQLite's largest parameter number (SQLITE_MAX_VARIABLE_NUMBER of the bundled library), with room to spare.
 const SQLITE_MAX_PARAMS: usize = 32_000;
+/// PostgreSQL's limit is 65,535 parameters per statement; larger scripts run as a transaction instead.
+const PG_ONE_STATEMENT_PARAMS: usize = 60_000;
 /// Scripts up to this many parameters stay in the connection's statement cache.
 const KEEP_PREPARED_PARAMS: usize = 2_000;
 
 #[derive(Default)]
 pub(crate) struct Script<'a> {
     stmts: Vec<(String, Vec<Arg<'a>>)>,
+    /// Which statements' rows the caller wants (a `RETURNING` clause).
+    returning: Vec<usize>,
 }
 
 fn bind_all<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, args: Vec<Arg<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
@@ -96,6 +101,12 @@ impl<'a> Script<'a> {
         self.stmts.push((sql, args));
     }
 
+    /// Adds a statement whose rows (`RETURNING …`) the caller reads; all such statements return the same columns.
+    pub fn push_returning(&mut self, sql: String, args: Vec<Arg<'a>>) {
+        self.returning.push(self.stmts.len());
+        self.push(sql, args);
+    }
+
     /// Runs every statement in order on `conn` and returns the rows they returned.
     pub async fn run(self, conn: &mut sqlx::AnyConnection, dialect: Dialect) -> DbResult<Vec<AnyRow>> {
         if dialect == Dialect::Postgres {
@@ -112,6 +123,12 @@ impl<'a> Script<'a> {
     /// On SQLite the transaction is a single call (see the module comment); a failure rolls it back.
     pub async fn commit(self, pool: &sqlx::AnyPool, dialect: Dialect) -> DbResult<Vec<AnyRow>> {
         if dialect == Dialect::Postgres {
+            let params: usize = self.stmts.iter().map(|(_, a)| a.len()).sum();
+            if self.stmts.len() > 1 && params <= PG_ONE_STATEMENT_PARAMS {
+                let (sql, args) = self.into_one_statement();
+                let keep = args.len() <= KEEP_PREPARED_PARAMS;
+                return bind_all(sqlx::query(&sql), args).persistent(keep).fetch_all(pool).await;
+            }
             let mut tx = pool.begin().await?;
             let rows = self.run(&mut tx, dialect).await?;
             tx.commit().await?;
@@ -133,6 +150,35 @@ impl<'a> Script<'a> {
                 Err(e)
             }
         }
+    }
+
+    /// PostgreSQL: the statements as data-modifying `WITH` clauses of one statement, which is one round trip and
+    /// atomic without `BEGIN`/`COMMIT` (each of those is a round trip too). That statement is the last one, or,
+    /// when rows were asked for, the union of those rows. A plain `SELECT` may only come last (an unread `WITH`
+    /// query does not run), and no statement may depend on another's changes (they share one snapshot).
+    fn into_one_statement(self) -> (String, Vec<Arg<'a>>) {
+        let (mut sql, mut args) = (String::from("WITH "), Vec::new());
+        let last = self.stmts.len() - 1;
+        let main_is_last = self.returning.is_empty();
+        for (i, (s, a)) in self.stmts.into_iter().enumerate() {
+            if i == last && main_is_last {
+                sql.truncate(sql.len() - 2);
+                sql.push(' ');
+                renumber(&s, args.len(), &mut sql);
+            } else {
+                sql.push_str(&format!("s{i} AS ("));
+                renumber(&s, args.len(), &mut sql);
+                sql.push_str("), ");
+            }
+            args.extend(a);
+        }
+        if !main_is_last {
+            sql.truncate(sql.len() - 2);
+            let union: Vec<String> = self.returning.iter().map(|i| format!("SELECT * FROM s{i}")).collect();
+            sql.push(' ');
+            sql.push_str(&union.join(" UNION ALL "));
+        }
+        (sql, args)
     }
 
     /// The SQLite form: as few multi-statement calls as the parameter limit allows, `head` before the first
@@ -183,6 +229,31 @@ impl Drop for OpenTransaction {
 #[cfg(test)]
 mod tests {
     use super::renumber;
+
+    #[test]
+    fn statements_become_clauses_of_the_last() {
+        let mut s = super::Script::default();
+        s.push("INSERT INTO a VALUES ($1, $2)".into(), vec![1.into(), 2.into()]);
+        s.push("UPDATE b SET x = $1".into(), vec![3.into()]);
+        s.push("SELECT pg_notify($1, '')".into(), vec!["c".into()]);
+        let (sql, args) = s.into_one_statement();
+        assert_eq!(
+            sql,
+            "WITH s0 AS (INSERT INTO a VALUES ($1, $2)), s1 AS (UPDATE b SET x = $3) SELECT pg_notify($4, '')"
+        );
+        assert_eq!(args.len(), 4);
+
+        let mut s = super::Script::default();
+        s.push_returning("UPDATE w SET n = $1 RETURNING id".into(), vec![1.into()]);
+        s.push("INSERT INTO a VALUES ($1)".into(), vec![2.into()]);
+        s.push_returning("UPDATE w SET n = $1 RETURNING id".into(), vec![3.into()]);
+        let (sql, _) = s.into_one_statement();
+        assert_eq!(
+            sql,
+            "WITH s0 AS (UPDATE w SET n = $1 RETURNING id), s1 AS (INSERT INTO a VALUES ($2)), \
+             s2 AS (UPDATE w SET n = $3 RETURNING id) SELECT * FROM s0 UNION ALL SELECT * FROM s2"
+        );
+    }
 
     #[test]
     fn parameters_move_by_the_offset() {
