@@ -152,6 +152,8 @@ pub struct Store {
     outbox: tokio::sync::mpsc::UnboundedSender<events::OutboxJob>,
     /// Told after the busy writers commit, so the SQLite checkpointer sleeps while nothing is written.
     written: Arc<tokio::sync::Notify>,
+    /// Dropped with the last handle on the store: the checkpointer then ends at once and lets the pools go.
+    _alive: Arc<tokio::sync::watch::Sender<()>>,
 }
 
 /// NOTIFY channel: a tenant's endpoints changed (payload: tenant id).
@@ -171,10 +173,11 @@ impl Store {
         let (outbox, rx) = tokio::sync::mpsc::unbounded_channel();
         let written = Arc::new(tokio::sync::Notify::new());
         tokio::spawn(events::outbox_writer(write.clone(), dialect, rx, written.clone()));
+        let (alive, gone) = tokio::sync::watch::channel(());
         if dialect == Dialect::Sqlite {
-            tokio::spawn(checkpointer(read.clone(), write.clone(), outbox.downgrade(), written.clone()));
+            tokio::spawn(checkpointer(read.clone(), write.clone(), gone, written.clone()));
         }
-        Store { read, write, dialect, pg_url, outbox, written }
+        Store { read, write, dialect, pg_url, outbox, written, _alive: Arc::new(alive) }
     }
 
     /// Opens (creating the SQLite file and its folder if needed) and checks the connection.
@@ -276,21 +279,18 @@ impl Store {
 /// longer than [`WAL_RESTART_FRAMES`], the few frames written since the passive pass are copied on the writer
 /// itself, between two transactions; the next write then starts the WAL from the beginning.
 /// It runs at most every [`CHECKPOINT_EVERY`] and only after a commit (`written`); it ends with the last handle
-/// on the store (`alive`).
+/// on the store (`gone`), so a dropped hub's connections and caches are not kept alive.
 async fn checkpointer(
     read: AnyPool,
     write: AnyPool,
-    alive: tokio::sync::mpsc::WeakUnboundedSender<events::OutboxJob>,
+    mut gone: tokio::sync::watch::Receiver<()>,
     written: Arc<tokio::sync::Notify>,
 ) {
     while !read.is_closed() {
-        // Idle, look only now and then whether the store is still there.
-        let wrote = tokio::time::timeout(Duration::from_secs(30), written.notified()).await.is_ok();
-        if alive.upgrade().is_none() {
-            return;
-        }
-        if !wrote {
-            continue;
+        tokio::select! {
+            _ = written.notified() => {}
+            // Nothing is ever sent: this fires when the store's last handle is dropped.
+            _ = gone.changed() => return,
         }
         tokio::time::sleep(CHECKPOINT_EVERY).await;
         let frames = match wal_checkpoint(&read).await {
