@@ -55,8 +55,9 @@ impl From<Option<String>> for Arg<'_> {
 
 /// SQLite's largest parameter number (SQLITE_MAX_VARIABLE_NUMBER of the bundled library), with room to spare.
 const SQLITE_MAX_PARAMS: usize = 32_000;
-/// PostgreSQL's limit is 65,535 parameters per statement; larger scripts run as a transaction instead.
-const PG_ONE_STATEMENT_PARAMS: usize = 60_000;
+/// Larger scripts run as a transaction, statement by statement: one statement of tens of thousands of
+/// parameters (a big fan-out group) is encoded whole in memory, and four groups commit side by side.
+const PG_ONE_STATEMENT_PARAMS: usize = 8_000;
 /// Scripts up to this many parameters stay in the connection's statement cache.
 const KEEP_PREPARED_PARAMS: usize = 2_000;
 
