@@ -235,8 +235,9 @@ fn main() {
                 for run in 0..repeats {
                     runs.push(one_run(&b.url, &rx_base, &sink, shape, run).await);
                 }
+                let shape_mb = peak_rss_mb();
                 let peak = if instances > 1 { &mut double_mb } else { &mut single_mb };
-                *peak = (*peak).max(peak_rss_mb());
+                *peak = (*peak).max(shape_mb);
                 let med = |f: fn(&Run) -> f64| {
                     let mut v: Vec<f64> = runs.iter().map(f).collect();
                     pct(&mut v, 0.5)
@@ -247,7 +248,7 @@ fn main() {
                 let name = if instances > 1 { format!("{}×{instances}", b.name) } else { b.name.to_string() };
                 println!("#rate {name} {endpoints} {rate:.0} {:.1}", med(|r| r.p99));
                 println!(
-                    "| {} | {} endpoint(s) per event: {} deliveries × {} runs | {:.0} delivered/s ({:.1}% of the raw ceiling; runs {}); publish→receive p50 {:.1} ms, p99 {:.1} ms; publish call p50 {:.1} ms, p99 {:.1} ms |",
+                    "| {} | {} endpoint(s) per event: {} deliveries × {} runs | {:.0} delivered/s ({:.1}% of the raw ceiling; runs {}); publish→receive p50 {:.1} ms, p99 {:.1} ms; publish call p50 {:.1} ms, p99 {:.1} ms; peak RSS {shape_mb} MB |",
                     name, endpoints, runs[0].received, repeats, rate, 100.0 * rate / ceiling, raw.join(", "), med(|r| r.p50), med(|r| r.p99), med(|r| r.publish_p50), med(|r| r.publish_p99)
                 );
             }

@@ -14,6 +14,21 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc 3 gives emptied pages back to the OS only a second after they empty (`purge_delay` 1000 ms), so a
+/// burst (a big fan-out group, a backlog of attempts) stayed in the RSS long after it was freed: the delivery
+/// benchmark peaked at 119–177 MB. 100 ms: 115–129 MB, same CPU time (10 ms cost ~8% more CPU, in madvise and
+/// page faults, for no further gain).
+/// `MIMALLOC_PURGE_DELAY` in the environment still wins. Called when a hub opens; idempotent.
+#[cfg(feature = "ssr")]
+pub fn release_freed_memory_promptly() {
+    // `mi_option_purge_delay` in mimalloc.h (2 and 3); libmimalloc-sys names the options only up to 14.
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets one integer option, which mimalloc allows at any time from any thread.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 100) }
+    }
+}
+
 pub mod model;
 pub mod server_fns;
 pub mod ui;

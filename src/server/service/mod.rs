@@ -71,6 +71,7 @@ impl KnownTenants {
 impl Hub {
     /// Connects, migrates and loads the master key: everything that can fail on bad configuration.
     pub async fn open(config: Config) -> Result<AppState, String> {
+        crate::release_freed_memory_promptly();
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let key = match (&config.master_key, &config.database) {
