@@ -278,7 +278,7 @@ impl Store {
 /// (measured: a 1.4 GB WAL after 10 s of publishing, and fsyncs slowed by flushing it). So once the WAL is
 /// longer than [`WAL_RESTART_FRAMES`], the few frames written since the passive pass are copied on the writer
 /// itself, between two transactions; the next write then starts the WAL from the beginning. Every publish waits
-/// while the writer copies, so reader passes repeat first until fewer than [`WRITER_TAIL_FRAMES`] are left
+/// while the writer copies, so reader passes repeat first until one copies fewer than [`WRITER_TAIL_FRAMES`]
 /// (each pass copies what arrived during the previous one): after a single pass the writer held up every publish
 /// for 4–6 ms per restart, now 2–3 ms (publish p99 at 64 connections 25–29 → 17–22 ms).
 /// It runs at most every [`CHECKPOINT_EVERY`] and only after a commit (`written`); it ends with the last handle
