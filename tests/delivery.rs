@@ -205,3 +205,39 @@ fn deliveries_are_signed_retried_and_recorded() {
         }
     });
 }
+
+/// PostgreSQL text cannot hold a NUL byte: a receiver answering with one must not make the attempt unrecordable
+/// (which would leave the delivery leased and retried forever). Both engines store the replacement character.
+#[test]
+fn a_response_body_with_a_nul_byte_is_recorded() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let (stop, stop_rx) = tokio::sync::watch::channel(false);
+            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let rx = Receiver::start().await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let hook = CreateWebhook {
+                url: rx.url("/nul"),
+                events: vec!["ticket.*".into()],
+                tenant_id: Some(t.id.clone()),
+                ..Default::default()
+            };
+            hub.create_webhook(Actor::System, hook).await.unwrap();
+            let ev = PublishEvent {
+                event_type: "ticket.created".into(),
+                data: ticket(),
+                tenant_id: Some(t.id.clone()),
+                ..Default::default()
+            };
+            let p = hub.publish(Actor::System, ev).await.unwrap();
+            let d = settle(&hub, &p.id).await;
+            assert_eq!((d[0].status, d[0].attempts), (DeliveryStatus::Success, 1), "[{n}]");
+            let attempts = hub.store.attempts_for(&d[0].id).await.unwrap();
+            assert_eq!(attempts[0].response_body.as_deref(), Some("ok\u{FFFD}done"), "[{n}]");
+            let _ = stop.send(true);
+            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+        }
+    });
+}

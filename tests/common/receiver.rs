@@ -1,6 +1,7 @@
 //! A real HTTP receiver on 127.0.0.1 with programmable behaviour per path, recording every request.
 //! Paths: `/ok`, `/fail` (always 500), `/flaky/N` (N × 500, then 200), `/gone` (410),
-//! `/limited` (429 with Retry-After: 1 once, then 200), `/slow/MS` (waits, then 200), `/big` (100 KB body).
+//! `/limited` (429 with Retry-After: 1 once, then 200), `/slow/MS` (waits, then 200), `/big` (100 KB body),
+//! `/nul` (200 with a NUL byte in the body).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -76,6 +77,7 @@ async fn handle(State(r): State<Receiver>, Path(path): Path<String>, headers: He
             StatusCode::OK.into_response()
         }
         ["big", ..] => (StatusCode::OK, "x".repeat(100 * 1024)).into_response(),
+        ["nul", ..] => (StatusCode::OK, "ok\0done").into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -239,7 +239,8 @@ pub async fn send(
             }
         }
     }
-    attempt.response_body = Some(String::from_utf8_lossy(&buf).into_owned());
+    // PostgreSQL text cannot hold NUL; both engines store the same replacement character instead.
+    attempt.response_body = Some(String::from_utf8_lossy(&buf).replace('\0', "\u{FFFD}"));
     attempt.duration_ms = started.elapsed().as_millis() as u64;
     if !res.status().is_success() {
         attempt.error_kind = Some(ErrorKind::Status);

@@ -205,6 +205,9 @@ async fn write_group(
 
 /// The events and delivery rows of a group in a few multi-row INSERTs.
 fn insert_script<'a>(dialect: super::Dialect, created: &[&'a OutboxJob]) -> Script<'a> {
+    if dialect == super::Dialect::Postgres {
+        return insert_script_pg(created);
+    }
     let mut script = Script::default();
     for chunk in created.chunks(EVENT_CHUNK) {
         let sql = dialect.values_sql(
@@ -240,10 +243,76 @@ fn insert_script<'a>(dialect: super::Dialect, created: &[&'a OutboxJob]) -> Scri
         }
         script.push(sql, args);
     }
+    script
+}
+
+/// An event row as the PostgreSQL outbox statement reads it (`json_to_recordset`).
+#[derive(serde::Serialize)]
+struct EventJson<'a> {
+    i: &'a str,
+    t: &'a str,
+    y: &'a str,
+    v: &'a str,
+    c: i64,
+}
+
+/// A delivery row as the PostgreSQL outbox statement reads it.
+#[derive(serde::Serialize)]
+struct DeliveryJson<'a> {
+    i: &'a str,
+    t: &'a str,
+    e: &'a str,
+    w: &'a str,
+    y: &'a str,
+    c: i64,
+    l: Option<i64>,
+}
+
+/// The PostgreSQL form: the whole group as two JSON parameters of one statement whose text never changes, so
+/// each connection parses and plans it once. A VALUES list with a parameter per cell is new text for nearly
+/// every group size, and parsing and planning thousands of parameters cost the server more than the inserts.
+fn insert_script_pg<'a>(created: &[&'a OutboxJob]) -> Script<'a> {
+    let events: Vec<EventJson> = created
+        .iter()
+        .map(|j| {
+            let e = &j.event;
+            EventJson { i: &e.id, t: &e.tenant_id, y: &e.event_type, v: &j.envelope, c: e.created_at }
+        })
+        .collect();
+    let deliveries: Vec<DeliveryJson> = created
+        .iter()
+        .flat_map(|j| {
+            let e = &j.event;
+            j.deliveries.iter().map(move |(id, w)| DeliveryJson {
+                i: id,
+                t: &e.tenant_id,
+                e: &e.id,
+                w,
+                y: &e.event_type,
+                c: e.created_at,
+                l: j.lease_until,
+            })
+        })
+        .collect();
+    // Serialising borrowed strings and integers cannot fail.
+    let events = serde_json::to_string(&events).unwrap_or_default();
+    let deliveries = serde_json::to_string(&deliveries).unwrap_or_default();
+    let mut script = Script::default().prepared();
+    script.push(
+        "INSERT INTO events (id, tenant_id, event_type, envelope, created_at) \
+         SELECT i, t, y, v, c FROM json_to_recordset($1::json) AS r(i text, t text, y text, v text, c bigint)"
+            .into(),
+        vec![events.into()],
+    );
+    script.push(
+        "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
+         lease_until, created_at, updated_at) SELECT i, t, e, w, y, 'pending', c, l, c, c \
+         FROM json_to_recordset($1::json) AS r(i text, t text, e text, w text, y text, c bigint, l bigint)"
+            .into(),
+        vec![deliveries.into()],
+    );
     // Other instances' workers hear of unleased work once per group, when it commits.
-    if dialect == super::Dialect::Postgres
-        && created.iter().any(|j| j.lease_until.is_none() && !j.deliveries.is_empty())
-    {
+    if created.iter().any(|j| j.lease_until.is_none() && !j.deliveries.is_empty()) {
         script.push("SELECT pg_notify($1, '')".into(), vec![super::WORK_CHANNEL.into()]);
     }
     script

@@ -66,6 +66,8 @@ pub(crate) struct Script<'a> {
     stmts: Vec<(String, Vec<Arg<'a>>)>,
     /// Which statements' rows the caller wants (a `RETURNING` clause).
     returning: Vec<usize>,
+    /// The text is the same every time (parameters carry the rows): keep it prepared on PostgreSQL too.
+    constant_text: bool,
 }
 
 fn bind_all<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, args: Vec<Arg<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
@@ -97,6 +99,12 @@ fn renumber(sql: &str, offset: usize, out: &mut String) {
 }
 
 impl<'a> Script<'a> {
+    /// A script whose statements' text does not depend on the data, worth keeping prepared.
+    pub fn prepared(mut self) -> Self {
+        self.constant_text = true;
+        self
+    }
+
     /// Adds a statement whose parameters are numbered `$1…` on their own.
     pub fn push(&mut self, sql: String, args: Vec<Arg<'a>>) {
         self.stmts.push((sql, args));
@@ -126,10 +134,11 @@ impl<'a> Script<'a> {
         if dialect == Dialect::Postgres {
             let params: usize = self.stmts.iter().map(|(_, a)| a.len()).sum();
             if self.stmts.len() > 1 && params <= PG_ONE_STATEMENT_PARAMS {
-                // Not kept prepared: the combined text is new for nearly every batch, and a cache of them held
-                // ~30 MB per hub (100 statements on each of 16 connections).
+                // Not kept prepared unless the text is constant: a combined VALUES text is new for nearly every
+                // batch, and a cache of them held ~30 MB per hub (100 statements on each of 16 connections).
+                let keep = self.constant_text;
                 let (sql, args) = self.into_one_statement();
-                return bind_all(sqlx::query(&sql), args).persistent(false).fetch_all(pool).await;
+                return bind_all(sqlx::query(&sql), args).persistent(keep).fetch_all(pool).await;
             }
             let mut tx = pool.begin().await?;
             let rows = self.run(&mut tx, dialect).await?;
