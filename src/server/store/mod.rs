@@ -185,6 +185,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         match db {
             DatabaseUrl::Sqlite(path) => {
+                sqlite_allocator();
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;
@@ -267,6 +268,54 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// SQLite's own allocations (pages, statements, bound values) go to mimalloc like the rest of the process, and
+/// without SQLite's allocation statistics, which take a process-wide mutex on every malloc and free. Measured
+/// on the single writer: glibc malloc and that mutex were ~16% of its time. Must run before SQLite initialises,
+/// so it runs once, before the first connection of this process; if SQLite was initialised by something else
+/// first, SQLite refuses the change and keeps its defaults.
+fn sqlite_allocator() {
+    use libsqlite3_sys as ffi;
+    use std::os::raw::{c_int, c_void};
+    unsafe extern "C" fn malloc(n: c_int) -> *mut c_void {
+        libmimalloc_sys::mi_malloc(n.max(0) as usize)
+    }
+    unsafe extern "C" fn free(p: *mut c_void) {
+        libmimalloc_sys::mi_free(p)
+    }
+    unsafe extern "C" fn realloc(p: *mut c_void, n: c_int) -> *mut c_void {
+        libmimalloc_sys::mi_realloc(p, n.max(0) as usize)
+    }
+    unsafe extern "C" fn size(p: *mut c_void) -> c_int {
+        libmimalloc_sys::mi_usable_size(p).min(c_int::MAX as usize) as c_int
+    }
+    unsafe extern "C" fn roundup(n: c_int) -> c_int {
+        libmimalloc_sys::mi_good_size(n.max(0) as usize).min(c_int::MAX as usize) as c_int
+    }
+    unsafe extern "C" fn init(_: *mut c_void) -> c_int {
+        ffi::SQLITE_OK
+    }
+    unsafe extern "C" fn shutdown(_: *mut c_void) {}
+    let methods = ffi::sqlite3_mem_methods {
+        xMalloc: Some(malloc),
+        xFree: Some(free),
+        xRealloc: Some(realloc),
+        xSize: Some(size),
+        xRoundup: Some(roundup),
+        xInit: Some(init),
+        xShutdown: Some(shutdown),
+        pAppData: std::ptr::null_mut(),
+    };
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: sqlite3_config may only run before SQLite initialises and while no other thread calls SQLite; every
+    // SQLite connection of this process is opened by `Store::connect` after this `Once`, so none exists yet (or
+    // SQLite is initialised already and returns SQLITE_MISUSE without changing anything). SQLite copies the
+    // methods; the functions are valid mimalloc calls for any size, and mimalloc's pointers are SQLite's.
+    ONCE.call_once(|| unsafe {
+        ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &methods as *const ffi::sqlite3_mem_methods);
+        ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int);
+    });
 }
 
 /// SQLite copies the WAL back into the database (a checkpoint, with fsyncs) on the connection whose commit
