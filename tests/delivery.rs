@@ -48,8 +48,7 @@ fn deliveries_are_signed_retried_and_recorded() {
         for b in common::backends().await {
             let n = b.name;
             let hub = common::hub(&b).await;
-            let (stop, stop_rx) = tokio::sync::watch::channel(false);
-            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let worker = common::Worker::start(&hub);
             let rx = Receiver::start().await;
             let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
             let mk = |path: &str, retries: u32| CreateWebhook {
@@ -200,8 +199,7 @@ fn deliveries_are_signed_retried_and_recorded() {
             assert!(!text.contains("hub_deliveries_total{outcome=\"success\"} 0"), "[{n}] {text}");
             assert!(text.contains("hub_deliveries_total{outcome=\"failed\"}"), "[{n}]");
 
-            let _ = stop.send(true);
-            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+            worker.stop().await;
         }
     });
 }
@@ -214,8 +212,7 @@ fn a_response_body_with_a_nul_byte_is_recorded() {
         for b in common::backends().await {
             let n = b.name;
             let hub = common::hub(&b).await;
-            let (stop, stop_rx) = tokio::sync::watch::channel(false);
-            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let worker = common::Worker::start(&hub);
             let rx = Receiver::start().await;
             let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
             let hook = CreateWebhook {
@@ -236,8 +233,7 @@ fn a_response_body_with_a_nul_byte_is_recorded() {
             assert_eq!((d[0].status, d[0].attempts), (DeliveryStatus::Success, 1), "[{n}]");
             let attempts = hub.store.attempts_for(&d[0].id).await.unwrap();
             assert_eq!(attempts[0].response_body.as_deref(), Some("ok\u{FFFD}done"), "[{n}]");
-            let _ = stop.send(true);
-            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+            worker.stop().await;
         }
     });
 }

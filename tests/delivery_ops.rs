@@ -59,8 +59,7 @@ fn circuit_breaker_disables_a_failing_endpoint_and_says_why() {
             cfg.serve.breaker_failures = 3;
             cfg.serve.breaker_period_seconds = 1;
             let hub = Hub::open(cfg).await.unwrap();
-            let (stop, stop_rx) = tokio::sync::watch::channel(false);
-            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let worker = common::Worker::start(&hub);
             let rx = Receiver::start().await;
             let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
 
@@ -107,8 +106,7 @@ fn circuit_breaker_disables_a_failing_endpoint_and_says_why() {
             assert!(!w.is_active, "[{n}]");
             assert!(w.disabled_reason.unwrap().contains("every attempt failed for 1 seconds"), "[{n}]");
 
-            let _ = stop.send(true);
-            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+            worker.stop().await;
         }
     });
 }
@@ -191,8 +189,7 @@ fn stats_and_retention_follow_the_log() {
         for b in common::backends().await {
             let n = b.name;
             let hub = common::hub(&b).await;
-            let (stop, stop_rx) = tokio::sync::watch::channel(false);
-            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let worker = common::Worker::start(&hub);
             let rx = Receiver::start().await;
             let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
             let ok = hub.create_webhook(Actor::System, hook(&rx, "/slow/30", &t.id, 0)).await.unwrap();
@@ -239,8 +236,7 @@ fn stats_and_retention_follow_the_log() {
             let s = hub.delivery_stats(Actor::System, StatsQuery::default()).await.unwrap();
             assert_eq!(s.total, 0, "[{n}]");
 
-            let _ = stop.send(true);
-            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+            worker.stop().await;
         }
     });
 }
@@ -254,8 +250,7 @@ fn ssrf_guard_refuses_private_targets_at_save_and_at_send() {
             // No exceptions here: loopback is as forbidden as in production.
             cfg.target_policy = integration_hub::server::delivery::ssrf::TargetPolicy::default();
             let hub = Hub::open(cfg).await.unwrap();
-            let (stop, stop_rx) = tokio::sync::watch::channel(false);
-            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let worker = common::Worker::start(&hub);
             let rx = Receiver::start().await;
             let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
             let port = rx.base.rsplit(':').next().unwrap().to_string();
@@ -285,8 +280,7 @@ fn ssrf_guard_refuses_private_targets_at_save_and_at_send() {
             assert_eq!(r.attempt.error_kind, Some(integration_hub::model::ErrorKind::SsrfBlocked), "[{n}]");
             assert!(rx.requests.lock().unwrap().is_empty(), "[{n}] the receiver was contacted");
 
-            let _ = stop.send(true);
-            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+            worker.stop().await;
         }
     });
 }

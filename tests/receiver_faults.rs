@@ -137,8 +137,7 @@ fn a_chaotic_receiver_gets_exactly_the_retry_policy() {
         for b in common::backends().await {
             let n = b.name;
             let hub = common::hub(&b).await;
-            let (stop, stop_rx) = tokio::sync::watch::channel(false);
-            let worker = integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx);
+            let worker = common::Worker::start(&hub);
             let chaos = Chaos::default();
             let base = serve(chaos.clone()).await;
             let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
@@ -231,8 +230,7 @@ fn a_chaotic_receiver_gets_exactly_the_retry_policy() {
             let ok = list.iter().filter(|d| d.status == DeliveryStatus::Success).count();
             assert_eq!(ok, MESSAGES, "[{n}] every message delivered in the end");
 
-            let _ = stop.send(true);
-            tokio::time::timeout(Duration::from_secs(15), worker).await.unwrap().unwrap();
+            worker.stop().await;
         }
     });
 }

@@ -84,6 +84,24 @@ pub async fn hub(b: &Backend) -> AppState {
     Hub::open(config(&b.url)).await.unwrap_or_else(|e| panic!("[{}] open: {e}", b.name))
 }
 
+/// A delivery worker running beside a test; [`Worker::stop`] shuts it down as SIGTERM would and waits for it.
+pub struct Worker {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+    pub fn start(hub: &AppState) -> Worker {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        Worker { stop, task: integration_hub::server::delivery::worker::spawn(hub.clone(), stop_rx) }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(std::time::Duration::from_secs(15), self.task).await.unwrap().unwrap();
+    }
+}
+
 /// Serves the real router on an ephemeral loopback port; returns its base URL.
 pub async fn serve(hub: AppState) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -297,22 +297,22 @@ fn sqlite_allocator() {
         ffi::SQLITE_OK
     }
     unsafe extern "C" fn shutdown(_: *mut c_void) {}
-    let methods = ffi::sqlite3_mem_methods {
-        xMalloc: Some(malloc),
-        xFree: Some(free),
-        xRealloc: Some(realloc),
-        xSize: Some(size),
-        xRoundup: Some(roundup),
-        xInit: Some(init),
-        xShutdown: Some(shutdown),
-        pAppData: std::ptr::null_mut(),
-    };
     static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: sqlite3_config may only run before SQLite initialises and while no other thread calls SQLite; every
     // SQLite connection of this process is opened by `Store::connect` after this `Once`, so none exists yet (or
     // SQLite is initialised already and returns SQLITE_MISUSE without changing anything). SQLite copies the
     // methods; the functions are valid mimalloc calls for any size, and mimalloc's pointers are SQLite's.
     ONCE.call_once(|| unsafe {
+        let methods = ffi::sqlite3_mem_methods {
+            xMalloc: Some(malloc),
+            xFree: Some(free),
+            xRealloc: Some(realloc),
+            xSize: Some(size),
+            xRoundup: Some(roundup),
+            xInit: Some(init),
+            xShutdown: Some(shutdown),
+            pAppData: std::ptr::null_mut(),
+        };
         ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &methods as *const ffi::sqlite3_mem_methods);
         ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int);
     });
