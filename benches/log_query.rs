@@ -8,7 +8,6 @@ mod common;
 
 use integration_hub::model::{CreateWebhook, DeliveryListQuery, DeliveryStatus, PublishEvent, StatsQuery, StatsWindow};
 use integration_hub::server::config::{CommonArgs, Config, LogFormat, ServeArgs};
-use integration_hub::server::delivery::worker;
 use integration_hub::server::service::{Actor, AppState, Hub};
 use std::time::{Duration, Instant};
 
@@ -74,8 +73,7 @@ async fn seed(hub: &AppState, rx: &str, rows: usize) -> (String, Vec<String>, St
         };
         hooks.push(hub.create_webhook(Actor::System, h).await.unwrap().id);
     }
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let w = worker::spawn(hub.clone(), stop_rx);
+    let w = common::Worker::start(hub);
     // Four event types of the catalog, each with its example payload (they satisfy the types' schemas).
     let catalog = hub.list_event_types().await.unwrap();
     let types: Vec<_> = catalog.iter().filter(|t| !t.archived).step_by(7).take(4).collect();
@@ -98,8 +96,7 @@ async fn seed(hub: &AppState, rx: &str, rows: usize) -> (String, Vec<String>, St
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let _ = stop.send(true);
-    let _ = w.await;
+    w.stop().await;
     let some_type = types[types.len() - 1].name.clone();
     (t.id, hooks, some_type)
 }

@@ -38,15 +38,10 @@ LUA
 
 # wrk prints "Requests/sec: N" and, with --latency, "50%" and "99%" lines; all converted to numbers (ms) here.
 run_wrk() { # url [header [wrk options…]]
-  local url=$1 out
+  local url=$1 out opts=()
   shift
-  if [[ $# -gt 0 ]]; then
-    local header=$1
-    shift
-    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -H "$header" "$@" "$url")
-  else
-    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$url")
-  fi
+  if [[ $# -gt 0 ]]; then opts=(-H "$1" "${@:2}"); fi
+  out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${opts[@]}" "$url")
   local ms='{v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="99%" '"$ms" <<<"$out") $(awk '$1=="50%" '"$ms" <<<"$out")"
 }

@@ -106,16 +106,14 @@ fn a_crashed_engine_loses_nothing() {
 
             // Engine B on the same database takes over once A's leases expire.
             let hub_b = common::hub(&b).await;
-            let (stop, stop_rx) = tokio::sync::watch::channel(false);
-            let wb = worker::spawn(hub_b.clone(), stop_rx);
+            let wb = common::Worker::start(&hub_b);
             let s = wait_all_delivered(&rx, "/slow/100", &ids, Duration::from_secs(60)).await;
             let missing = ids.iter().filter(|id| !s.contains_key(*id)).count();
             assert_eq!(missing, 0, "[{n}] every accepted event was delivered");
             assert!(s.keys().all(|k| ids.contains(k)), "[{n}] duplicates carry the same webhook-id");
             let dups: usize = s.values().map(|c| c - 1).sum();
             eprintln!("[{n}] crash test: {} events, {before} sent before the kill, {dups} duplicates", ids.len());
-            let _ = stop.send(true);
-            let _ = tokio::time::timeout(Duration::from_secs(15), wb).await;
+            wb.stop().await;
         }
     });
 }
@@ -142,9 +140,7 @@ fn two_engines_share_one_postgres_queue_without_overlap() {
                 h.url = rx.url(&format!("/ok/scale/{i}"));
                 a.create_webhook(Actor::System, h).await.unwrap();
             }
-            let (stop, stop_rx) = tokio::sync::watch::channel(false);
-            let wa = worker::spawn(a.clone(), stop_rx.clone());
-            let wc = worker::spawn(c.clone(), stop_rx);
+            let (wa, wc) = (common::Worker::start(&a), common::Worker::start(&c));
             // Both instances publish (each hands its own deliveries to its worker) and both claim.
             let (ids_a, ids_c) =
                 tokio::join!(publish_many(&a, &t.id, total / 20), publish_many(&c, &t.id, total / 10 - total / 20));
@@ -169,9 +165,7 @@ fn two_engines_share_one_postgres_queue_without_overlap() {
             let (by_a, by_c) = (a.metrics.count("success"), c.metrics.count("success"));
             assert_eq!(by_a + by_c, total as u64, "each delivery was attempted once, by one engine");
             assert!(by_a > 0 && by_c > 0, "both engines delivered ({by_a} and {by_c})");
-            let _ = stop.send(true);
-            let _ = tokio::time::timeout(Duration::from_secs(15), wa).await;
-            let _ = tokio::time::timeout(Duration::from_secs(15), wc).await;
+            tokio::join!(wa.stop(), wc.stop());
         }
     });
 }
