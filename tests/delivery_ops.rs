@@ -284,3 +284,61 @@ fn ssrf_guard_refuses_private_targets_at_save_and_at_send() {
         }
     });
 }
+
+#[test]
+fn an_endpoint_log_merges_attempted_and_queued_deliveries_page_by_page() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let rx = Receiver::start().await;
+            let w = hub.create_webhook(Actor::System, hook(&rx, "/ok", &t.id, 0)).await.unwrap();
+            let other = hub.create_webhook(Actor::System, hook(&rx, "/ok", &t.id, 0)).await.unwrap();
+            // Three delivered while a worker runs, then three that stay queued.
+            let worker = common::Worker::start(&hub);
+            for _ in 0..3 {
+                let id = publish(&hub, &t.id).await;
+                settle(&hub, &id).await;
+            }
+            worker.stop().await;
+            for _ in 0..3 {
+                publish(&hub, &t.id).await;
+            }
+            let log = |status: Option<DeliveryStatus>, cursor: Option<String>, limit: u32| {
+                let q = DeliveryListQuery {
+                    webhook_id: Some(w.id.clone()),
+                    status,
+                    cursor,
+                    limit: Some(limit),
+                    ..Default::default()
+                };
+                hub.list_deliveries(Actor::System, q)
+            };
+            let all = log(None, None, 50).await.unwrap();
+            let statuses: Vec<DeliveryStatus> = all.iter().map(|d| d.status).collect();
+            use DeliveryStatus::{Cancelled, Pending, Success};
+            assert_eq!(statuses, [Pending, Pending, Pending, Success, Success, Success], "[{n}]");
+            assert!(all.windows(2).all(|p| p[0].id > p[1].id), "[{n}] newest first");
+            assert!(all.iter().all(|d| d.webhook_id == w.id), "[{n}] only this endpoint's rows");
+            // Pages of four: the cursor runs across both halves without losing or repeating a row.
+            let first = log(None, None, 4).await.unwrap();
+            let second = log(None, Some(first[3].id.clone()), 4).await.unwrap();
+            let paged: Vec<&str> = first.iter().chain(&second).map(|d| d.id.as_str()).collect();
+            assert_eq!(paged, all.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), "[{n}]");
+            assert_eq!(log(Some(Pending), None, 50).await.unwrap().len(), 3, "[{n}]");
+            assert_eq!(log(Some(Success), None, 50).await.unwrap().len(), 3, "[{n}]");
+            // Deleting the other endpoint cancels only its own queue.
+            hub.delete_webhook(Actor::System, &other.id).await.unwrap();
+            assert_eq!(log(Some(Pending), None, 50).await.unwrap().len(), 3, "[{n}]");
+            let q = DeliveryListQuery { status: Some(Cancelled), ..Default::default() };
+            let cancelled = hub.list_deliveries(Actor::System, q).await.unwrap();
+            assert_eq!(cancelled.len(), 3, "[{n}]");
+            assert!(cancelled.iter().all(|d| d.webhook_id == other.id), "[{n}]");
+            let q = DeliveryListQuery { webhook_id: Some(other.id.clone()), ..Default::default() };
+            let statuses: Vec<DeliveryStatus> =
+                hub.list_deliveries(Actor::System, q).await.unwrap().iter().map(|d| d.status).collect();
+            assert_eq!(statuses, [Cancelled, Cancelled, Cancelled, Success, Success, Success], "[{n}]");
+        }
+    });
+}

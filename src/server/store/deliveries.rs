@@ -37,6 +37,13 @@ pub struct AutoDisabled {
     pub reason: String,
 }
 
+/// The two halves of an endpoint's log (see `list_deliveries`).
+#[derive(Clone, Copy)]
+enum EndpointRows {
+    Attempted,
+    Pending,
+}
+
 /// Rows per multi-row statement: 14 × 100 and 8 × 200 parameters stay far under both engines' limits.
 const ATTEMPT_CHUNK: usize = 100;
 const STATUS_CHUNK: usize = 200;
@@ -364,7 +371,7 @@ impl Store {
     /// Ends a delivery without sending (its endpoint is gone or switched off).
     pub async fn cancel_delivery(&self, id: &str, reason: &str) -> DbResult<()> {
         let mut tx = self.write.begin().await?;
-        super::maintenance::rollup_cancelled(&mut tx, "id = $1", id).await?;
+        super::maintenance::rollup_cancelled(&mut tx, "deliveries", "id = $1", id).await?;
         sqlx::query(
             "UPDATE deliveries SET status = 'cancelled', lease_until = NULL, next_attempt_at = NULL, last_error = $2, \
              updated_at = $3 WHERE id = $1 AND status IN ('pending', 'retrying')",
@@ -420,13 +427,53 @@ impl Store {
 
 impl Store {
     /// Newest first, keyset-paginated by id; every filter optional.
+    ///
+    /// An endpoint's log comes from two indexes: its own holds the rows the worker has attempted (or that were
+    /// cancelled), the queue holds the pending rest. Publishing then writes no per-endpoint entry, which on
+    /// SQLite's single writer was a b-tree leaf per endpoint per commit (~a fifth of the publish path).
     pub async fn list_deliveries(
         &self,
         tenant: Option<&str>,
         q: &DeliveryListQuery,
         limit: i64,
     ) -> DbResult<Vec<Delivery>> {
+        if q.webhook_id.is_none() {
+            return self.query_deliveries(tenant, q, None, limit).await;
+        }
+        let parts: &[EndpointRows] = match q.status {
+            Some(DeliveryStatus::Pending) => &[EndpointRows::Pending],
+            Some(_) => &[EndpointRows::Attempted],
+            None => &[EndpointRows::Attempted, EndpointRows::Pending],
+        };
+        let mut out = Vec::new();
+        for part in parts {
+            out.extend(self.query_deliveries(tenant, q, Some(*part), limit).await?);
+        }
+        out.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(out)
+    }
+
+    async fn query_deliveries(
+        &self,
+        tenant: Option<&str>,
+        q: &DeliveryListQuery,
+        part: Option<EndpointRows>,
+        limit: i64,
+    ) -> DbResult<Vec<Delivery>> {
         let mut c = super::Conditions::new(self.dialect);
+        let from = match part {
+            // The exact predicate of the partial index, so that SQLite can use it.
+            Some(EndpointRows::Attempted) => {
+                c.raw("status <> 'pending'");
+                "deliveries"
+            }
+            Some(EndpointRows::Pending) => {
+                c.raw("status IN ('pending', 'retrying')").raw("status = 'pending'");
+                self.dialect.queue_table()
+            }
+            None => "deliveries",
+        };
         c.text("tenant_id", "=", tenant)
             .text("status", "=", q.status.map(|s| s.as_str()))
             .text("webhook_id", "=", q.webhook_id.as_deref())
@@ -435,7 +482,7 @@ impl Store {
             .int("created_at", "<=", q.until)
             .text("id", "<", q.cursor.as_deref());
         let sql =
-            format!("SELECT {DELIVERY_COLS} FROM deliveries {} ORDER BY id DESC LIMIT {}", c.clause(), c.next_param());
+            format!("SELECT {DELIVERY_COLS} FROM {from} {} ORDER BY id DESC LIMIT {}", c.clause(), c.next_param());
         let rows = c.bind(sqlx::query(&sql)).bind(limit).fetch_all(&self.read).await?;
         rows.iter().map(delivery_from).collect()
     }

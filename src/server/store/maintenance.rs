@@ -72,13 +72,7 @@ impl Store {
             (None, t) => c.text("tenant_id", "=", t),
         };
         c.int("created_at", ">=", Some(since)).int("created_at", "<", Some(until));
-        // SQLite would rather walk the tenant's (or endpoint's) whole log by its index than the small queue; the
-        // partial index of queued rows is the one whose size does not grow with the log.
-        let from = match self.dialect {
-            super::Dialect::Sqlite => "deliveries INDEXED BY deliveries_due",
-            super::Dialect::Postgres => "deliveries",
-        };
-        let sql = format!("SELECT created_at, status FROM {from} {}", c.clause());
+        let sql = format!("SELECT created_at, status FROM {} {}", self.dialect.queue_table(), c.clause());
         for r in c.bind(sqlx::query(&sql)).fetch_all(&self.read).await? {
             out.push(StatsRow {
                 bucket: (r.try_get::<i64, _>("created_at")? - since) / bucket_ms,
@@ -223,12 +217,17 @@ pub(super) fn add_to_rollups<'a>(
     }
 }
 
-/// Counts the queued deliveries matching `cond` (on `$1`) as cancelled in the rollups, just before they are.
-pub(super) async fn rollup_cancelled(conn: &mut sqlx::AnyConnection, cond: &str, arg: &str) -> DbResult<()> {
+/// Counts the queued deliveries of `from` matching `cond` (on `$1`) as cancelled in the rollups, just before they are.
+pub(super) async fn rollup_cancelled(
+    conn: &mut sqlx::AnyConnection,
+    from: &str,
+    cond: &str,
+    arg: &str,
+) -> DbResult<()> {
     sqlx::query(&format!(
         "INSERT INTO delivery_rollups (webhook_id, hour, status, class, tenant_id, n, total_ms) \
          SELECT webhook_id, (created_at / 3600000) * 3600000, 'cancelled', -1, MIN(tenant_id), COUNT(*), 0 \
-         FROM deliveries WHERE {cond} AND status IN ('pending', 'retrying') \
+         FROM {from} WHERE {cond} AND status IN ('pending', 'retrying') \
          GROUP BY webhook_id, (created_at / 3600000) * 3600000 \
          ON CONFLICT (webhook_id, hour, status, class) DO UPDATE SET n = delivery_rollups.n + excluded.n"
     ))

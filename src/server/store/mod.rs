@@ -48,6 +48,15 @@ impl Dialect {
         }
     }
 
+    /// The deliveries table read through the queue's partial index (pending and retrying rows). SQLite would
+    /// rather walk a tenant's or an endpoint's whole log by their indexes than the small queue.
+    pub(crate) fn queue_table(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "deliveries INDEXED BY deliveries_due",
+            Dialect::Postgres => "deliveries",
+        }
+    }
+
     /// `p1, p2, … pn` for an `IN (…)` list.
     pub(crate) fn list(self, n: usize) -> String {
         (1..=n).map(|i| self.param(i)).collect::<Vec<_>>().join(", ")

@@ -217,11 +217,13 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        super::maintenance::rollup_cancelled(&mut tx, "webhook_id = $1", id).await?;
-        let cancelled = sqlx::query(
-            "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = $2, \
+        // The endpoint's queued rows are found through the queue (its own index holds attempted rows only).
+        let queue = self.dialect.queue_table();
+        super::maintenance::rollup_cancelled(&mut tx, queue, "webhook_id = $1", id).await?;
+        let cancelled = sqlx::query(&format!(
+            "UPDATE {queue} SET status = 'cancelled', next_attempt_at = NULL, updated_at = $2, \
              last_error = 'endpoint deleted' WHERE webhook_id = $1 AND status IN ('pending', 'retrying')",
-        )
+        ))
         .bind(id)
         .bind(now)
         .execute(&mut *tx)
