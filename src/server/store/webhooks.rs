@@ -217,7 +217,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        // The endpoint's queued rows are found through the queue (its own index holds attempted rows only).
+        // The endpoint's queued rows are found through the queue (on SQLite its own index holds attempted rows only).
         let queue = self.dialect.queue_table();
         super::maintenance::rollup_cancelled(&mut tx, queue, "webhook_id = $1", id).await?;
         let cancelled = sqlx::query(&format!(
