@@ -175,13 +175,19 @@ loop alone (the raw-ceiling row) needs the whole machine at that rate. On SQLite
 writer thread. At 64 publishing connections a group of ~30 events commits in ~2 ms (p50), and a closed loop of 64
 publishers waits for about two groups, hence a p50 of ~4.5 ms; the hub's own work around the commit is small (from
 the handler's start to its answer p50 4.0 ms, p99 12.2 ms, of which the wait for the group commit is all but
-~20 µs). The p99 comes from the checkpoint cycle: each group dirties ~50 pages (the per-endpoint index
-\`deliveries_webhook\` one leaf per endpoint), so at ~12,000 events/s the WAL grows ~50 MB/s and every ~250 ms the
-checkpointer copies it back (reader passes with fsyncs) and the writer copies the last frames so the WAL can start
-over. Of the groups slower than 6 ms, about 60% overlapped a reader pass and the rest waited for the writer's pass
-(writer acquire p99 2.7 ms, p99.9 13 ms). Tried and not kept: a longer WAL before the restart (16–256 MB: no better
-p99, lower throughput; never restarting: p99 ~95 ms); the outbox writer on a thread and runtime of its own (+3%,
-within noise); the worker's result writer beside it (no change); SQLite's parse of the multi-row statements is not a
+~20 µs). The p99 comes from stalls that hold all 64 publishers at once, most of them the WAL's:
+at ~12,000 events/s the WAL grows ~85 MB/s, the checkpointer copies it back every ~200 ms (reader passes of
+~50 ms with fsyncs), and each time it reaches 32 MB the writer itself copies the last frames and syncs, so the WAL
+can start over. Timing every publish of a 10-s closed loop against those passes (2026-12-04, stop 20): with a
+1 MB tail left to the writer, its passes (3–4 ms, up to 16 ms when their fsyncs queue behind the WAL's writeback)
+were 55–75% of the slowest 1%; reader passes now catch up to a tail of ≤ 32 frames and the writer's pass takes
+~1.7 ms (at most ~7 ms), after which the slowest 1% is spread over the reader passes, the writer's passes, the
+load generator's first 300 ms and stalls overlapping none of them, in similar shares. Tried and not kept: the
+outbox waiting for late publishers by yielding to the runtime before it takes a group (−5% throughput, p99 within
+noise once the writer's pass was short); a lean HTTP/1.1 load generator instead of reqwest (+16% events/s, p50
+−25%, the p99 unchanged: the stalls, not the mean, set it); checkpointing every 20 or 50 ms instead of 200 (no
+change); the outbox writer on a thread and runtime of its own (+3%, within noise); the worker's result writer
+beside it (no change); SQLite's parse of the multi-row statements is not a
 cost (same time as one prepared statement per row, measured outside the hub). On PostgreSQL at 6,000–7,000
 published events/s the server's backends use ~0.9 core and the hub with its load ~0.5, the machine ~20% idle, and a
 commit's WAL flush takes ~0.12 ms here; four groups committing side by side is the best of 2–12. Every attempt is
