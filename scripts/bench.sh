@@ -185,8 +185,8 @@ were 55–75% of the slowest 1%; reader passes now catch up to a tail of ≤ 32 
 load generator's first 300 ms and stalls overlapping none of them, in similar shares. Tried and not kept: the
 outbox waiting for late publishers by yielding to the runtime before it takes a group (−5% throughput, p99 within
 noise once the writer's pass was short); a lean HTTP/1.1 load generator instead of reqwest (+16% events/s, p50
-−25%, the p99 unchanged: the stalls, not the mean, set it); checkpointing every 20 or 50 ms instead of 200 (no
-change); the outbox writer on a thread and runtime of its own (+3%, within noise); the worker's result writer
+−25%, the p99 unchanged: the stalls, not the mean, set it); checkpointing every 20–1,000 ms instead of 200
+(no change); the outbox writer on a thread and runtime of its own (+3%, within noise); the worker's result writer
 beside it (no change); SQLite's parse of the multi-row statements is not a
 cost (same time as one prepared statement per row, measured outside the hub). On PostgreSQL at 6,000–7,000
 published events/s the server's backends use ~0.9 core and the hub with its load ~0.5, the machine ~20% idle, and a
