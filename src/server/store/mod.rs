@@ -368,12 +368,16 @@ async fn checkpointer(
             continue;
         }
         // Each pass copies what was written during the previous one; once that is little, so is the writer's share.
+        // A pass that copied no less than the one before shows writes that never pause (e.g. huge payloads): more
+        // passes would only let the WAL grow, so the writer takes over there.
+        let mut previous = i64::MAX;
         for _ in 0..CATCH_UP_PASSES {
             let Ok((_, now)) = wal_checkpoint(&read).await else { break };
             let fresh = now - std::mem::replace(&mut copied, now);
-            if fresh < WRITER_TAIL_FRAMES {
+            if fresh < WRITER_TAIL_FRAMES || fresh >= previous {
                 break;
             }
+            previous = fresh;
         }
         let Ok(mut conn) = write.acquire().await else { return };
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_all(&mut *conn).await {
@@ -387,7 +391,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// WAL length (4 KB pages) past which the writer finishes the checkpoint so the WAL starts over: 32 MB.
 const WAL_RESTART_FRAMES: i64 = 8192;
 /// A reader pass that copied fewer frames than this (128 KB, about one publish group) leaves the writer little to
-/// copy and sync; at most this many passes are tried (writes that never pause, e.g. huge payloads, end it there).
+/// copy and sync; at most this many passes are tried.
 const WRITER_TAIL_FRAMES: i64 = 32;
 const CATCH_UP_PASSES: usize = 16;
 
