@@ -225,12 +225,30 @@ fn stats_and_retention_follow_the_log() {
                 .unwrap();
             assert_eq!(hub.store.attempts_for(&dead[0].id).await.unwrap().len(), 1, "[{n}]");
 
+            // A replay has an id of its own time (it sorts as the newest), and the event lists it beside the
+            // deliveries made when it was published.
+            let replay = hub.replay_delivery(Actor::System, &dead[0].id).await.unwrap();
+            let all = hub.list_deliveries(Actor::System, DeliveryListQuery::default()).await.unwrap();
+            assert_eq!(all[0].id, replay.id, "[{n}]");
+            settle(&hub, &dead[0].event_id).await;
+            let ev = hub.get_event(Actor::System, &dead[0].event_id).await.unwrap();
+            let mut listed: Vec<&str> = ev.deliveries.iter().map(|d| d.webhook_id.as_str()).collect();
+            listed.sort();
+            let mut expected = vec![ok.id.as_str(), bad.id.as_str(), bad.id.as_str()];
+            expected.sort();
+            assert_eq!(listed, expected, "[{n}]");
+            assert!(ev.deliveries.iter().any(|d| d.id == replay.id && d.status == DeliveryStatus::Failed), "[{n}]");
+            // The other events list only their own two.
+            let other = hub.get_event(Actor::System, &events[0]).await.unwrap();
+            assert_eq!(other.deliveries.len(), 2, "[{n}]");
+            assert!(other.deliveries.iter().all(|d| d.event_id == events[0]), "[{n}]");
+
             // Retention: nothing is young enough to go now; 31 days on, deliveries, attempts and the events
             // they belonged to are gone, in batches.
             assert_eq!(hub.prune_at(now_ms()).await.unwrap().deliveries, 0, "[{n}]");
             let day = 24 * 3_600_000;
             let p = hub.prune_at(now_ms() + 31 * day).await.unwrap();
-            assert_eq!((p.deliveries, p.events), (8, 4), "[{n}]");
+            assert_eq!((p.deliveries, p.events), (9, 4), "[{n}]");
             assert!(hub.store.attempts_for(&dead[0].id).await.unwrap().is_empty(), "[{n}]");
             assert!(hub.list_events(Actor::System, Default::default()).await.unwrap().is_empty(), "[{n}]");
             let s = hub.delivery_stats(Actor::System, StatsQuery::default()).await.unwrap();

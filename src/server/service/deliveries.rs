@@ -7,7 +7,7 @@ use crate::model::{
     StatsBucket, StatsQuery, StatusCounts, TestFire, TestFireResult,
 };
 use crate::server::delivery::sender;
-use crate::server::store::{new_id, now_ms, AttemptRecord, Pruned, StatsRow, LATENCY_BOUNDS_MS};
+use crate::server::store::{delivery_id, now_ms, AttemptRecord, Pruned, StatsRow, LATENCY_BOUNDS_MS};
 
 /// Most deliveries one recover call replays.
 pub const MAX_RECOVER: i64 = 10_000;
@@ -95,7 +95,7 @@ impl Hub {
         let msg = sender::Message { id: &event.id, event_type: &event_type, envelope_json: &envelope };
         let sent = sender::send(client, &self.config.target_policy, &hook, &secrets, &msg, 1).await;
         let mut attempt = sent.attempt;
-        let delivery_id = new_id("dlv");
+        let delivery_id = delivery_id(&event.id, 0);
         attempt.delivery_id = delivery_id.clone();
         let success = attempt.error_kind.is_none() && attempt.response_status.is_some_and(|c| (200..300).contains(&c));
         let record = AttemptRecord {

@@ -8,7 +8,7 @@ use crate::model::{
     PublishEvent, Published, Validator,
 };
 use crate::server::delivery::dispatch::Dispatch;
-use crate::server::store::{new_id, now_ms, PublishOutcome, WORK_CHANNEL};
+use crate::server::store::{delivery_id, new_id, now_ms, PublishOutcome, WORK_CHANNEL};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -149,7 +149,8 @@ impl Hub {
             .filter(|r| r.verdict(&event.event_type, &event.envelope) == RouteVerdict::Match)
             .map(|r| r.webhook_id.clone())
             .collect();
-        let rows: Vec<(String, String)> = matched.into_iter().map(|w| (new_id("dlv"), w)).collect();
+        let rows: Vec<(String, String)> =
+            matched.into_iter().enumerate().map(|(n, w)| (delivery_id(&event.id, n), w)).collect();
         let envelope: Arc<str> = event.envelope.to_string().into();
         // Room in this instance's worker: the rows are written leased to it and handed over in memory.
         let direct = self.dispatch.reserve(rows.len(), event.created_at);

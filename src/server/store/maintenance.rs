@@ -136,18 +136,24 @@ impl Store {
                 }
             }
         }
+        // An event is an orphan when neither the deliveries named after it (a key range, see `delivery_id`)
+        // nor the others (the partial index `deliveries_event`) are left.
+        let orphans = format!(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE created_at < $1 \
+             AND (is_test = 1 OR created_at < $2) \
+             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE id >= 'dlv_' || substr(e.id, 5) || '_' \
+                 AND id < 'dlv_' || substr(e.id, 5) || '_~') \
+             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND {}) LIMIT $3)",
+            super::events::NOT_NAMED_AFTER_EVENT
+        );
         loop {
-            let n = sqlx::query(
-                "DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE created_at < $1 \
-                 AND (is_test = 1 OR created_at < $2) \
-                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT $3)",
-            )
-            .bind(before.max(test_before))
-            .bind(before)
-            .bind(PRUNE_BATCH)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
+            let n = sqlx::query(&orphans)
+                .bind(before.max(test_before))
+                .bind(before)
+                .bind(PRUNE_BATCH)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
             out.events += n;
             if (n as i64) < PRUNE_BATCH {
                 break;

@@ -246,11 +246,18 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<(), String> {
-        let migrator = match self.dialect {
-            Dialect::Sqlite => &SQLITE_MIGRATIONS,
-            Dialect::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.write).await.map_err(|e| format!("database migration failed: {e}"))
+        let failed = |e: &dyn std::fmt::Display| format!("database migration failed: {e}");
+        if self.dialect == Dialect::Postgres {
+            return POSTGRES_MIGRATIONS.run(&self.write).await.map_err(|e| failed(&e));
+        }
+        // SQLite changes a table by rebuilding it, and dropping the old one would cascade to the tables whose
+        // foreign keys point at it; its documented procedure turns foreign keys off first, which only works
+        // outside a transaction, so here on the connection the migrations then run on.
+        let mut conn = self.write.acquire().await.map_err(|e| failed(&e))?;
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await.map_err(|e| failed(&e))?;
+        let ran = SQLITE_MIGRATIONS.run_direct(&mut *conn).await.map_err(|e| failed(&e));
+        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await.map_err(|e| failed(&e))?;
+        ran
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -412,6 +419,24 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", ulid::Ulid::new())
 }
 
+/// The id of an event's `n`th delivery made when it is published: `dlv_<the event's ULID>_<n>`. An event's
+/// deliveries are then a range of the primary key, so publishing writes no entry in an index by event — an
+/// eighth of the bytes SQLite's one writer logged per event. Rows made later (replays) keep ids of their own
+/// time, so a delivery log sorted by id stays in creation order; the partial index `deliveries_event` finds them.
+pub fn delivery_id(event_id: &str, n: usize) -> String {
+    format!("dlv_{}_{n:04x}", event_ulid(event_id))
+}
+
+/// The half-open id range `[from, to)` holding the deliveries named after an event (see `delivery_id`).
+pub(crate) fn delivery_range(event_id: &str) -> (String, String) {
+    let ulid = event_ulid(event_id);
+    (format!("dlv_{ulid}_"), format!("dlv_{ulid}_~"))
+}
+
+fn event_ulid(event_id: &str) -> &str {
+    event_id.strip_prefix("evt_").unwrap_or(event_id)
+}
+
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
@@ -440,4 +465,54 @@ pub async fn isolated_postgres_url(base: &str) -> Result<String, String> {
     conn.execute(format!("CREATE SCHEMA {schema}").as_str()).await.map_err(|e| e.to_string())?;
     let sep = if base.contains('?') { '&' } else { '?' };
     Ok(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DatabaseUrl, Store, SQLITE_MIGRATIONS};
+    use sqlx::Row;
+
+    /// A database written before deliveries were named after their events keeps its rows through the table
+    /// rebuild: attempts are not cascaded away, and an event still finds its old deliveries.
+    #[tokio::test]
+    async fn sqlite_rebuild_keeps_older_rows() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        {
+            let before = sqlx::migrate::Migrator {
+                migrations: std::borrow::Cow::Owned(
+                    SQLITE_MIGRATIONS.migrations.iter().filter(|m| m.version < 10).cloned().collect(),
+                ),
+                ..sqlx::migrate::Migrator::DEFAULT
+            };
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+            before.run_direct(&mut conn).await.unwrap();
+            for sql in [
+                "PRAGMA foreign_keys = ON",
+                "INSERT INTO tenants (id, name, created_at) VALUES ('ten_1', 'Acme', 0)",
+                "INSERT INTO events (id, tenant_id, event_type, envelope, created_at) \
+                 VALUES ('evt_01AAAAAAAAAAAAAAAAAAAAAAAA', 'ten_1', 'ticket.created', '{}', 0)",
+                "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, created_at, \
+                 updated_at) VALUES ('dlv_01BBBBBBBBBBBBBBBBBBBBBBBB', 'ten_1', 'evt_01AAAAAAAAAAAAAAAAAAAAAAAA', \
+                 'wh_1', 'ticket.created', 'success', 0, 0)",
+                "INSERT INTO delivery_attempts (id, delivery_id, attempt, request_headers, request_body, \
+                 duration_ms, created_at) VALUES ('att_1', 'dlv_01BBBBBBBBBBBBBBBBBBBBBBBB', 1, '{}', '{}', 5, 0)",
+            ] {
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+        let store = Store::connect(&DatabaseUrl::Sqlite(path.clone())).await.unwrap();
+        store.migrate().await.unwrap();
+        let found = store.deliveries_for_event("evt_01AAAAAAAAAAAAAAAAAAAAAAAA").await.unwrap();
+        assert_eq!(found.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["dlv_01BBBBBBBBBBBBBBBBBBBBBBBB"]);
+        assert_eq!(store.attempts_for("dlv_01BBBBBBBBBBBBBBBBBBBBBBBB").await.unwrap().len(), 1);
+        // The attempts still point at deliveries, and the connection checks foreign keys again.
+        let fk = sqlx::query("PRAGMA foreign_key_list(delivery_attempts)").fetch_all(&store.write).await.unwrap();
+        assert_eq!(fk[0].try_get::<String, _>("table").unwrap(), "deliveries");
+        let on = sqlx::query("PRAGMA foreign_keys").fetch_one(&store.write).await.unwrap();
+        assert_eq!(on.try_get::<i64, _>(0).unwrap(), 1);
+        assert!(sqlx::query("PRAGMA foreign_key_list(deliveries)").fetch_all(&store.write).await.unwrap().is_empty());
+    }
 }
