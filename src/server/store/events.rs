@@ -91,12 +91,6 @@ const GROUP_MAX_ROWS: usize = 5_000;
 /// Groups one PostgreSQL instance commits side by side: while one waits for its WAL flush, the next is written.
 const PG_PARALLEL_GROUPS: usize = 4;
 
-/// How long SQLite's outbox keeps the write connection while publishes keep coming. Handing it back costs a
-/// ping on sqlx's connection thread and two wake-ups on a busy runtime — a third of the writer's time between
-/// groups when measured — so it goes back only when the queue is empty or this time has passed, and other
-/// writers (the worker's records, the checkpointer) wait at most this long for their turn.
-const SQLITE_HOLD: std::time::Duration = std::time::Duration::from_millis(10);
-
 /// A group of publishes taken from the queue: the first and whatever else waits, bounded by events and by
 /// delivery rows so one huge fan-out does not hold up many small events.
 fn take_group(first: OutboxJob, rx: &mut tokio::sync::mpsc::UnboundedReceiver<OutboxJob>) -> Vec<OutboxJob> {
@@ -133,54 +127,28 @@ pub(super) async fn outbox_writer(
         let jobs = take_group(first, &mut rx);
         let (pool, written) = (pool.clone(), written.clone());
         tokio::spawn(async move {
-            commit_group(&pool, dialect, jobs, &mut None).await;
+            commit_group(&pool, dialect, jobs).await;
             written.notify_one();
             drop(slot);
         });
     }
 }
 
-/// SQLite has one writer: one group at a time, committed in this task on a connection it holds across groups
-/// (see `SQLITE_HOLD`).
+/// SQLite has one writer: one group at a time, committed in this task.
 async fn sqlite_outbox(
     pool: sqlx::AnyPool,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<OutboxJob>,
     written: std::sync::Arc<tokio::sync::Notify>,
 ) {
-    let mut held: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
-    let mut since = std::time::Instant::now();
-    loop {
-        let first = match rx.try_recv() {
-            Ok(job) => job,
-            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return,
-            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
-                held = None;
-                match rx.recv().await {
-                    Some(job) => job,
-                    None => return,
-                }
-            }
-        };
-        if since.elapsed() >= SQLITE_HOLD {
-            held = None;
-        }
-        if held.is_none() {
-            since = std::time::Instant::now();
-        }
-        let jobs = take_group(first, &mut rx);
-        commit_group(&pool, super::Dialect::Sqlite, jobs, &mut held).await;
+    while let Some(first) = rx.recv().await {
+        commit_group(&pool, super::Dialect::Sqlite, take_group(first, &mut rx)).await;
         written.notify_one();
     }
 }
 
-/// Writes one group and answers its publishers. `held` is the connection to use, if the caller holds one.
-async fn commit_group(
-    pool: &sqlx::AnyPool,
-    dialect: super::Dialect,
-    mut jobs: Vec<OutboxJob>,
-    held: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
-) {
-    match write_group(pool, dialect, &jobs, held).await {
+/// Writes one group and answers its publishers.
+async fn commit_group(pool: &sqlx::AnyPool, dialect: super::Dialect, mut jobs: Vec<OutboxJob>) {
+    match write_group(pool, dialect, &jobs).await {
         Ok(outcomes) => {
             for (job, outcome) in jobs.into_iter().zip(outcomes) {
                 let _ = job.reply.send(Ok(outcome));
@@ -188,7 +156,7 @@ async fn commit_group(
         }
         Err(_) if jobs.len() > 1 => {
             for job in jobs {
-                let r = write_group(pool, dialect, std::slice::from_ref(&job), held).await.map(|mut o| o.remove(0));
+                let r = write_group(pool, dialect, std::slice::from_ref(&job)).await.map(|mut o| o.remove(0));
                 let _ = job.reply.send(r);
             }
         }
@@ -204,20 +172,15 @@ async fn write_group(
     pool: &sqlx::AnyPool,
     dialect: super::Dialect,
     jobs: &[OutboxJob],
-    held: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
 ) -> DbResult<Vec<PublishOutcome>> {
     // Without idempotency keys nothing depends on what the transaction finds: it is built whole beforehand and
     // sent as one call (see `script`).
     if jobs.iter().all(|j| j.idempotency_key.is_none()) {
         let all: Vec<&OutboxJob> = jobs.iter().collect();
-        insert_script(dialect, &all).commit_held(pool, dialect, held).await?;
+        insert_script(dialect, &all).commit(pool, dialect).await?;
         return Ok(vec![PublishOutcome::Created; jobs.len()]);
     }
-    let conn = match held {
-        Some(conn) => conn,
-        None => held.insert(pool.acquire().await?),
-    };
-    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
         let e = &job.event;

@@ -131,51 +131,32 @@ impl<'a> Script<'a> {
     /// Runs the statements as one transaction on a connection of `pool` and commits it; returns their rows.
     /// On SQLite the transaction is a single call (see the module comment); a failure rolls it back.
     pub async fn commit(self, pool: &sqlx::AnyPool, dialect: Dialect) -> DbResult<Vec<AnyRow>> {
-        self.commit_held(pool, dialect, &mut None).await
-    }
-
-    async fn commit_pg(self, pool: &sqlx::AnyPool) -> DbResult<Vec<AnyRow>> {
-        let params: usize = self.stmts.iter().map(|(_, a)| a.len()).sum();
-        if self.stmts.len() > 1 && params <= PG_ONE_STATEMENT_PARAMS {
-            // Not kept prepared unless the text is constant: a combined VALUES text is new for nearly every
-            // batch, and a cache of them held ~30 MB per hub (100 statements on each of 16 connections).
-            let keep = self.constant_text;
-            let (sql, args) = self.into_one_statement();
-            return bind_all(sqlx::query(&sql), args).persistent(keep).fetch_all(pool).await;
-        }
-        let mut tx = pool.begin().await?;
-        let rows = self.run(&mut tx, Dialect::Postgres).await?;
-        tx.commit().await?;
-        Ok(rows)
-    }
-
-    /// [`Script::commit`] on the connection in `held` (one from `pool` if it is empty), which stays there for
-    /// the caller's next transaction unless it could not be settled. PostgreSQL takes any connection of `pool`.
-    pub async fn commit_held(
-        self,
-        pool: &sqlx::AnyPool,
-        dialect: Dialect,
-        held: &mut Option<sqlx::pool::PoolConnection<Any>>,
-    ) -> DbResult<Vec<AnyRow>> {
         if dialect == Dialect::Postgres {
-            return self.commit_pg(pool).await;
+            let params: usize = self.stmts.iter().map(|(_, a)| a.len()).sum();
+            if self.stmts.len() > 1 && params <= PG_ONE_STATEMENT_PARAMS {
+                // Not kept prepared unless the text is constant: a combined VALUES text is new for nearly every
+                // batch, and a cache of them held ~30 MB per hub (100 statements on each of 16 connections).
+                let keep = self.constant_text;
+                let (sql, args) = self.into_one_statement();
+                return bind_all(sqlx::query(&sql), args).persistent(keep).fetch_all(pool).await;
+            }
+            let mut tx = pool.begin().await?;
+            let rows = self.run(&mut tx, dialect).await?;
+            tx.commit().await?;
+            return Ok(rows);
         }
-        let conn = match held.take() {
-            Some(conn) => conn,
-            None => pool.acquire().await?,
-        };
-        let mut guard = OpenTransaction(Some(conn));
+        let mut guard = OpenTransaction(Some(pool.acquire().await?));
         let conn = guard.0.as_mut().ok_or(sqlx::Error::PoolClosed)?;
         match self.run_sqlite(conn, "BEGIN;\n", "COMMIT;").await {
             Ok(rows) => {
-                *held = guard.0.take();
+                guard.0 = None;
                 Ok(rows)
             }
             Err(e) => {
                 // A failed statement leaves the transaction open; SQLite may also have rolled it back already.
                 let undone = sqlx::query("ROLLBACK").execute(&mut **conn).await;
                 if undone.is_ok() || undone.is_err_and(|r| r.to_string().contains("no transaction is active")) {
-                    *held = guard.0.take();
+                    guard.0 = None;
                 }
                 Err(e)
             }
