@@ -186,8 +186,11 @@ load generator's first 300 ms and stalls overlapping none of them, in similar sh
 outbox waiting for late publishers by yielding to the runtime before it takes a group (−5% throughput, p99 within
 noise once the writer's pass was short); a lean HTTP/1.1 load generator instead of reqwest (+16% events/s, p50
 −25%, the p99 unchanged: the stalls, not the mean, set it); checkpointing every 20–1,000 ms instead of 200
-(no change); the outbox writer on a thread and runtime of its own (+3%, within noise); the worker's result writer
-beside it (no change); SQLite's parse of the multi-row statements is not a
+(no change); the outbox writer on a thread and runtime of its own (+3% in stop 17, +15% in stop 21 but the WAL then
+outgrew its bound under 200 KB events); the outbox holding the write connection across groups (+13% publishing,
+but the worker's records waited: delivery to one endpoint −25%); the worker's result writer beside it (no change).
+Deliveries made at publish are named after their event (\`dlv_<event ULID>_<n>\`), so publishing writes no index
+entry by event (stop 21: +12% events/s, p99 −1 ms in paired runs); SQLite's parse of the multi-row statements is not a
 cost (same time as one prepared statement per row, measured outside the hub). On PostgreSQL at 6,000–7,000
 published events/s the server's backends use ~0.9 core and the hub with its load ~0.5, the machine ~20% idle, and a
 commit's WAL flush takes ~0.12 ms here; four groups committing side by side is the best of 2–12. Every attempt is
