@@ -62,6 +62,11 @@ pub(super) fn delivery_from(r: &AnyRow) -> DbResult<Delivery> {
 /// event. Queries repeat it verbatim, which is how SQLite sees that the index applies.
 pub(super) const NOT_NAMED_AFTER_EVENT: &str = "substr(id, 5, 26) <> substr(event_id, 5, 26)";
 
+/// The rows named after the event whose id is the SQL expression `event` (see `delivery_id`): a key range.
+pub(super) fn named_after_event(event: &str) -> String {
+    format!("id >= 'dlv_' || substr({event}, 5) || '_' AND id < 'dlv_' || substr({event}, 5) || '_~'")
+}
+
 pub(super) const DELIVERY_COLS: &str = "id, tenant_id, event_id, webhook_id, event_type, status, attempts, \
     next_attempt_at, last_status_code, last_error, duration_ms, is_test, created_at, updated_at";
 
@@ -466,12 +471,12 @@ impl Store {
     /// Those named after the event (a primary-key range) and the others (replays, rows older than the naming),
     /// which the partial index `deliveries_event` holds: its predicate is repeated here so that SQLite uses it.
     pub async fn deliveries_for_event(&self, event_id: &str) -> DbResult<Vec<Delivery>> {
-        let (from, to) = super::delivery_range(event_id);
         let sql = format!(
-            "SELECT {DELIVERY_COLS} FROM deliveries WHERE id >= $1 AND id < $2 AND event_id = $3 UNION ALL \
-             SELECT {DELIVERY_COLS} FROM deliveries WHERE event_id = $3 AND {NOT_NAMED_AFTER_EVENT} ORDER BY id"
+            "SELECT {DELIVERY_COLS} FROM deliveries WHERE {} AND event_id = $1 UNION ALL \
+             SELECT {DELIVERY_COLS} FROM deliveries WHERE event_id = $1 AND {NOT_NAMED_AFTER_EVENT} ORDER BY id",
+            named_after_event("$1")
         );
-        let rows = sqlx::query(&sql).bind(from).bind(to).bind(event_id).fetch_all(&self.read).await?;
+        let rows = sqlx::query(&sql).bind(event_id).fetch_all(&self.read).await?;
         rows.iter().map(delivery_from).collect()
     }
 

@@ -141,9 +141,9 @@ impl Store {
         let orphans = format!(
             "DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE created_at < $1 \
              AND (is_test = 1 OR created_at < $2) \
-             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE id >= 'dlv_' || substr(e.id, 5) || '_' \
-                 AND id < 'dlv_' || substr(e.id, 5) || '_~') \
+             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE {}) \
              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND {}) LIMIT $3)",
+            super::events::named_after_event("e.id"),
             super::events::NOT_NAMED_AFTER_EVENT
         );
         loop {

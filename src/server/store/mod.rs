@@ -424,17 +424,8 @@ pub fn new_id(prefix: &str) -> String {
 /// eighth of the bytes SQLite's one writer logged per event. Rows made later (replays) keep ids of their own
 /// time, so a delivery log sorted by id stays in creation order; the partial index `deliveries_event` finds them.
 pub fn delivery_id(event_id: &str, n: usize) -> String {
-    format!("dlv_{}_{n:04x}", event_ulid(event_id))
-}
-
-/// The half-open id range `[from, to)` holding the deliveries named after an event (see `delivery_id`).
-pub(crate) fn delivery_range(event_id: &str) -> (String, String) {
-    let ulid = event_ulid(event_id);
-    (format!("dlv_{ulid}_"), format!("dlv_{ulid}_~"))
-}
-
-fn event_ulid(event_id: &str) -> &str {
-    event_id.strip_prefix("evt_").unwrap_or(event_id)
+    // The queries find these rows as a key range (`events::named_after_event`), which strips the same prefix.
+    format!("dlv_{}_{n:04x}", event_id.strip_prefix("evt_").unwrap_or(event_id))
 }
 
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
