@@ -304,6 +304,87 @@ fn ssrf_guard_refuses_private_targets_at_save_and_at_send() {
 }
 
 #[test]
+fn a_tenant_log_merges_its_events_deliveries_and_replays_page_by_page() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let other = hub.create_tenant(Actor::System, "Other").await.unwrap();
+            let rx = Receiver::start().await;
+            hub.create_webhook(Actor::System, hook(&rx, "/ok", &acme.id, 0)).await.unwrap();
+            let bad = hub.create_webhook(Actor::System, hook(&rx, "/fail", &acme.id, 0)).await.unwrap();
+            hub.create_webhook(Actor::System, hook(&rx, "/ok", &other.id, 0)).await.unwrap();
+            // Three of Acme's events delivered (one endpoint fails), the other tenant's published in between.
+            let worker = common::Worker::start(&hub);
+            let mut events = Vec::new();
+            for _ in 0..3 {
+                events.push(publish(&hub, &acme.id).await);
+                let theirs = publish(&hub, &other.id).await;
+                settle(&hub, &theirs).await;
+                settle(&hub, events.last().unwrap()).await;
+            }
+            worker.stop().await;
+            // A replay of the oldest dead letter (its id is of its own time), then one more event, left queued.
+            let first = hub.get_event(Actor::System, &events[0]).await.unwrap().deliveries;
+            let dead = first.iter().find(|d| d.webhook_id == bad.id).unwrap();
+            let replay = hub.replay_delivery(Actor::System, &dead.id).await.unwrap();
+            events.push(publish(&hub, &acme.id).await);
+            // An event lists its replays beside its own deliveries.
+            let mut expected = Vec::new();
+            for e in &events {
+                expected.extend(hub.get_event(Actor::System, e).await.unwrap().deliveries.into_iter().map(|d| d.id));
+            }
+            expected.sort_unstable_by(|a, b| b.cmp(a));
+            assert_eq!(expected.len(), 9, "[{n}]");
+            assert!(expected.contains(&replay.id), "[{n}]");
+
+            let log = |status: Option<DeliveryStatus>, cursor: Option<String>, limit: u32| {
+                let q = DeliveryListQuery {
+                    tenant_id: Some(acme.id.clone()),
+                    status,
+                    cursor,
+                    limit: Some(limit),
+                    ..Default::default()
+                };
+                hub.list_deliveries(Actor::System, q)
+            };
+            let all: Vec<String> = log(None, None, 50).await.unwrap().into_iter().map(|d| d.id).collect();
+            assert_eq!(all, expected, "[{n}] every row of the tenant, newest first, and no other tenant's");
+            assert_eq!(all[2], replay.id, "[{n}] the replay sorts by its own time, before the newest event's");
+            // Pages of two: the cursor crosses events and the replay without losing or repeating a row.
+            let (mut paged, mut cursor) = (Vec::new(), None);
+            loop {
+                let page = log(None, cursor, 2).await.unwrap();
+                let Some(last) = page.last() else { break };
+                cursor = Some(last.id.clone());
+                paged.extend(page.into_iter().map(|d| d.id));
+            }
+            assert_eq!(paged, expected, "[{n}]");
+            let failed = log(Some(DeliveryStatus::Failed), None, 50).await.unwrap();
+            assert_eq!(failed.len(), 3, "[{n}]");
+            assert!(failed.iter().all(|d| d.webhook_id == bad.id && d.tenant_id == acme.id), "[{n}]");
+            let pending: Vec<String> =
+                log(Some(DeliveryStatus::Pending), None, 50).await.unwrap().into_iter().map(|d| d.id).collect();
+            assert_eq!(pending.len(), 3, "[{n}] the newest event's two and the replay: {pending:?}");
+            assert!(pending.contains(&replay.id), "[{n}]");
+            let q = DeliveryListQuery {
+                tenant_id: Some(acme.id.clone()),
+                since: Some(replay.created_at),
+                ..Default::default()
+            };
+            assert_eq!(hub.list_deliveries(Actor::System, q).await.unwrap().len(), 3, "[{n}] since the replay");
+            let q = DeliveryListQuery {
+                tenant_id: Some(acme.id.clone()),
+                event_type: Some("ticket.updated".into()),
+                ..Default::default()
+            };
+            assert!(hub.list_deliveries(Actor::System, q).await.unwrap().is_empty(), "[{n}] no event of that type");
+        }
+    });
+}
+
+#[test]
 fn an_endpoint_log_merges_attempted_and_queued_deliveries_page_by_page() {
     common::run(async {
         for b in common::backends().await {

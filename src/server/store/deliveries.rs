@@ -37,11 +37,19 @@ pub struct AutoDisabled {
     pub reason: String,
 }
 
-/// The two halves of an endpoint's log (see `list_deliveries`).
+/// Where one read of the delivery log looks (see `list_deliveries`).
 #[derive(Clone, Copy)]
-enum EndpointRows {
+enum LogPart {
+    /// Every row, by the primary key or whichever index the filters suit.
+    All,
+    /// An endpoint's attempted (or cancelled) rows: its own partial index (SQLite).
     Attempted,
+    /// An endpoint's pending rows: the queue's index (SQLite).
     Pending,
+    /// A tenant's rows named after its events: its events newest first, each with its deliveries' key range.
+    NamedAfterEvents,
+    /// A tenant's other rows (replays, rows older than migration 0010): their partial index.
+    NotNamedAfterEvents,
 }
 
 /// Rows per multi-row statement: 14 × 100 and 8 × 200 parameters stay far under both engines' limits.
@@ -428,27 +436,33 @@ impl Store {
 impl Store {
     /// Newest first, keyset-paginated by id; every filter optional.
     ///
-    /// On SQLite an endpoint's log comes from two indexes: its own holds the rows the worker has attempted (or
-    /// that were cancelled), the queue holds the pending rest. Publishing then writes no per-endpoint entry, which
-    /// on SQLite's single writer was a b-tree leaf per endpoint per commit (~a fifth of the publish path).
-    /// PostgreSQL's writers commit side by side and keep the full endpoint index: one read serves there.
+    /// Publishing writes as few index entries per delivery as it can, so some logs are read in two parts and
+    /// merged:
+    /// - On SQLite an endpoint's log: its own index holds the rows the worker has attempted (or that were
+    ///   cancelled), the queue holds the pending rest. Publishing then writes no per-endpoint entry, which on
+    ///   SQLite's single writer was a b-tree leaf per endpoint per commit (~a fifth of the publish path).
+    ///   PostgreSQL's writers commit side by side and keep the full endpoint index: one read serves there.
+    /// - A tenant's log, on both engines: the deliveries named after the tenant's events are found through the
+    ///   events' own index (newest first, each event's deliveries a key range), the few others (replays) through
+    ///   a partial index. An index of every delivery by tenant cost the single writer ~a sixth of its log bytes.
     pub async fn list_deliveries(
         &self,
         tenant: Option<&str>,
         q: &DeliveryListQuery,
         limit: i64,
     ) -> DbResult<Vec<Delivery>> {
-        if q.webhook_id.is_none() || self.dialect == Dialect::Postgres {
-            return self.query_deliveries(tenant, q, None, limit).await;
-        }
-        let parts: &[EndpointRows] = match q.status {
-            Some(DeliveryStatus::Pending) => &[EndpointRows::Pending],
-            Some(_) => &[EndpointRows::Attempted],
-            None => &[EndpointRows::Attempted, EndpointRows::Pending],
+        let parts: &[LogPart] = match (&q.webhook_id, tenant) {
+            (Some(_), _) if self.dialect == Dialect::Sqlite => match q.status {
+                Some(DeliveryStatus::Pending) => &[LogPart::Pending],
+                Some(_) => &[LogPart::Attempted],
+                None => &[LogPart::Attempted, LogPart::Pending],
+            },
+            (None, Some(_)) => &[LogPart::NamedAfterEvents, LogPart::NotNamedAfterEvents],
+            _ => return self.query_deliveries(tenant, q, LogPart::All, limit).await,
         };
         let mut out = Vec::new();
         for part in parts {
-            out.extend(self.query_deliveries(tenant, q, Some(*part), limit).await?);
+            out.extend(self.query_deliveries(tenant, q, *part, limit).await?);
         }
         out.sort_unstable_by(|a, b| b.id.cmp(&a.id));
         out.truncate(usize::try_from(limit).unwrap_or(0));
@@ -459,31 +473,55 @@ impl Store {
         &self,
         tenant: Option<&str>,
         q: &DeliveryListQuery,
-        part: Option<EndpointRows>,
+        part: LogPart,
         limit: i64,
     ) -> DbResult<Vec<Delivery>> {
         let mut c = super::Conditions::new(self.dialect);
-        let from = match part {
-            // The exact predicate of the partial index, so that SQLite can use it.
-            Some(EndpointRows::Attempted) => {
-                c.raw("status <> 'pending'");
-                "deliveries"
+        // The deliveries' columns: `d`'s in the join with the events. There, on SQLite, `+` keeps the planner
+        // from building a throwaway index on a filtered column instead of walking the tenant's events.
+        let (d, cols, from, order) = match part {
+            LogPart::NamedAfterEvents => {
+                // Deliveries before the cursor are named after events no newer than the cursor's ULID.
+                let last_event =
+                    q.cursor.as_ref().map(|k| format!("evt_{}", k.chars().skip(4).take(26).collect::<String>()));
+                c.text("e.tenant_id", "=", tenant)
+                    .text("e.event_type", "=", q.event_type.as_deref())
+                    .text("e.id", "<=", last_event.as_deref())
+                    .raw(&super::events::named_after_event("d", "e.id"));
+                let d = if self.dialect == Dialect::Sqlite { "+d." } else { "d." };
+                let cols = DELIVERY_COLS.split(", ").map(|col| format!("d.{col}")).collect::<Vec<_>>().join(", ");
+                // CROSS JOIN: SQLite keeps the events as the outer loop. The deliveries named after one event sort
+                // like the event, so this order is the log's (id, newest first).
+                (d, cols, "events e CROSS JOIN deliveries d", "e.id DESC, d.id DESC")
             }
-            Some(EndpointRows::Pending) => {
-                c.raw("status IN ('pending', 'retrying')").raw("status = 'pending'");
-                self.dialect.queue_table()
+            LogPart::NotNamedAfterEvents => {
+                // The exact predicate of the partial index, so that SQLite can use it.
+                c.raw(super::events::NOT_NAMED_AFTER_EVENT).text("tenant_id", "=", tenant);
+                ("", DELIVERY_COLS.to_string(), "deliveries", "id DESC")
             }
-            None => "deliveries",
+            LogPart::Attempted => {
+                c.raw("status <> 'pending'").text("tenant_id", "=", tenant);
+                ("", DELIVERY_COLS.to_string(), "deliveries", "id DESC")
+            }
+            LogPart::Pending => {
+                c.raw("status IN ('pending', 'retrying')").raw("status = 'pending'").text("tenant_id", "=", tenant);
+                ("", DELIVERY_COLS.to_string(), self.dialect.queue_table(), "id DESC")
+            }
+            LogPart::All => {
+                c.text("tenant_id", "=", tenant);
+                ("", DELIVERY_COLS.to_string(), "deliveries", "id DESC")
+            }
         };
-        c.text("tenant_id", "=", tenant)
-            .text("status", "=", q.status.map(|s| s.as_str()))
-            .text("webhook_id", "=", q.webhook_id.as_deref())
-            .text("event_type", "=", q.event_type.as_deref())
-            .int("created_at", ">=", q.since)
-            .int("created_at", "<=", q.until)
-            .text("id", "<", q.cursor.as_deref());
-        let sql =
-            format!("SELECT {DELIVERY_COLS} FROM {from} {} ORDER BY id DESC LIMIT {}", c.clause(), c.next_param());
+        let key = if d.is_empty() { "id" } else { "d.id" };
+        c.text(&format!("{d}status"), "=", q.status.map(|s| s.as_str()))
+            .text(&format!("{d}webhook_id"), "=", q.webhook_id.as_deref())
+            .int(&format!("{d}created_at"), ">=", q.since)
+            .int(&format!("{d}created_at"), "<=", q.until)
+            .text(key, "<", q.cursor.as_deref());
+        if !matches!(part, LogPart::NamedAfterEvents) {
+            c.text("event_type", "=", q.event_type.as_deref());
+        }
+        let sql = format!("SELECT {cols} FROM {from} {} ORDER BY {order} LIMIT {}", c.clause(), c.next_param());
         let rows = c.bind(sqlx::query(&sql)).bind(limit).fetch_all(&self.read).await?;
         rows.iter().map(delivery_from).collect()
     }

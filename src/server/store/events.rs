@@ -62,9 +62,11 @@ pub(super) fn delivery_from(r: &AnyRow) -> DbResult<Delivery> {
 /// event. Queries repeat it verbatim, which is how SQLite sees that the index applies.
 pub(super) const NOT_NAMED_AFTER_EVENT: &str = "substr(id, 5, 26) <> substr(event_id, 5, 26)";
 
-/// The rows named after the event whose id is the SQL expression `event` (see `delivery_id`): a key range.
-pub(super) fn named_after_event(event: &str) -> String {
-    format!("id >= 'dlv_' || substr({event}, 5) || '_' AND id < 'dlv_' || substr({event}, 5) || '_~'")
+/// The deliveries (`table`: their name or alias in the query, "" when unambiguous) named after the event whose id
+/// is the SQL expression `event` (see `delivery_id`): a key range.
+pub(super) fn named_after_event(table: &str, event: &str) -> String {
+    let id = if table.is_empty() { "id".to_string() } else { format!("{table}.id") };
+    format!("{id} >= 'dlv_' || substr({event}, 5) || '_' AND {id} < 'dlv_' || substr({event}, 5) || '_~'")
 }
 
 pub(super) const DELIVERY_COLS: &str = "id, tenant_id, event_id, webhook_id, event_type, status, attempts, \
@@ -474,7 +476,7 @@ impl Store {
         let sql = format!(
             "SELECT {DELIVERY_COLS} FROM deliveries WHERE {} AND event_id = $1 UNION ALL \
              SELECT {DELIVERY_COLS} FROM deliveries WHERE event_id = $1 AND {NOT_NAMED_AFTER_EVENT} ORDER BY id",
-            named_after_event("$1")
+            named_after_event("", "$1")
         );
         let rows = sqlx::query(&sql).bind(event_id).fetch_all(&self.read).await?;
         rows.iter().map(delivery_from).collect()

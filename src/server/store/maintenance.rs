@@ -143,7 +143,7 @@ impl Store {
              AND (is_test = 1 OR created_at < $2) \
              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE {}) \
              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND {}) LIMIT $3)",
-            super::events::named_after_event("e.id"),
+            super::events::named_after_event("", "e.id"),
             super::events::NOT_NAMED_AFTER_EVENT
         );
         loop {
