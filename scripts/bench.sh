@@ -175,23 +175,23 @@ loop alone (the raw-ceiling row) needs the whole machine at that rate. On SQLite
 writer thread. At 64 publishing connections a group of ~30 events commits in ~2 ms (p50), and a closed loop of 64
 publishers waits for about two groups, hence a p50 of ~4.5 ms; the hub's own work around the commit is small (from
 the handler's start to its answer p50 4.0 ms, p99 12.2 ms, of which the wait for the group commit is all but
-~20 µs). The p99 comes from stalls that hold all 64 publishers at once, most of them the WAL's:
-at ~12,000 events/s the WAL grows ~85 MB/s, the checkpointer copies it back every ~200 ms (reader passes of
-~50 ms with fsyncs), and each time it reaches 32 MB the writer itself copies the last frames and syncs, so the WAL
-can start over. Timing every publish of a 10-s closed loop against those passes (2026-12-04, stop 20): with a
-1 MB tail left to the writer, its passes (3–4 ms, up to 16 ms when their fsyncs queue behind the WAL's writeback)
-were 55–75% of the slowest 1%; reader passes now catch up to a tail of ≤ 32 frames and the writer's pass takes
-~1.7 ms (at most ~7 ms), after which the slowest 1% is spread over the reader passes, the writer's passes, the
-load generator's first 300 ms and stalls overlapping none of them, in similar shares. Tried and not kept: the
-outbox waiting for late publishers by yielding to the runtime before it takes a group (−5% throughput, p99 within
+~20 µs). The p99 comes from stalls that hold all 64 publishers at once. They were mostly the WAL's (stop 20: the
+writer copying a 1 MB tail of the WAL before it could start over); since the writer's share is a few frames (~1.7
+ms), switching checkpoints off altogether leaves the p99 where it is (stop 22), and what remains is three busy
+threads on two cores: groups of one or two events that need ~0.2 ms take up to ~2 ms when the runtime's workers hold
+the cores, and giving SQLite's threads priority only moves the wait (faster groups, p50 −10–20%, p99 worse). At 64
+closed-loop connections the mean latency is 64 ÷ throughput and the tail is how unevenly a saturated machine serves
+the loop; the CPU is spread over SQLite (~39%, no part above 11%), the load generator, hyper/axum with the sockets'
+system calls, the handler and the outbox. Tried and not kept: the outbox waiting for late publishers by yielding to the runtime before it takes a group (−5% throughput, p99 within
 noise once the writer's pass was short); a lean HTTP/1.1 load generator instead of reqwest (+16% events/s, p50
 −25%, the p99 unchanged: the stalls, not the mean, set it); checkpointing every 20–1,000 ms instead of 200
 (no change); the outbox writer on a thread and runtime of its own (+3% in stop 17, +15% in stop 21 but the WAL then
 outgrew its bound under 200 KB events); the outbox holding the write connection across groups (+13% publishing,
 but the worker's records waited: delivery to one endpoint −25%); the worker's result writer beside it (no change).
 Deliveries made at publish are named after their event (\`dlv_<event ULID>_<n>\`), so publishing writes no index
-entry by event (stop 21: +12% events/s, p99 −1 ms in paired runs); SQLite's parse of the multi-row statements is not a
-cost (same time as one prepared statement per row, measured outside the hub). On PostgreSQL at 6,000–7,000
+entry by event (stop 21: +12% events/s, p99 −1 ms in paired runs), and a tenant's log is read through its events,
+so none by tenant either (stop 22: +2–8% events/s); SQLite's parse of the multi-row statements is not worth removing
+(padded constant-text statements, kept prepared: no gain in seven pairs). On PostgreSQL at 6,000–7,000
 published events/s the server's backends use ~0.9 core and the hub with its load ~0.5, the machine ~20% idle, and a
 commit's WAL flush takes ~0.12 ms here; four groups committing side by side is the best of 2–12. Every attempt is
 still written durably (multi-row statements, one transaction per batch) before it counts.

@@ -489,27 +489,27 @@ impl Store {
                     .text("e.id", "<=", last_event.as_deref())
                     .raw(&super::events::named_after_event("d", "e.id"));
                 let d = if self.dialect == Dialect::Sqlite { "+d." } else { "d." };
-                let cols = DELIVERY_COLS.split(", ").map(|col| format!("d.{col}")).collect::<Vec<_>>().join(", ");
                 // CROSS JOIN: SQLite keeps the events as the outer loop. The deliveries named after one event sort
-                // like the event, so this order is the log's (id, newest first).
-                (d, cols, "events e CROSS JOIN deliveries d", "e.id DESC, d.id DESC")
+                // like the event, so this order is the log's (id, newest first). Both engines sort each event's
+                // deliveries: the ids alone (read from the key's index) are sorted, then the page's rows read.
+                (d, "d.id", "events e CROSS JOIN deliveries d", "e.id DESC, d.id DESC")
             }
             LogPart::NotNamedAfterEvents => {
                 // The exact predicate of the partial index, so that SQLite can use it.
                 c.raw(super::events::NOT_NAMED_AFTER_EVENT).text("tenant_id", "=", tenant);
-                ("", DELIVERY_COLS.to_string(), "deliveries", "id DESC")
+                ("", DELIVERY_COLS, "deliveries", "id DESC")
             }
             LogPart::Attempted => {
                 c.raw("status <> 'pending'").text("tenant_id", "=", tenant);
-                ("", DELIVERY_COLS.to_string(), "deliveries", "id DESC")
+                ("", DELIVERY_COLS, "deliveries", "id DESC")
             }
             LogPart::Pending => {
                 c.raw("status IN ('pending', 'retrying')").raw("status = 'pending'").text("tenant_id", "=", tenant);
-                ("", DELIVERY_COLS.to_string(), self.dialect.queue_table(), "id DESC")
+                ("", DELIVERY_COLS, self.dialect.queue_table(), "id DESC")
             }
             LogPart::All => {
                 c.text("tenant_id", "=", tenant);
-                ("", DELIVERY_COLS.to_string(), "deliveries", "id DESC")
+                ("", DELIVERY_COLS, "deliveries", "id DESC")
             }
         };
         let key = if d.is_empty() { "id" } else { "d.id" };
@@ -521,7 +521,10 @@ impl Store {
         if !matches!(part, LogPart::NamedAfterEvents) {
             c.text("event_type", "=", q.event_type.as_deref());
         }
-        let sql = format!("SELECT {cols} FROM {from} {} ORDER BY {order} LIMIT {}", c.clause(), c.next_param());
+        let mut sql = format!("SELECT {cols} FROM {from} {} ORDER BY {order} LIMIT {}", c.clause(), c.next_param());
+        if matches!(part, LogPart::NamedAfterEvents) {
+            sql = format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id IN ({sql}) ORDER BY id DESC");
+        }
         let rows = c.bind(sqlx::query(&sql)).bind(limit).fetch_all(&self.read).await?;
         rows.iter().map(delivery_from).collect()
     }
