@@ -21,7 +21,13 @@ fn pages_and_server_functions_enforce_sessions_and_tenants() {
                 .await
                 .unwrap();
             let base = common::serve(hub).await;
-            let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+            // A response that never finishes (one CI run stalled here with the process idle) fails the request
+            // that stalled, by its line, instead of holding the run.
+            let http = reqwest::Client::builder()
+                .redirect(Policy::none())
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .unwrap();
 
             assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
 
