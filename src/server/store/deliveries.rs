@@ -477,6 +477,7 @@ impl Store {
         limit: i64,
     ) -> DbResult<Vec<Delivery>> {
         let mut c = super::Conditions::new(self.dialect);
+        let named = matches!(part, LogPart::NamedAfterEvents);
         // The deliveries' columns: `d`'s in the join with the events. There, on SQLite, `+` keeps the planner
         // from building a throwaway index on a filtered column instead of walking the tenant's events.
         let (d, cols, from, order) = match part {
@@ -496,33 +497,31 @@ impl Store {
             }
             LogPart::NotNamedAfterEvents => {
                 // The exact predicate of the partial index, so that SQLite can use it.
-                c.raw(super::events::NOT_NAMED_AFTER_EVENT).text("tenant_id", "=", tenant);
+                c.raw(super::events::NOT_NAMED_AFTER_EVENT);
                 ("", DELIVERY_COLS, "deliveries", "id DESC")
             }
             LogPart::Attempted => {
-                c.raw("status <> 'pending'").text("tenant_id", "=", tenant);
+                c.raw("status <> 'pending'");
                 ("", DELIVERY_COLS, "deliveries", "id DESC")
             }
             LogPart::Pending => {
-                c.raw("status IN ('pending', 'retrying')").raw("status = 'pending'").text("tenant_id", "=", tenant);
+                c.raw("status IN ('pending', 'retrying')").raw("status = 'pending'");
                 ("", DELIVERY_COLS, self.dialect.queue_table(), "id DESC")
             }
-            LogPart::All => {
-                c.text("tenant_id", "=", tenant);
-                ("", DELIVERY_COLS, "deliveries", "id DESC")
-            }
+            LogPart::All => ("", DELIVERY_COLS, "deliveries", "id DESC"),
         };
-        let key = if d.is_empty() { "id" } else { "d.id" };
+        if !named {
+            // In the join these two are the events' columns, filtered above.
+            c.text("tenant_id", "=", tenant).text("event_type", "=", q.event_type.as_deref());
+        }
+        let key = if named { "d.id" } else { "id" };
         c.text(&format!("{d}status"), "=", q.status.map(|s| s.as_str()))
             .text(&format!("{d}webhook_id"), "=", q.webhook_id.as_deref())
             .int(&format!("{d}created_at"), ">=", q.since)
             .int(&format!("{d}created_at"), "<=", q.until)
             .text(key, "<", q.cursor.as_deref());
-        if !matches!(part, LogPart::NamedAfterEvents) {
-            c.text("event_type", "=", q.event_type.as_deref());
-        }
         let mut sql = format!("SELECT {cols} FROM {from} {} ORDER BY {order} LIMIT {}", c.clause(), c.next_param());
-        if matches!(part, LogPart::NamedAfterEvents) {
+        if named {
             sql = format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id IN ({sql}) ORDER BY id DESC");
         }
         let rows = c.bind(sqlx::query(&sql)).bind(limit).fetch_all(&self.read).await?;
