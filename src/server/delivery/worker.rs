@@ -310,6 +310,8 @@ async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
     let record = AttemptRecord {
         delivery_id: d.id.clone(),
         tenant_id: d.tenant_id.clone(),
+        event_id: d.event_id.clone(),
+        event_type: d.event_type.clone(),
         delivery_created_at: d.created_at,
         webhook_id: hook.id.clone(),
         attempt,

@@ -101,6 +101,8 @@ impl Hub {
         let record = AttemptRecord {
             delivery_id: delivery_id.clone(),
             tenant_id: hook.tenant_id.clone(),
+            event_id: event.id.clone(),
+            event_type: event_type.clone(),
             delivery_created_at: event.created_at,
             webhook_id: hook.id.clone(),
             status: if success { DeliveryStatus::Success } else { DeliveryStatus::Failed },

@@ -12,6 +12,9 @@ use std::collections::HashMap;
 pub struct AttemptRecord {
     pub delivery_id: String,
     pub tenant_id: String,
+    /// What the delivery row is written with if it does not exist yet.
+    pub event_id: String,
+    pub event_type: String,
     /// When the delivery was created: its hour in the stats rollups.
     pub delivery_created_at: i64,
     pub webhook_id: String,
@@ -52,7 +55,7 @@ enum LogPart {
     NotNamedAfterEvents,
 }
 
-/// Rows per multi-row statement: 14 × 100 and 8 × 200 parameters stay far under both engines' limits.
+/// Rows per multi-row statement: 14 × 100 and 13 × 200 parameters stay far under both engines' limits.
 const ATTEMPT_CHUNK: usize = 100;
 const STATUS_CHUNK: usize = 200;
 
@@ -217,26 +220,43 @@ impl Store {
             records.iter().filter(|r| matches!(r.status, DeliveryStatus::Success | DeliveryStatus::Failed)).collect();
         // Every statement is built before the writer is taken, and sent in one go (see `script`).
         let mut script = Script::default();
-        insert_attempts(&mut script, self.dialect, records);
-        // Both engines name the columns of a VALUES list column1, column2, …
-        for chunk in records.chunks(STATUS_CHUNK) {
+        // Each delivery row is written with its outcome: updated where it exists, inserted where it does not.
+        // An upsert may touch a row once per statement: a delivery recorded twice in one batch (its lease ran out
+        // while its first record waited) is written with its latest attempt (records are in completion order).
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            last.insert(&r.delivery_id, i);
+        }
+        let latest: Vec<&AttemptRecord> = records
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last.get(r.delivery_id.as_str()) == Some(i))
+            .map(|(_, r)| r)
+            .collect();
+        for chunk in latest.chunks(STATUS_CHUNK) {
             let sql = self.dialect.values_sql(
-                "UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt_at = v.column4, \
-                 last_status_code = v.column5, last_error = v.column6, duration_ms = v.column7, updated_at = v.column8, \
-                 lease_until = NULL FROM (VALUES ",
+                "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, created_at, status, attempts, \
+                 next_attempt_at, last_status_code, last_error, duration_ms, updated_at) VALUES ",
                 chunk.len(),
-                8,
-                ") AS v WHERE deliveries.id = v.column1",
+                13,
+                " ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, \
+                 next_attempt_at = excluded.next_attempt_at, last_status_code = excluded.last_status_code, \
+                 last_error = excluded.last_error, duration_ms = excluded.duration_ms, updated_at = excluded.updated_at, \
+                 lease_until = NULL",
             );
-            let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 8);
+            let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 13);
             for r in chunk {
                 let a = &r.attempt;
-                args.extend([r.delivery_id.as_str().into(), r.status.as_str().into(), i64::from(a.attempt).into()]);
-                args.extend([r.next_attempt_at.into(), a.response_status.map(i64::from).into()]);
-                args.extend([a.error.as_deref().into(), (a.duration_ms as i64).into(), now.into()]);
+                args.extend([r.delivery_id.as_str().into(), r.tenant_id.as_str().into(), r.event_id.as_str().into()]);
+                args.extend([r.webhook_id.as_str().into(), r.event_type.as_str().into(), r.delivery_created_at.into()]);
+                args.extend([r.status.as_str().into(), i64::from(a.attempt).into(), r.next_attempt_at.into()]);
+                args.extend([a.response_status.map(i64::from).into(), a.error.as_deref().into()]);
+                args.extend([(a.duration_ms as i64).into(), now.into()]);
             }
             script.push(sql, args);
         }
+        // After the deliveries: an attempt's row refers to its delivery's.
+        insert_attempts(&mut script, self.dialect, records);
         super::maintenance::add_to_rollups(&mut script, self.dialect, &finished);
         // Every endpoint's counters in one statement per chunk; the rows it returns (the only rows the script
         // returns) feed the breaker.
