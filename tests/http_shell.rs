@@ -108,6 +108,37 @@ fn pages_and_server_functions_enforce_sessions_and_tenants() {
     });
 }
 
+/// Pages render while another hub of the same process builds its router. Finding a router's routes renders the
+/// app with resource loading switched off process-wide; a page that started loading meanwhile waited forever
+/// (tests and benchmarks run several hubs in one process). The engine does not matter here: SQLite only.
+#[test]
+fn pages_render_while_another_hub_builds_its_router() {
+    common::run(async {
+        let b = common::backends().await.remove(0);
+        let hub = common::hub(&b).await;
+        let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+        hub.create_user(Actor::System, "u@acme.test", "tenant-password-1", Role::Tenant, Some(&acme.id)).await.unwrap();
+        let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+        let base = common::serve(hub.clone()).await;
+        let builder = tokio::task::spawn_blocking(move || {
+            for _ in 0..40 {
+                let options = leptos::config::LeptosOptions::builder().output_name("integration-hub").build();
+                drop(integration_hub::server::app::router(hub.clone(), options));
+            }
+        });
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
+        let cookie = format!("hub_session={token}");
+        for i in 0..40 {
+            let page = http.get(format!("{base}/t/{}/integrations", acme.id)).header(COOKIE, &cookie).send().await;
+            let page = page.unwrap_or_else(|e| panic!("page {i}: {e}"));
+            assert_eq!(page.status(), 200, "page {i}");
+            let html = page.text().await.unwrap_or_else(|e| panic!("page {i} never finished: {e}"));
+            assert!(html.contains("Integrations"), "page {i}");
+        }
+        builder.await.unwrap();
+    });
+}
+
 #[test]
 fn the_live_deliveries_stream_is_per_tenant_and_signed_in() {
     common::run(async {

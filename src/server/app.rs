@@ -10,10 +10,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+
+/// The pages' routes, found once per process. Finding them renders the app with resource loading switched off
+/// by a process-wide flag (leptos_server's `SuppressResourceLoad`): a page rendering meanwhile for another router
+/// of the same process (tests and benchmarks run several hubs) would wait forever for its resources.
+static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
 
 pub fn router(hub: AppState, leptos_options: LeptosOptions) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let ctx_hub = hub.clone();
     let context = move || provide_context(ctx_hub.clone());
     let base = hub.config.base_url.clone();
