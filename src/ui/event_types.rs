@@ -12,6 +12,10 @@ use crate::server_fns::tools::save_event_type;
 use crate::server_fns::webhooks::list_event_types;
 use leptos::prelude::*;
 
+/// The event-type catalog as loaded for a page. One per page, handed to the components that offer types: each
+/// resource is serialized into the page, and the catalog with its schemas is the largest thing there.
+pub type Catalog = Resource<Result<Vec<EventType>, AppError>>;
+
 /// Entries by category, keeping the server's order (category, then name).
 fn by_category(list: Vec<EventType>) -> Vec<(String, Vec<EventType>)> {
     let mut groups: Vec<(String, Vec<EventType>)> = Vec::new();

@@ -88,22 +88,27 @@ pub fn IntegrationsPage() -> impl IntoView {
                     }
                 }).collect_view()}
             </div>
-            {TABS.iter().enumerate().map(|(i, t)| view! {
-                <div
-                    role="tabpanel"
-                    id=format!("panel-{}", t.id)
-                    aria-labelledby=format!("tab-{}", t.id)
-                    tabindex="0"
-                    hidden=move || selected.get() != i
-                    class="py-6 focus-visible:outline-none"
-                >
-                    {match t.id {
-                        "webhooks" => view! { <super::webhooks::WebhooksPanel/> }.into_any(),
-                        "api-keys" => view! { <super::api_keys::ApiKeysPanel/> }.into_any(),
-                        "deliveries" => view! { <super::deliveries::DeliveriesPanel/> }.into_any(),
-                        _ => view! { <super::event_types::EventTypesPanel/> }.into_any(),
-                    }}
-                </div>
+            {TABS.iter().enumerate().map(|(i, t)| {
+                // A panel is built the first time its tab is shown and then kept (its filters and scroll stay):
+                // the page carries the open tab only, not four panels and their data.
+                let shown = Memo::new(move |before: Option<&bool>| before.copied().unwrap_or(false) || selected.get() == i);
+                view! {
+                    <div
+                        role="tabpanel"
+                        id=format!("panel-{}", t.id)
+                        aria-labelledby=format!("tab-{}", t.id)
+                        tabindex="0"
+                        hidden=move || selected.get() != i
+                        class="py-6 focus-visible:outline-none"
+                    >
+                        {move || shown.get().then(|| match t.id {
+                            "webhooks" => view! { <super::webhooks::WebhooksPanel/> }.into_any(),
+                            "api-keys" => view! { <super::api_keys::ApiKeysPanel/> }.into_any(),
+                            "deliveries" => view! { <super::deliveries::DeliveriesPanel/> }.into_any(),
+                            _ => view! { <super::event_types::EventTypesPanel/> }.into_any(),
+                        })}
+                    </div>
+                }
             }).collect_view()}
         </div>
     }

@@ -1,5 +1,6 @@
 //! Test-fire: send one event (the type's example, editable) to one endpoint now and show what it answered.
 
+use super::event_types::Catalog;
 use super::json::Body;
 use super::modal::{DialogActions, Modal};
 use super::style::*;
@@ -7,7 +8,6 @@ use super::toast::use_toasts;
 use crate::model::filter::subscribed;
 use crate::model::{EventType, ShellContext, TestFire, TestFireResult, Webhook};
 use crate::server_fns::deliveries::send_test_event;
-use crate::server_fns::webhooks::list_event_types;
 use leptos::prelude::*;
 
 /// The JSON a user typed, or why it is not JSON.
@@ -16,11 +16,10 @@ pub fn parse_json(text: &str) -> Result<serde_json::Value, String> {
 }
 
 #[component]
-pub fn TestFireDialog(open: RwSignal<bool>, webhook: RwSignal<Option<Webhook>>) -> impl IntoView {
+pub fn TestFireDialog(open: RwSignal<bool>, webhook: RwSignal<Option<Webhook>>, types: Catalog) -> impl IntoView {
     let ctx = expect_context::<ShellContext>();
     let tenant = StoredValue::new(ctx.tenant.id.clone());
     let toasts = use_toasts();
-    let types = Resource::new(|| (), |_| list_event_types());
     let event_type = RwSignal::new(String::new());
     let payload = RwSignal::new(String::new());
     let json_error = Memo::new(move |_| parse_json(&payload.get()).err());

@@ -2,6 +2,7 @@
 //! live filter validation with the same rules as the server, a template preview rendered with the event type's
 //! example, the server's field errors next to the fields, and the user's input kept on error.
 
+use super::event_types::Catalog;
 use super::modal::DialogActions;
 use super::style::*;
 use super::toast::use_toasts;
@@ -9,7 +10,7 @@ use crate::model::filter::{validate_filter, Filter, FilterOp};
 use crate::model::webhook::limits;
 use crate::model::{AppError, ContentType, CreateWebhook, EventType, ShellContext, Webhook};
 use crate::server_fns::tools::render_template_preview;
-use crate::server_fns::webhooks::{list_event_types, reveal_webhook_secret};
+use crate::server_fns::webhooks::reveal_webhook_secret;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -52,6 +53,7 @@ pub fn WebhookForm(
     #[prop(into)] error: Signal<Option<AppError>>,
     on_submit: Callback<CreateWebhook>,
     on_cancel: Callback<()>,
+    catalog: Catalog,
 ) -> impl IntoView {
     let editing = initial.is_some();
     let id = initial.as_ref().map(|w| w.id.clone());
@@ -160,7 +162,7 @@ pub fn WebhookForm(
             <details open=true class=section>
                 <summary class=summary>{move || format!("Events ({} selected)", events.read().len())}</summary>
                 <div class="px-4 pb-4">
-                    <EventPicker events=events/>
+                    <EventPicker events=events types=catalog/>
                     <p class=FIELD_ERROR>{field("events")}</p>
                 </div>
             </details>
@@ -266,8 +268,7 @@ fn NumberField(
 /// Event types grouped by category, with a search box, select-all per group and the `*` option; patterns
 /// not in the catalog (e.g. `ticket.*`) stay and show as removable chips.
 #[component]
-fn EventPicker(events: RwSignal<Vec<String>>) -> impl IntoView {
-    let types = Resource::new(|| (), |_| list_event_types());
+fn EventPicker(events: RwSignal<Vec<String>>, types: Catalog) -> impl IntoView {
     let search = RwSignal::new(String::new());
     let has = move |n: &str| events.read().iter().any(|e| e == n);
     let set = move |n: &str, on: bool| {

@@ -223,12 +223,13 @@ pub fn WebhooksPanel() -> impl IntoView {
                         error=Signal::derive(move || save.value().get().and_then(|r| r.err()))
                         on_submit=Callback::new(move |input: CreateWebhook| { save.dispatch((id.clone(), input)); })
                         on_cancel=Callback::new(move |_| form_open.set(false))
+                        catalog=types
                     />
                 }
             }}
         </Modal>
 
-        <TestFireDialog open=test_open webhook=target/>
+        <TestFireDialog open=test_open webhook=target types=types/>
 
         <Modal open=rotate_open id="rotate-secret" title="Rotate signing secret">
             {move || target.get().map(|w| {
