@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::receiver::Receiver;
+use common::receiver::{Received, Receiver};
 use integration_hub::model::{CreateWebhook, PublishEvent};
 use integration_hub::server::delivery::worker;
 use integration_hub::server::service::{Actor, AppState, Hub};
@@ -38,24 +38,9 @@ async fn publish_many(hub: &AppState, tenant: &str, n: usize) -> Vec<String> {
     ids
 }
 
-/// webhook-id → how many times the receiver saw it.
-fn seen(rx: &Receiver, path: &str) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for r in rx.received(path) {
-        *m.entry(r.headers["webhook-id"].clone()).or_insert(0) += 1;
-    }
-    m
-}
-
-async fn wait_all_delivered(rx: &Receiver, path: &str, ids: &[String], within: Duration) -> HashMap<String, usize> {
-    let deadline = Instant::now() + within;
-    loop {
-        let s = seen(rx, path);
-        if ids.iter().all(|id| s.contains_key(id)) || Instant::now() > deadline {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// The `webhook-id` of a request to `path`.
+fn webhook_id_at(path: &str) -> impl Fn(&Received) -> Option<String> + Copy + '_ {
+    move |r: &Received| (r.path == path).then(|| r.headers["webhook-id"].clone())
 }
 
 #[test]
@@ -107,7 +92,7 @@ fn a_crashed_engine_loses_nothing() {
             // Engine B on the same database takes over once A's leases expire.
             let hub_b = common::hub(&b).await;
             let wb = common::Worker::start(&hub_b);
-            let s = wait_all_delivered(&rx, "/slow/100", &ids, Duration::from_secs(60)).await;
+            let s = rx.wait_for(&ids, Duration::from_secs(60), webhook_id_at("/slow/100")).await;
             let missing = ids.iter().filter(|id| !s.contains_key(*id)).count();
             assert_eq!(missing, 0, "[{n}] every accepted event was delivered");
             assert!(s.keys().all(|k| ids.contains(k)), "[{n}] duplicates carry the same webhook-id");

@@ -43,6 +43,35 @@ impl Receiver {
     pub fn received(&self, path: &str) -> Vec<Received> {
         self.requests.lock().unwrap().iter().filter(|r| r.path == path).cloned().collect()
     }
+
+    /// How many requests came for each key that `key` gives a request (requests it gives none are left out).
+    pub fn count_by(&self, key: impl Fn(&Received) -> Option<String>) -> HashMap<String, usize> {
+        let mut m = HashMap::new();
+        for r in self.requests.lock().unwrap().iter() {
+            if let Some(k) = key(r) {
+                *m.entry(k).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+
+    /// Waits until every one of `keys` has come (see [`Receiver::count_by`]) or `within` has passed; returns the
+    /// counts as they are then.
+    pub async fn wait_for(
+        &self,
+        keys: &[String],
+        within: std::time::Duration,
+        key: impl Fn(&Received) -> Option<String> + Copy,
+    ) -> HashMap<String, usize> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let s = self.count_by(key);
+            if keys.iter().all(|k| s.contains_key(k)) || std::time::Instant::now() > deadline {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }
 
 async fn handle(State(r): State<Receiver>, Path(path): Path<String>, headers: HeaderMap, body: Bytes) -> Response {

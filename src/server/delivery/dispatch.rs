@@ -1,10 +1,9 @@
 //! Direct hand-off from publish to this instance's worker. A publish that finds room reserves it, writes its
-//! delivery rows already leased to this instance (in the same group-committed insert, so nothing extra is
-//! written), and passes them with the envelope in memory: a fresh delivery then costs no claim statement and
-//! no envelope read. The lease keeps it crash-safe exactly like a claim: if this instance dies, the lease
-//! expires and any worker takes the rows over. Without room (worker busy or not running here) rows are written
-//! unleased and claimed as usual.
-
+//! fan-out already leased to this instance (in the same group-committed insert, so nothing extra is written),
+//! and passes the deliveries with the envelope in memory: a fresh delivery then costs no claim statement and no
+//! envelope read, and its row is written once, with its first attempt. The lease keeps it crash-safe exactly
+//! like a claim: if this instance dies, the lease expires and any worker takes the deliveries over. Without
+//! room (worker busy or not running here) the fan-out is written unleased and claimed as usual.
 use crate::model::{Delivery, DeliveryStatus, Event};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -74,7 +73,7 @@ impl Dispatch {
         Inbox { rx, room }
     }
 
-    /// Called by the worker when it stops claiming: publishes from now on write unleased rows.
+    /// Called by the worker when it stops claiming: publishes from now on write unleased fan-outs.
     pub fn detach(&self) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -93,7 +92,7 @@ impl Dispatch {
         Some(Reservation { n, room: h.room.clone(), tx: h.tx.clone(), lease_until: now_ms + h.lease_ms })
     }
 
-    /// Hands the committed deliveries of `event` to the worker. If the worker is gone, the rows stay leased
+    /// Hands the committed deliveries of `event` to the worker. If the worker is gone, they stay leased
     /// until the lease runs out and are then claimed like any other.
     pub fn hand_over(mut r: Reservation, event: &Event, envelope: Arc<str>, deliveries: &[(String, String)]) {
         let batch: Vec<Direct> = deliveries

@@ -78,14 +78,17 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     let (claimed_tx, mut claimed_rx) = mpsc::channel::<Option<Claimed>>(1);
     let mut claiming = false;
     while !*shutdown.borrow() {
-        while let Ok(b) = inbox.rx.try_recv() {
-            start_direct(&shared, &sem, &inbox, b).await;
-        }
+        // Claimed deliveries take the free permits first, then one handed-over event waits for its own: claims
+        // hold the older events (published while the hand-off had no room), and a stream of hand-overs must not
+        // keep them waiting until publishing stops.
         while !queued.is_empty() {
             let Ok(permit) = sem.clone().try_acquire_owned() else { break };
             if let Some((d, envelope)) = queued.pop_front() {
                 start(&shared, permit, d, envelope, None);
             }
+        }
+        if let Ok(b) = inbox.rx.try_recv() {
+            start_direct(&shared, &sem, &inbox, b).await;
         }
         if claim && !claiming && queued.len() < low_water {
             claiming = true;
@@ -99,7 +102,7 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
                 match done {
                     None => tokio::time::sleep(Duration::from_secs(1)).await,
                     Some(got) => {
-                        claim = got.len() == batch;
+                        claim = got.len() >= batch;
                         if !claim {
                             next_due = next_due_instant(&hub).await;
                         }

@@ -145,8 +145,10 @@ fn human_span(ms: i64) -> String {
 }
 
 impl Store {
-    /// Claims up to `limit` due deliveries for `lease_ms`. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several
-    /// instances claim side by side without ever taking the same row; SQLite has a single writer.
+    /// Claims up to `limit` due deliveries for `lease_ms`: rows first (retries, and deliveries whose rows were
+    /// written before any claim), then fan-outs no worker holds (`claim_fanouts`). On PostgreSQL,
+    /// `FOR UPDATE SKIP LOCKED` lets several instances claim side by side without ever taking the same
+    /// delivery; SQLite has a single writer.
     pub async fn claim_due(&self, limit: i64, lease_ms: i64) -> DbResult<Vec<Delivery>> {
         let now = now_ms();
         let lock = if self.dialect == Dialect::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
@@ -161,16 +163,23 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.write)
         .await?;
-        rows.iter().map(delivery_from).collect()
+        let mut claimed = rows.iter().map(delivery_from).collect::<DbResult<Vec<_>>>()?;
+        let left = limit - claimed.len() as i64;
+        if left > 0 {
+            claimed.extend(self.claim_fanouts(left, now, now + lease_ms).await?);
+        }
+        Ok(claimed)
     }
 
-    /// When the next queued delivery is due (None: queue empty).
+    /// When the next queued delivery is due (None: queue empty), fan-outs no worker holds included.
     pub async fn next_due_at(&self) -> DbResult<Option<i64>> {
         let row =
             sqlx::query("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status IN ('pending', 'retrying')")
                 .fetch_one(&self.read)
                 .await?;
-        row.try_get("t")
+        let rows: Option<i64> = row.try_get("t")?;
+        let fanouts = self.next_fanout_due(now_ms()).await?;
+        Ok(rows.into_iter().chain(fanouts).min())
     }
 
     /// Envelopes of the given events, by id.
@@ -255,6 +264,16 @@ impl Store {
             }
             script.push(sql, args);
         }
+        // The rest of their events' fan-outs (deliveries handed over but not attempted in this batch) as pending
+        // rows that keep the lease; on PostgreSQL this is done first, in the same transaction (below).
+        // (A first attempt's: a retried delivery's row was written before its first attempt was recorded.)
+        let mut events: Vec<String> =
+            records.iter().filter(|r| r.attempt.attempt == 1).map(|r| r.event_id.clone()).collect();
+        events.sort_unstable();
+        events.dedup();
+        if self.dialect == Dialect::Sqlite {
+            super::fanout::push_write_out_sqlite(&mut script, &events);
+        }
         // After the deliveries: an attempt's row refers to its delivery's.
         insert_attempts(&mut script, self.dialect, records);
         super::maintenance::add_to_rollups(&mut script, self.dialect, &finished);
@@ -284,13 +303,18 @@ impl Store {
         }
         // A batch in which no endpoint failed cannot trip the breaker: it is one call (see `script`). Otherwise
         // the verdicts are read from the counters as updated and applied in the same transaction.
-        if deltas.iter().all(|(_, d)| d.failing_since.is_none() && d.disable.is_none()) {
+        let trips = deltas.iter().any(|(_, d)| d.failing_since.is_some() || d.disable.is_some());
+        if !trips && (self.dialect == Dialect::Sqlite || events.is_empty()) {
             script.commit(&self.write, self.dialect).await?;
             self.written.notify_one();
             return Ok(Vec::new());
         }
         let mut tx = self.write.begin().await?;
-        let after = script.run(&mut tx, self.dialect).await?;
+        if self.dialect == Dialect::Postgres && !events.is_empty() {
+            let attempted: Vec<&str> = latest.iter().map(|r| r.delivery_id.as_str()).collect();
+            super::fanout::write_out_pg(&mut tx, &events, &attempted).await?;
+        }
+        let after = script.run_at_once(&mut tx, self.dialect).await?;
         let mut disabled = Vec::new();
         for row in after {
             let webhook_id: String = row.try_get("id")?;
@@ -370,6 +394,7 @@ impl Store {
 
     /// Puts a claimed delivery back without counting an attempt (throttled, or shutting down).
     pub async fn release_delivery(&self, id: &str, next_attempt_at: i64) -> DbResult<()> {
+        self.write_out_deliveries(&[id.to_string()]).await?;
         sqlx::query("UPDATE deliveries SET lease_until = NULL, next_attempt_at = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(next_attempt_at)
@@ -381,6 +406,7 @@ impl Store {
 
     /// Gives leased deliveries back to the queue as they are (due as before), for any worker to claim at once.
     pub async fn release_deliveries(&self, ids: &[String]) -> DbResult<()> {
+        self.write_out_deliveries(ids).await?;
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "UPDATE deliveries SET lease_until = NULL, updated_at = {} WHERE id IN ({})",
@@ -398,6 +424,7 @@ impl Store {
 
     /// Ends a delivery without sending (its endpoint is gone or switched off).
     pub async fn cancel_delivery(&self, id: &str, reason: &str) -> DbResult<()> {
+        self.write_out_deliveries(&[id.to_string()]).await?;
         let mut tx = self.write.begin().await?;
         super::maintenance::rollup_cancelled(&mut tx, "deliveries", "id = $1", id).await?;
         sqlx::query(
@@ -413,6 +440,7 @@ impl Store {
     }
 
     pub async fn get_delivery(&self, id: &str) -> DbResult<Option<Delivery>> {
+        self.write_out_deliveries(&[id.to_string()]).await?;
         let row = sqlx::query(&format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.read)
@@ -471,6 +499,7 @@ impl Store {
         q: &DeliveryListQuery,
         limit: i64,
     ) -> DbResult<Vec<Delivery>> {
+        self.write_out_fanouts().await?;
         let parts: &[LogPart] = match (&q.webhook_id, tenant) {
             (Some(_), _) if self.dialect == Dialect::Sqlite => match q.status {
                 Some(DeliveryStatus::Pending) => &[LogPart::Pending],
@@ -581,6 +610,7 @@ impl Store {
 
     /// Counts by status for the queue-depth gauge.
     pub async fn queue_depth(&self) -> DbResult<i64> {
+        self.write_out_fanouts().await?;
         sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE status IN ('pending', 'retrying')")
             .fetch_one(&self.read)
             .await?

@@ -1,5 +1,6 @@
-//! The event-type catalog, events and their delivery rows. Publishing writes the event, every delivery row and
-//! the idempotency key in one transaction: after the 202, a crash loses nothing.
+//! The event-type catalog, events and their delivery rows. Publishing writes the event, its fan-out (the
+//! matched endpoints, from which the delivery rows are written later: `fanout`) and the idempotency key in one
+//! transaction: after the 202, a crash loses nothing.
 
 use super::script::{Arg, Script};
 use super::{DbResult, Store};
@@ -8,9 +9,16 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub(super) const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
-/// Rows per multi-row INSERT: 9 parameters × 500 (and 5 × 200) stay under both engines' parameter limits.
-const DELIVERY_CHUNK: usize = 500;
+/// Rows per multi-row INSERT: 5 parameters × 200 (and 3 × 300) stay under both engines' parameter limits.
 const EVENT_CHUNK: usize = 200;
+const FANOUT_CHUNK: usize = 300;
+
+/// An event's matched endpoints as the `fanouts` row holds them: a JSON array in delivery-number order.
+fn endpoints_json(j: &OutboxJob) -> String {
+    let ids: Vec<&str> = j.deliveries.iter().map(|(_, w)| w.as_str()).collect();
+    // Serialising strings cannot fail.
+    serde_json::to_string(&ids).unwrap_or_default()
+}
 
 fn event_type_from(r: &AnyRow) -> DbResult<EventType> {
     let example: String = r.try_get("example")?;
@@ -254,22 +262,13 @@ fn insert_script<'a>(dialect: super::Dialect, created: &[&'a OutboxJob]) -> Scri
         }
         script.push(sql, args);
     }
-    let rows: Vec<(&OutboxJob, &(String, String))> =
-        created.iter().flat_map(|j| j.deliveries.iter().map(move |d| (*j, d))).collect();
-    for chunk in rows.chunks(DELIVERY_CHUNK) {
-        let sql = dialect.values_sql(
-            "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
-             lease_until, created_at, updated_at) VALUES ",
-            chunk.len(),
-            10,
-            "",
-        );
-        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 10);
-        for (j, (id, w)) in chunk {
-            let e = &j.event;
-            args.extend([id.as_str().into(), e.tenant_id.as_str().into(), e.id.as_str().into(), w.as_str().into()]);
-            args.extend([e.event_type.as_str().into(), "pending".into(), e.created_at.into()]);
-            args.extend([j.lease_until.into(), e.created_at.into(), e.created_at.into()]);
+    let fanned: Vec<&OutboxJob> = created.iter().copied().filter(|j| !j.deliveries.is_empty()).collect();
+    for chunk in fanned.chunks(FANOUT_CHUNK) {
+        let sql =
+            dialect.values_sql("INSERT INTO fanouts (event_id, endpoints, lease_until) VALUES ", chunk.len(), 3, "");
+        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 3);
+        for j in chunk {
+            args.extend([j.event.id.as_str().into(), endpoints_json(j).into(), j.lease_until.into()]);
         }
         script.push(sql, args);
     }
@@ -286,15 +285,11 @@ struct EventJson<'a> {
     c: i64,
 }
 
-/// A delivery row as the PostgreSQL outbox statement reads it.
+/// A fan-out row as the PostgreSQL outbox statement reads it.
 #[derive(serde::Serialize)]
-struct DeliveryJson<'a> {
-    i: &'a str,
-    t: &'a str,
+struct FanoutJson<'a> {
     e: &'a str,
-    w: &'a str,
-    y: &'a str,
-    c: i64,
+    w: String,
     l: Option<i64>,
 }
 
@@ -309,24 +304,14 @@ fn insert_script_pg<'a>(created: &[&'a OutboxJob]) -> Script<'a> {
             EventJson { i: &e.id, t: &e.tenant_id, y: &e.event_type, v: &j.envelope, c: e.created_at }
         })
         .collect();
-    let deliveries: Vec<DeliveryJson> = created
+    let fanouts: Vec<FanoutJson> = created
         .iter()
-        .flat_map(|j| {
-            let e = &j.event;
-            j.deliveries.iter().map(move |(id, w)| DeliveryJson {
-                i: id,
-                t: &e.tenant_id,
-                e: &e.id,
-                w,
-                y: &e.event_type,
-                c: e.created_at,
-                l: j.lease_until,
-            })
-        })
+        .filter(|j| !j.deliveries.is_empty())
+        .map(|j| FanoutJson { e: &j.event.id, w: endpoints_json(j), l: j.lease_until })
         .collect();
     // Serialising borrowed strings and integers cannot fail.
     let events = serde_json::to_string(&events).unwrap_or_default();
-    let deliveries = serde_json::to_string(&deliveries).unwrap_or_default();
+    let fanouts = serde_json::to_string(&fanouts).unwrap_or_default();
     let mut script = Script::default().prepared();
     script.push(
         "INSERT INTO events (id, tenant_id, event_type, envelope, created_at) \
@@ -335,11 +320,10 @@ fn insert_script_pg<'a>(created: &[&'a OutboxJob]) -> Script<'a> {
         vec![events.into()],
     );
     script.push(
-        "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
-         lease_until, created_at, updated_at) SELECT i, t, e, w, y, 'pending', c, l, c, c \
-         FROM json_to_recordset($1::json) AS r(i text, t text, e text, w text, y text, c bigint, l bigint)"
+        "INSERT INTO fanouts (event_id, endpoints, lease_until) \
+         SELECT e, w, l FROM json_to_recordset($1::json) AS r(e text, w text, l bigint)"
             .into(),
-        vec![deliveries.into()],
+        vec![fanouts.into()],
     );
     // Other instances' workers hear of unleased work once per group, when it commits.
     if created.iter().any(|j| j.lease_until.is_none() && !j.deliveries.is_empty()) {
@@ -409,10 +393,10 @@ impl Store {
         Ok(())
     }
 
-    /// The transactional outbox: the event, one pending delivery per matched endpoint and the idempotency key are
-    /// committed together. Concurrent publishes are group-committed by the outbox writer (one transaction and a
+    /// The transactional outbox: the event, its fan-out (one pending delivery per matched endpoint, written out
+    /// as rows later: `fanout`) and the idempotency key are committed together. Concurrent publishes are group-committed by the outbox writer (one transaction and a
     /// few multi-row statements for many events), which is what makes SQLite's single writer fast.
-    /// `deliveries` are (delivery id, endpoint id); `lease_until` writes them already leased to this instance.
+    /// `deliveries` are (delivery id, endpoint id); `lease_until` writes the fan-out leased to this instance.
     pub async fn insert_event(
         &self,
         event: &Event,
@@ -473,6 +457,7 @@ impl Store {
     /// Those named after the event (a primary-key range) and the others (replays, rows older than the naming),
     /// which the partial index `deliveries_event` holds: its predicate is repeated here so that SQLite uses it.
     pub async fn deliveries_for_event(&self, event_id: &str) -> DbResult<Vec<Delivery>> {
+        self.write_out_events(&[event_id.to_string()]).await?;
         let sql = format!(
             "SELECT {DELIVERY_COLS} FROM deliveries WHERE {} AND event_id = $1 UNION ALL \
              SELECT {DELIVERY_COLS} FROM deliveries WHERE event_id = $1 AND {NOT_NAMED_AFTER_EVENT} ORDER BY id",
@@ -483,6 +468,7 @@ impl Store {
     }
 
     pub async fn count_deliveries(&self, tenant: &str) -> DbResult<i64> {
+        self.write_out_fanouts().await?;
         sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE tenant_id = $1")
             .bind(tenant)
             .fetch_one(&self.read)

@@ -44,6 +44,7 @@ impl Store {
         until: i64,
         bucket_ms: i64,
     ) -> DbResult<Vec<StatsRow>> {
+        self.write_out_fanouts().await?;
         let mut c = super::Conditions::new(self.dialect);
         match (webhook, tenant) {
             (Some(w), _) => c.text("webhook_id", "=", Some(w)),
@@ -96,6 +97,8 @@ impl Store {
     /// `test_before`), then events older than that which no delivery refers to, and idempotency keys past their
     /// 24 hours; in small transactions.
     pub async fn prune(&self, before: i64, test_before: i64) -> DbResult<Pruned> {
+        // An event whose deliveries are still a fan-out would look like an orphan.
+        self.write_out_fanouts().await?;
         let idempotency_before = super::now_ms() - super::events::IDEMPOTENCY_WINDOW_MS;
         let mut out = Pruned::default();
         for (cutoff, test) in [(before, 0i64), (test_before, 1)] {

@@ -15,6 +15,7 @@ mod api_keys;
 mod audit;
 mod deliveries;
 mod events;
+mod fanout;
 mod maintenance;
 mod script;
 mod webhooks;

@@ -70,7 +70,10 @@ pub(crate) struct Script<'a> {
     constant_text: bool,
 }
 
-fn bind_all<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, args: Vec<Arg<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
+pub(super) fn bind_all<'q>(
+    mut q: Query<'q, Any, AnyArguments<'q>>,
+    args: Vec<Arg<'q>>,
+) -> Query<'q, Any, AnyArguments<'q>> {
     for a in args {
         q = match a {
             Arg::Int(v) => q.bind(v),
@@ -126,6 +129,18 @@ impl<'a> Script<'a> {
             return Ok(rows);
         }
         self.run_sqlite(conn, "", "").await
+    }
+
+    /// Like [`Script::run`], but on PostgreSQL as one statement when it is small enough (one round trip
+    /// inside the caller's transaction; see [`Script::into_one_statement`] for what that asks of the statements).
+    pub async fn run_at_once(self, conn: &mut sqlx::AnyConnection, dialect: Dialect) -> DbResult<Vec<AnyRow>> {
+        let params: usize = self.stmts.iter().map(|(_, a)| a.len()).sum();
+        if dialect == Dialect::Postgres && self.stmts.len() > 1 && params <= PG_ONE_STATEMENT_PARAMS {
+            let keep = self.constant_text;
+            let (sql, args) = self.into_one_statement();
+            return bind_all(sqlx::query(&sql), args).persistent(keep).fetch_all(&mut *conn).await;
+        }
+        self.run(conn, dialect).await
     }
 
     /// Runs the statements as one transaction on a connection of `pool` and commits it; returns their rows.

@@ -210,6 +210,7 @@ impl Store {
 
     /// Soft-deletes the endpoint and cancels its queued deliveries, in one transaction.
     pub async fn delete_webhook(&self, id: &str) -> DbResult<u64> {
+        self.write_out_fanouts().await?;
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE webhooks SET deleted_at = $2, is_active = 0, updated_at = $2 WHERE id = $1")

@@ -1,0 +1,268 @@
+//! Fan-outs: publishing writes an event's matched endpoints as one `fanouts` row instead of a delivery row per
+//! endpoint (ten rows cost a publish about as much as everything else together), and the rows are written from
+//! it later, in bulk and inside the database:
+//! - by the worker that was handed the deliveries, in the transaction that records their first attempts (each
+//!   attempted row is then written once, with its outcome; `record_attempts`);
+//! - by a claim, for fan-outs no worker holds (none had room, or its lease ran out after a crash);
+//! - before anything reads or changes queued deliveries, so every reader sees each delivery as a row.
+//!
+//! Rows written from a fan-out keep its lease: a handed-over delivery is not claimed by anyone else meanwhile.
+//! On PostgreSQL whoever writes an event's rows first locks its fan-out row (`FOR UPDATE`), so two instances
+//! never insert the same rows side by side.
+
+use super::events::{delivery_from, DELIVERY_COLS};
+use super::script::{bind_all, Arg, Script};
+use super::{DbResult, Dialect, Store};
+use crate::model::Delivery;
+use sqlx::Row;
+
+/// Fan-outs written out per transaction: small, so publishing never waits long behind it.
+const BATCH: usize = 500;
+
+/// Which fan-outs to write out.
+enum Which<'a> {
+    /// Every open one (readers).
+    All,
+    /// Those of these events (releases and cancels of single deliveries).
+    Events(&'a [String]),
+}
+
+/// The columns a written-out row gets, in `expand_select`'s order.
+const COLS: &str =
+    "id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, lease_until, created_at, updated_at";
+
+/// The delivery rows of the fan-outs `f` (a table or a `WITH` query with `event_id`, `endpoints`,
+/// `lease_until`) whose event ids satisfy `filter`, named as `store::delivery_id` names them, leased until
+/// `lease` (an SQL expression).
+fn expand_select(dialect: Dialect, f: &str, filter: &str, lease: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!(
+            "SELECT 'dlv_' || substr(e.id, 5) || '_' || printf('%04x', j.key), e.tenant_id, e.id, j.value, \
+             e.event_type, 'pending', e.created_at, {lease}, e.created_at, e.created_at \
+             FROM {f} f JOIN events e ON e.id = f.event_id, json_each(f.endpoints) j WHERE {filter}"
+        ),
+        // `lpad` cuts longer text, and `{n:04x}` does not: five hex digits and more are kept whole.
+        Dialect::Postgres => format!(
+            "SELECT 'dlv_' || substr(e.id, 5) || '_' || CASE WHEN j.n <= 65536 THEN lpad(to_hex(j.n - 1), 4, '0') \
+             ELSE to_hex(j.n - 1) END, e.tenant_id, e.id, j.w, e.event_type, 'pending', e.created_at, \
+             {lease}, e.created_at, e.created_at \
+             FROM {f} f JOIN events e ON e.id = f.event_id \
+             CROSS JOIN LATERAL jsonb_array_elements_text(f.endpoints::jsonb) WITH ORDINALITY AS j(w, n) \
+             WHERE {filter}"
+        ),
+    }
+}
+
+/// The event ids that delivery ids name (`store::delivery_id`), each once; ids named otherwise name none.
+pub(super) fn events_named_by(delivery_ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = delivery_ids
+        .iter()
+        .filter_map(|id| {
+            let rest = id.strip_prefix("dlv_")?;
+            let (ulid, _) = rest.split_once('_')?;
+            Some(format!("evt_{ulid}"))
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Adds to a SQLite record script the statements that write out the fan-outs of `events` (after the script's
+/// own upserts of the attempted rows, which the written-out rows then leave alone) and delete them.
+pub(super) fn push_write_out_sqlite<'a>(script: &mut Script<'a>, events: &'a [String]) {
+    for chunk in events.chunks(BATCH) {
+        let list = Dialect::Sqlite.list(chunk.len());
+        let filter = format!("f.event_id IN ({list})");
+        script.push(
+            format!(
+                "INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING",
+                expand_select(Dialect::Sqlite, "fanouts", &filter, "f.lease_until")
+            ),
+            chunk.iter().map(|e| Arg::from(e.as_str())).collect(),
+        );
+        script.push(
+            format!("DELETE FROM fanouts WHERE event_id IN ({list})"),
+            chunk.iter().map(|e| Arg::from(e.as_str())).collect(),
+        );
+    }
+}
+
+/// PostgreSQL: writes out (and deletes) the fan-outs of `events` on `conn`, inside the caller's transaction,
+/// except the rows named in `except` (the caller writes those itself). Waits for a fan-out another instance is
+/// writing out; the lock is taken before any row is written, so no two writers wait on each other's rows.
+pub(super) async fn write_out_pg(conn: &mut sqlx::AnyConnection, events: &[String], except: &[&str]) -> DbResult<()> {
+    let events = serde_json::to_string(events).unwrap_or_default();
+    let except = serde_json::to_string(except).unwrap_or_default();
+    let sql = format!(
+        "WITH f AS (DELETE FROM fanouts WHERE event_id IN (SELECT event_id FROM fanouts WHERE event_id IN \
+         (SELECT value FROM json_array_elements_text($1::json)) ORDER BY event_id FOR UPDATE) \
+         RETURNING event_id, endpoints, lease_until), \
+         r ({COLS}) AS ({}) \
+         INSERT INTO deliveries ({COLS}) SELECT {COLS} FROM r \
+         WHERE id NOT IN (SELECT value FROM json_array_elements_text($2::json)) ON CONFLICT (id) DO NOTHING",
+        expand_select(Dialect::Postgres, "f", "true", "f.lease_until")
+    );
+    sqlx::query(&sql).bind(events).bind(except).execute(&mut *conn).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Writes out every open fan-out: called before deliveries are read or changed in bulk, so that each one
+    /// is a row. Nothing to do (one indexed read) is the common case.
+    pub(super) async fn write_out_fanouts(&self) -> DbResult<()> {
+        self.write_out(Which::All).await
+    }
+
+    /// Writes out the fan-outs of these events.
+    pub(super) async fn write_out_events(&self, events: &[String]) -> DbResult<()> {
+        self.write_out(Which::Events(events)).await
+    }
+
+    /// Writes out the fan-outs of the events that these deliveries are named after.
+    pub(super) async fn write_out_deliveries(&self, delivery_ids: &[String]) -> DbResult<()> {
+        let events = events_named_by(delivery_ids);
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write_out(Which::Events(&events)).await
+    }
+
+    /// Claims the deliveries of fan-outs that no live worker holds (unleased, or leased until before `now`):
+    /// their rows are written leased until `lease_until` and returned, the oldest events first, whole events
+    /// up to about `limit` deliveries (one event more than that at most: a fan-out is written out whole).
+    pub(super) async fn claim_fanouts(&self, limit: i64, now: i64, lease_until: i64) -> DbResult<Vec<Delivery>> {
+        // Events in order until the deliveries before each reach the limit; each has at least one, so no more
+        // than `limit` events are looked at.
+        let len = match self.dialect {
+            Dialect::Sqlite => "json_array_length(endpoints)",
+            Dialect::Postgres => "json_array_length(endpoints::json)",
+        };
+        let lock = if self.dialect == Dialect::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+        let pick = format!(
+            "SELECT event_id FROM (SELECT event_id, SUM({len}) OVER (ORDER BY event_id ROWS UNBOUNDED PRECEDING) \
+             - {len} AS before FROM (SELECT event_id, endpoints FROM fanouts \
+             WHERE lease_until IS NULL OR lease_until < $1 ORDER BY event_id LIMIT $2 {lock}) AS c) AS w \
+             WHERE before < $2"
+        );
+        let rows = match self.dialect {
+            Dialect::Postgres => {
+                let sql = format!(
+                    "WITH f AS (DELETE FROM fanouts WHERE event_id IN ({pick}) \
+                     RETURNING event_id, endpoints, lease_until) \
+                     INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING RETURNING {DELIVERY_COLS}",
+                    expand_select(Dialect::Postgres, "f", "true", "$3")
+                );
+                sqlx::query(&sql).bind(now).bind(limit).bind(lease_until).fetch_all(&self.write).await?
+            }
+            Dialect::Sqlite => {
+                let mut script = Script::default().prepared();
+                let filter = format!("f.event_id IN ({pick})");
+                script.push_returning(
+                    format!(
+                        "INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING RETURNING {DELIVERY_COLS}",
+                        expand_select(Dialect::Sqlite, "fanouts", &filter, "$3")
+                    ),
+                    vec![now.into(), limit.into(), lease_until.into()],
+                );
+                script.push(format!("DELETE FROM fanouts WHERE event_id IN ({pick})"), vec![now.into(), limit.into()]);
+                script.commit(&self.write, self.dialect).await?
+            }
+        };
+        rows.iter().map(delivery_from).collect()
+    }
+
+    /// When the earliest fan-out that no worker holds is due: now for unleased ones, else when a lease runs out.
+    pub(super) async fn next_fanout_due(&self, now: i64) -> DbResult<Option<i64>> {
+        let row = sqlx::query("SELECT MIN(COALESCE(lease_until, $1)) AS t FROM fanouts")
+            .bind(now)
+            .fetch_one(&self.read)
+            .await?;
+        row.try_get("t")
+    }
+
+    async fn write_out(&self, which: Which<'_>) -> DbResult<()> {
+        let (filter, args): (String, Vec<Arg>) = match which {
+            Which::All => ("true".into(), Vec::new()),
+            Which::Events(ids) => {
+                // Each chunk on its own: a release names a few events, a shutdown at most a worker's window.
+                for chunk in ids.chunks(BATCH) {
+                    let open =
+                        format!("SELECT event_id FROM fanouts WHERE event_id IN ({})", self.dialect.list(chunk.len()));
+                    let args = chunk.iter().map(|e| Arg::from(e.as_str())).collect();
+                    if bind_all(sqlx::query(&open), args).fetch_optional(&self.read).await?.is_none() {
+                        continue;
+                    }
+                    if self.dialect == Dialect::Postgres {
+                        let mut tx = self.write.begin().await?;
+                        write_out_pg(&mut tx, chunk, &[]).await?;
+                        tx.commit().await?;
+                    } else {
+                        let mut script = Script::default();
+                        push_write_out_sqlite(&mut script, chunk);
+                        script.commit(&self.write, self.dialect).await?;
+                    }
+                }
+                return Ok(());
+            }
+        };
+        let open = format!("SELECT event_id FROM fanouts WHERE {filter} LIMIT 1");
+        if bind_all(sqlx::query(&open), clone_args(&args)).fetch_optional(&self.read).await?.is_none() {
+            return Ok(());
+        }
+        // A batch of the oldest fan-outs at a time, until a batch comes back short.
+        let pick = format!("SELECT event_id FROM fanouts WHERE {filter} ORDER BY event_id LIMIT {BATCH}");
+        loop {
+            let done = match self.dialect {
+                Dialect::Postgres => {
+                    // Fan-outs another instance is writing out are skipped: it writes them.
+                    let sql = format!(
+                        "WITH f AS (DELETE FROM fanouts WHERE event_id IN ({pick} FOR UPDATE SKIP LOCKED) \
+                         RETURNING event_id, endpoints, lease_until), \
+                         n AS (SELECT COUNT(*) AS n FROM f), \
+                         w AS (INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING) \
+                         SELECT n FROM n",
+                        expand_select(Dialect::Postgres, "f", "true", "f.lease_until")
+                    );
+                    let row = bind_all(sqlx::query(&sql), clone_args(&args)).fetch_one(&self.write).await?;
+                    row.try_get::<i64, _>("n")?
+                }
+                Dialect::Sqlite => {
+                    let mut script = Script::default();
+                    script.push(
+                        format!(
+                            "INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING",
+                            expand_select(
+                                Dialect::Sqlite,
+                                "fanouts",
+                                &format!("f.event_id IN ({pick})"),
+                                "f.lease_until"
+                            )
+                        ),
+                        clone_args(&args),
+                    );
+                    script.push_returning(
+                        format!("DELETE FROM fanouts WHERE event_id IN ({pick}) RETURNING event_id"),
+                        clone_args(&args),
+                    );
+                    script.commit(&self.write, self.dialect).await?.len() as i64
+                }
+            };
+            if done < BATCH as i64 {
+                break;
+            }
+        }
+        self.written.notify_one();
+        Ok(())
+    }
+}
+
+fn clone_args<'a>(args: &[Arg<'a>]) -> Vec<Arg<'a>> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Int(v) => Arg::Int(*v),
+            Arg::Str(v) => Arg::Str(*v),
+            Arg::Owned(v) => Arg::Owned(v.clone()),
+        })
+        .collect()
+}
