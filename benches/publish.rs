@@ -151,7 +151,7 @@ fn main() {
                 let rate = median(tputs);
                 let noun = if per_event == 1 { "delivery" } else { "deliveries" };
                 println!(
-                    "| {} | max publish throughput, 64 connections, {per_event} {noun} per event | {rate:.0} events/s ({:.0} delivery rows/s); publish latency p50 {:.2} ms, p99 {c99:.2} ms |",
+                    "| {} | max publish throughput, 64 connections, {per_event} {noun} per event | {rate:.0} events/s ({:.0} deliveries/s); publish latency p50 {:.2} ms, p99 {c99:.2} ms |",
                     b.name,
                     rate * per_event as f64,
                     median(c50s),

@@ -192,11 +192,13 @@ but the worker's records waited: delivery to one endpoint −25%); the worker's 
 Deliveries made at publish are named after their event (\`dlv_<event ULID>_<n>\`), so publishing writes no index
 entry by event (stop 21: +12% events/s, p99 −1 ms in paired runs), and a tenant's log is read through its events,
 so none by tenant either (stop 22: +2–8% events/s); SQLite's parse of the multi-row statements is not worth removing
-(padded constant-text statements, kept prepared: no gain in seven pairs). What sets the 10-endpoint publish figures is the
-delivery rows themselves (stop 23): with one matching endpoint the same loop publishes ~2.3× as many events at a
-p99 of ~6.5–7 ms; each row costs ~5.5 µs whatever its indexes (a WITHOUT ROWID table gained nothing), and a
-prototype that writes the fan-out on the event instead of a row per endpoint published 22–25k events/s at p99
-7.5–7.8 ms (the plan to make that the delivery path's shape is in stop 23). On PostgreSQL at 6,000–7,000
+(padded constant-text statements, kept prepared: no gain in seven pairs). What set the 10-endpoint publish figures until stop 25
+was the delivery rows themselves (stop 23: each row cost the loop ~5.5 µs whatever its indexes). Since stop 25 a
+publish writes its event and one fan-out row (the matched endpoint ids) and no delivery row: the rows are written
+from the fan-out inside the database (\`store/fanout.rs\`), by the worker that attempts them (each row written once,
+with its first outcome), by a claim (leased to the claimer), or before anything reads deliveries. So the publish
+rows, the fan-out-to-1,000 row included, count the commit of the event and its fan-out: every delivery is durable
+and determined then, and becomes a row when it is sent, claimed or read. On PostgreSQL (stop 17, with a row per delivery) at 6,000–7,000
 published events/s the server's backends use ~0.9 core and the hub with its load ~0.5, the machine ~20% idle, and a
 commit's WAL flush takes ~0.12 ms here; four groups committing side by side is the best of 2–12. Every attempt is
 still written durably (multi-row statements, one transaction per batch) before it counts.
