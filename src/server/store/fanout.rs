@@ -19,14 +19,6 @@ use sqlx::Row;
 /// Fan-outs written out per transaction: small, so publishing never waits long behind it.
 const BATCH: usize = 500;
 
-/// Which fan-outs to write out.
-enum Which<'a> {
-    /// Every open one (readers).
-    All,
-    /// Those of these events (releases and cancels of single deliveries).
-    Events(&'a [String]),
-}
-
 /// The columns a written-out row gets, in `expand_select`'s order.
 const COLS: &str =
     "id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, lease_until, created_at, updated_at";
@@ -108,24 +100,13 @@ pub(super) async fn write_out_pg(conn: &mut sqlx::AnyConnection, events: &[Strin
 }
 
 impl Store {
-    /// Writes out every open fan-out: called before deliveries are read or changed in bulk, so that each one
-    /// is a row. Nothing to do (one indexed read) is the common case.
-    pub(super) async fn write_out_fanouts(&self) -> DbResult<()> {
-        self.write_out(Which::All).await
-    }
-
-    /// Writes out the fan-outs of these events.
-    pub(super) async fn write_out_events(&self, events: &[String]) -> DbResult<()> {
-        self.write_out(Which::Events(events)).await
-    }
-
     /// Writes out the fan-outs of the events that these deliveries are named after.
     pub(super) async fn write_out_deliveries(&self, delivery_ids: &[String]) -> DbResult<()> {
         let events = events_named_by(delivery_ids);
         if events.is_empty() {
             return Ok(());
         }
-        self.write_out(Which::Events(&events)).await
+        self.write_out_events(&events).await
     }
 
     /// Claims the deliveries of fan-outs that no live worker holds (unleased, or leased until before `now`):
@@ -181,37 +162,14 @@ impl Store {
         row.try_get("t")
     }
 
-    async fn write_out(&self, which: Which<'_>) -> DbResult<()> {
-        let (filter, args): (String, Vec<Arg>) = match which {
-            Which::All => ("true".into(), Vec::new()),
-            Which::Events(ids) => {
-                // Each chunk on its own: a release names a few events, a shutdown at most a worker's window.
-                for chunk in ids.chunks(BATCH) {
-                    let open =
-                        format!("SELECT event_id FROM fanouts WHERE event_id IN ({})", self.dialect.list(chunk.len()));
-                    let args = chunk.iter().map(|e| Arg::from(e.as_str())).collect();
-                    if bind_all(sqlx::query(&open), args).fetch_optional(&self.read).await?.is_none() {
-                        continue;
-                    }
-                    if self.dialect == Dialect::Postgres {
-                        let mut tx = self.write.begin().await?;
-                        write_out_pg(&mut tx, chunk, &[]).await?;
-                        tx.commit().await?;
-                    } else {
-                        let mut script = Script::default();
-                        push_write_out_sqlite(&mut script, chunk);
-                        script.commit(&self.write, self.dialect).await?;
-                    }
-                }
-                return Ok(());
-            }
-        };
-        let open = format!("SELECT event_id FROM fanouts WHERE {filter} LIMIT 1");
-        if bind_all(sqlx::query(&open), clone_args(&args)).fetch_optional(&self.read).await?.is_none() {
+    /// Writes out every open fan-out: called before deliveries are read or changed in bulk, so that each one
+    /// is a row. Nothing to do (one indexed read) is the common case.
+    pub(super) async fn write_out_fanouts(&self) -> DbResult<()> {
+        if sqlx::query("SELECT event_id FROM fanouts LIMIT 1").fetch_optional(&self.read).await?.is_none() {
             return Ok(());
         }
         // A batch of the oldest fan-outs at a time, until a batch comes back short.
-        let pick = format!("SELECT event_id FROM fanouts WHERE {filter} ORDER BY event_id LIMIT {BATCH}");
+        let pick = format!("SELECT event_id FROM fanouts ORDER BY event_id LIMIT {BATCH}");
         loop {
             let done = match self.dialect {
                 Dialect::Postgres => {
@@ -224,26 +182,21 @@ impl Store {
                          SELECT n FROM n",
                         expand_select(Dialect::Postgres, "f", "true", "f.lease_until")
                     );
-                    let row = bind_all(sqlx::query(&sql), clone_args(&args)).fetch_one(&self.write).await?;
-                    row.try_get::<i64, _>("n")?
+                    sqlx::query(&sql).fetch_one(&self.write).await?.try_get::<i64, _>("n")?
                 }
                 Dialect::Sqlite => {
                     let mut script = Script::default();
+                    let filter = format!("f.event_id IN ({pick})");
                     script.push(
                         format!(
                             "INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING",
-                            expand_select(
-                                Dialect::Sqlite,
-                                "fanouts",
-                                &format!("f.event_id IN ({pick})"),
-                                "f.lease_until"
-                            )
+                            expand_select(Dialect::Sqlite, "fanouts", &filter, "f.lease_until")
                         ),
-                        clone_args(&args),
+                        Vec::new(),
                     );
                     script.push_returning(
                         format!("DELETE FROM fanouts WHERE event_id IN ({pick}) RETURNING event_id"),
-                        clone_args(&args),
+                        Vec::new(),
                     );
                     script.commit(&self.write, self.dialect).await?.len() as i64
                 }
@@ -255,14 +208,27 @@ impl Store {
         self.written.notify_one();
         Ok(())
     }
-}
 
-fn clone_args<'a>(args: &[Arg<'a>]) -> Vec<Arg<'a>> {
-    args.iter()
-        .map(|a| match a {
-            Arg::Int(v) => Arg::Int(*v),
-            Arg::Str(v) => Arg::Str(*v),
-            Arg::Owned(v) => Arg::Owned(v.clone()),
-        })
-        .collect()
+    /// Writes out the fan-outs of these events (each chunk on its own: a release names a few events, a
+    /// shutdown at most a worker's window).
+    pub(super) async fn write_out_events(&self, events: &[String]) -> DbResult<()> {
+        for chunk in events.chunks(BATCH) {
+            let open = format!("SELECT event_id FROM fanouts WHERE event_id IN ({})", self.dialect.list(chunk.len()));
+            let args = chunk.iter().map(|e| Arg::from(e.as_str())).collect();
+            if bind_all(sqlx::query(&open), args).fetch_optional(&self.read).await?.is_none() {
+                continue;
+            }
+            if self.dialect == Dialect::Postgres {
+                let mut tx = self.write.begin().await?;
+                write_out_pg(&mut tx, chunk, &[]).await?;
+                tx.commit().await?;
+            } else {
+                let mut script = Script::default();
+                push_write_out_sqlite(&mut script, chunk);
+                script.commit(&self.write, self.dialect).await?;
+            }
+            self.written.notify_one();
+        }
+        Ok(())
+    }
 }
