@@ -348,7 +348,9 @@ fn sqlite_allocator() {
 /// [`WRITER_TAIL_FRAMES`] (each pass copies what arrived during the previous one). Measured at 64 publishing
 /// connections: those writer passes, not the publishes' own work, were the slowest 1% (a 1 MB tail held the writer
 /// 3–4 ms, up to 16 ms when its fsyncs queued behind the WAL's writeback); a tail of a few frames holds it ~1.7 ms,
-/// at most ~7 ms, and restarting at 32 MB instead of 16 MB halves how often that happens.
+/// at most ~7 ms. Restarting at 32 MB instead of 16 MB halved how often that happens, but once publishing no
+/// longer wrote a row per delivery (`fanout`), large events outran it: the WAL test peaked at 63–80 MB against
+/// 39–43 MB at 16 MB, and the publish p99 had room to spare.
 /// It runs at most every [`CHECKPOINT_EVERY`] and only after a commit (`written`); it ends with the last handle
 /// on the store (`gone`), so a dropped hub's connections and caches are not kept alive.
 async fn checkpointer(
@@ -396,8 +398,8 @@ async fn checkpointer(
 
 /// How often the checkpointer copies the WAL back while writes go on.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-/// WAL length (4 KB pages) past which the writer finishes the checkpoint so the WAL starts over: 32 MB.
-const WAL_RESTART_FRAMES: i64 = 8192;
+/// WAL length (4 KB pages) past which the writer finishes the checkpoint so the WAL starts over: 16 MB.
+const WAL_RESTART_FRAMES: i64 = 4096;
 /// A reader pass that copied fewer frames than this (128 KB, about one publish group) leaves the writer little to
 /// copy and sync; at most this many passes are tried.
 const WRITER_TAIL_FRAMES: i64 = 32;
