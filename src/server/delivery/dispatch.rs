@@ -4,6 +4,7 @@
 //! envelope read, and its row is written once, with its first attempt. The lease keeps it crash-safe exactly
 //! like a claim: if this instance dies, the lease expires and any worker takes the deliveries over. Without
 //! room (worker busy or not running here) the fan-out is written unleased and claimed as usual.
+
 use crate::model::{Delivery, DeliveryStatus, Event};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -394,8 +394,9 @@ impl Store {
     }
 
     /// The transactional outbox: the event, its fan-out (one pending delivery per matched endpoint, written out
-    /// as rows later: `fanout`) and the idempotency key are committed together. Concurrent publishes are group-committed by the outbox writer (one transaction and a
-    /// few multi-row statements for many events), which is what makes SQLite's single writer fast.
+    /// as rows later: `fanout`) and the idempotency key are committed together. Concurrent publishes are
+    /// group-committed by the outbox writer (one transaction and a few multi-row statements for many events),
+    /// which is what makes SQLite's single writer fast.
     /// `deliveries` are (delivery id, endpoint id); `lease_until` writes the fan-out leased to this instance.
     pub async fn insert_event(
         &self,

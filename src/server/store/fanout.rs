@@ -45,6 +45,17 @@ fn expand_select(dialect: Dialect, f: &str, filter: &str, lease: &str) -> String
     }
 }
 
+/// Writes the rows that `select` (an [`expand_select`]) yields, leaving any that exist alone.
+fn insert_rows(select: &str, returning: &str) -> String {
+    format!("INSERT INTO deliveries ({COLS}) {select} ON CONFLICT (id) DO NOTHING {returning}")
+}
+
+/// PostgreSQL: the `WITH` query `f`, the fan-outs of the events that `events` (SQL) yields, deleted as they are
+/// read, so that only whoever deletes a fan-out writes its rows.
+fn taken(events: &str) -> String {
+    format!("f AS (DELETE FROM fanouts WHERE event_id IN ({events}) RETURNING event_id, endpoints, lease_until)")
+}
+
 /// The event ids that delivery ids name (`store::delivery_id`), each once; ids named otherwise name none.
 pub(super) fn events_named_by(delivery_ids: &[String]) -> Vec<String> {
     let mut out: Vec<String> = delivery_ids
@@ -67,10 +78,7 @@ pub(super) fn push_write_out_sqlite<'a>(script: &mut Script<'a>, events: &'a [St
         let list = Dialect::Sqlite.list(chunk.len());
         let filter = format!("f.event_id IN ({list})");
         script.push(
-            format!(
-                "INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING",
-                expand_select(Dialect::Sqlite, "fanouts", &filter, "f.lease_until")
-            ),
+            insert_rows(&expand_select(Dialect::Sqlite, "fanouts", &filter, "f.lease_until"), ""),
             chunk.iter().map(|e| Arg::from(e.as_str())).collect(),
         );
         script.push(
@@ -86,15 +94,15 @@ pub(super) fn push_write_out_sqlite<'a>(script: &mut Script<'a>, events: &'a [St
 pub(super) async fn write_out_pg(conn: &mut sqlx::AnyConnection, events: &[String], except: &[&str]) -> DbResult<()> {
     let events = serde_json::to_string(events).unwrap_or_default();
     let except = serde_json::to_string(except).unwrap_or_default();
-    let sql = format!(
-        "WITH f AS (DELETE FROM fanouts WHERE event_id IN (SELECT event_id FROM fanouts WHERE event_id IN \
-         (SELECT value FROM json_array_elements_text($1::json)) ORDER BY event_id FOR UPDATE) \
-         RETURNING event_id, endpoints, lease_until), \
-         r ({COLS}) AS ({}) \
-         INSERT INTO deliveries ({COLS}) SELECT {COLS} FROM r \
-         WHERE id NOT IN (SELECT value FROM json_array_elements_text($2::json)) ON CONFLICT (id) DO NOTHING",
+    let f = taken(
+        "SELECT event_id FROM fanouts WHERE event_id IN (SELECT value FROM json_array_elements_text($1::json)) \
+         ORDER BY event_id FOR UPDATE",
+    );
+    let rows = format!(
+        "SELECT {COLS} FROM ({}) AS r ({COLS}) WHERE id NOT IN (SELECT value FROM json_array_elements_text($2::json))",
         expand_select(Dialect::Postgres, "f", "true", "f.lease_until")
     );
+    let sql = format!("WITH {f} {}", insert_rows(&rows, ""));
     sqlx::query(&sql).bind(events).bind(except).execute(&mut *conn).await?;
     Ok(())
 }
@@ -129,10 +137,12 @@ impl Store {
         let rows = match self.dialect {
             Dialect::Postgres => {
                 let sql = format!(
-                    "WITH f AS (DELETE FROM fanouts WHERE event_id IN ({pick}) \
-                     RETURNING event_id, endpoints, lease_until) \
-                     INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING RETURNING {DELIVERY_COLS}",
-                    expand_select(Dialect::Postgres, "f", "true", "$3")
+                    "WITH {} {}",
+                    taken(&pick),
+                    insert_rows(
+                        &expand_select(Dialect::Postgres, "f", "true", "$3"),
+                        &format!("RETURNING {DELIVERY_COLS}")
+                    )
                 );
                 sqlx::query(&sql).bind(now).bind(limit).bind(lease_until).fetch_all(&self.write).await?
             }
@@ -140,9 +150,9 @@ impl Store {
                 let mut script = Script::default().prepared();
                 let filter = format!("f.event_id IN ({pick})");
                 script.push_returning(
-                    format!(
-                        "INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING RETURNING {DELIVERY_COLS}",
-                        expand_select(Dialect::Sqlite, "fanouts", &filter, "$3")
+                    insert_rows(
+                        &expand_select(Dialect::Sqlite, "fanouts", &filter, "$3"),
+                        &format!("RETURNING {DELIVERY_COLS}"),
                     ),
                     vec![now.into(), limit.into(), lease_until.into()],
                 );
@@ -175,12 +185,9 @@ impl Store {
                 Dialect::Postgres => {
                     // Fan-outs another instance is writing out are skipped: it writes them.
                     let sql = format!(
-                        "WITH f AS (DELETE FROM fanouts WHERE event_id IN ({pick} FOR UPDATE SKIP LOCKED) \
-                         RETURNING event_id, endpoints, lease_until), \
-                         n AS (SELECT COUNT(*) AS n FROM f), \
-                         w AS (INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING) \
-                         SELECT n FROM n",
-                        expand_select(Dialect::Postgres, "f", "true", "f.lease_until")
+                        "WITH {}, n AS (SELECT COUNT(*) AS n FROM f), w AS ({}) SELECT n FROM n",
+                        taken(&format!("{pick} FOR UPDATE SKIP LOCKED")),
+                        insert_rows(&expand_select(Dialect::Postgres, "f", "true", "f.lease_until"), "")
                     );
                     sqlx::query(&sql).fetch_one(&self.write).await?.try_get::<i64, _>("n")?
                 }
@@ -188,10 +195,7 @@ impl Store {
                     let mut script = Script::default();
                     let filter = format!("f.event_id IN ({pick})");
                     script.push(
-                        format!(
-                            "INSERT INTO deliveries ({COLS}) {} ON CONFLICT (id) DO NOTHING",
-                            expand_select(Dialect::Sqlite, "fanouts", &filter, "f.lease_until")
-                        ),
+                        insert_rows(&expand_select(Dialect::Sqlite, "fanouts", &filter, "f.lease_until"), ""),
                         Vec::new(),
                     );
                     script.push_returning(

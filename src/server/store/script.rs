@@ -134,8 +134,7 @@ impl<'a> Script<'a> {
     /// Like [`Script::run`], but on PostgreSQL as one statement when it is small enough (one round trip
     /// inside the caller's transaction; see [`Script::into_one_statement`] for what that asks of the statements).
     pub async fn run_at_once(self, conn: &mut sqlx::AnyConnection, dialect: Dialect) -> DbResult<Vec<AnyRow>> {
-        let params: usize = self.stmts.iter().map(|(_, a)| a.len()).sum();
-        if dialect == Dialect::Postgres && self.stmts.len() > 1 && params <= PG_ONE_STATEMENT_PARAMS {
+        if dialect == Dialect::Postgres && self.fits_one_statement() {
             let keep = self.constant_text;
             let (sql, args) = self.into_one_statement();
             return bind_all(sqlx::query(&sql), args).persistent(keep).fetch_all(&mut *conn).await;
@@ -147,8 +146,7 @@ impl<'a> Script<'a> {
     /// On SQLite the transaction is a single call (see the module comment); a failure rolls it back.
     pub async fn commit(self, pool: &sqlx::AnyPool, dialect: Dialect) -> DbResult<Vec<AnyRow>> {
         if dialect == Dialect::Postgres {
-            let params: usize = self.stmts.iter().map(|(_, a)| a.len()).sum();
-            if self.stmts.len() > 1 && params <= PG_ONE_STATEMENT_PARAMS {
+            if self.fits_one_statement() {
                 // Not kept prepared unless the text is constant: a combined VALUES text is new for nearly every
                 // batch, and a cache of them held ~30 MB per hub (100 statements on each of 16 connections).
                 let keep = self.constant_text;
@@ -176,6 +174,12 @@ impl<'a> Script<'a> {
                 Err(e)
             }
         }
+    }
+
+    /// Several statements, together small enough to be sent as one ([`Script::into_one_statement`]).
+    fn fits_one_statement(&self) -> bool {
+        let params: usize = self.stmts.iter().map(|(_, a)| a.len()).sum();
+        self.stmts.len() > 1 && params <= PG_ONE_STATEMENT_PARAMS
     }
 
     /// PostgreSQL: the statements as data-modifying `WITH` clauses of one statement, which is one round trip and
