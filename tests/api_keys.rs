@@ -412,3 +412,38 @@ fn rest_scopes_rate_limits_and_errors() {
         }
     });
 }
+
+#[test]
+fn a_stored_allowlist_that_no_longer_parses_refuses_the_key() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let mut fenced = input("fenced", &acme.id, &[Scope::KeysRead]);
+            fenced.allowed_ips = vec!["127.0.0.1".into()];
+            let fenced = hub.create_api_key(Actor::System, fenced).await.unwrap();
+            let api = Api { http: reqwest::Client::new(), base: common::serve(hub.clone()).await };
+            assert_eq!(api.call("GET", "/me", &fenced.secret, None).await.status(), 200, "[{n}]");
+
+            // Entries written past the service (an old version, a hand edit): dropping the unreadable ones would
+            // leave an empty list, which admits every address.
+            for stored in [vec!["not-a-network".to_string()], vec!["".into()], vec!["127.0.0.1/33".into()]] {
+                let mut key = fenced.key.clone();
+                key.allowed_ips = stored.clone();
+                hub.store.update_api_key(&key).await.unwrap();
+                hub.key_cache.clear();
+                let (status, err) = error_of(api.call("GET", "/me", &fenced.secret, None).await).await;
+                assert_eq!((status, err["code"].as_str()), (403, Some("forbidden")), "[{n}] {stored:?}");
+                assert!(err["message"].as_str().unwrap().contains("allowlist cannot be read"), "[{n}] {err}");
+                let refused = hub.verify_api_key(&fenced.secret, ip("127.0.0.1")).await.unwrap_err();
+                assert_eq!(refused.code, ErrorCode::Forbidden, "[{n}]");
+            }
+
+            // Setting the allowlist again brings the key back.
+            let fix = UpdateApiKey { allowed_ips: Some(vec!["127.0.0.1".into()]), ..Default::default() };
+            hub.update_api_key(Actor::System, &fenced.key.id, fix).await.unwrap();
+            assert_eq!(api.call("GET", "/me", &fenced.secret, None).await.status(), 200, "[{n}]");
+        }
+    });
+}

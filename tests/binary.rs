@@ -335,3 +335,61 @@ fn no_secret_reaches_the_log_at_any_level() {
         }
     });
 }
+
+/// The first admin's generated password is printed once on stderr for the operator, outside the log: with JSON
+/// logs, no log line carries it (logs are shipped and kept), and it signs in.
+#[test]
+fn the_generated_admin_password_is_printed_on_stderr_and_never_logged() {
+    common::run(async {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let err_path = dir.path().join("stderr.log");
+        let port = free_port();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .env("HUB_DATABASE_URL", &db)
+            .env("HUB_MASTER_KEY", common::MASTER_KEY)
+            .env("HUB_ADDR", format!("127.0.0.1:{port}"))
+            .env("HUB_LOG", "trace")
+            .env("HUB_LOG_FORMAT", "json")
+            .env_remove("HUB_ADMIN_PASSWORD")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err_path).unwrap());
+        let hub = Instance { child: cmd.spawn().expect("spawn serve"), base: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !reqwest::get(format!("{}/healthz", hub.base)).await.is_ok_and(|r| r.status().is_success()) {
+            assert!(Instant::now() < deadline, "serve did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let stderr = std::fs::read_to_string(&err_path).unwrap();
+        let lines: Vec<&str> = stderr.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains("generated password") && !l.trim_start().starts_with('{'))
+            .expect("the password announced on stderr, outside the log");
+        let password = lines[at + 1..].iter().map(|l| l.trim()).find(|l| !l.is_empty()).expect("the password line");
+        assert_eq!(password.len(), 20, "{password:?}");
+        let logged: Vec<&str> = lines.iter().copied().filter(|l| l.trim_start().starts_with('{')).collect();
+        assert!(logged.len() > 5, "JSON logging was on: {logged:?}");
+        for line in &logged {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+            assert!(!line.contains(password), "the password reached the log: {line}");
+        }
+        assert!(logged.iter().any(|l| l.contains("printed once on stderr")), "the log says where to look");
+
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(format!("{}/api/login", hub.base))
+            .header("origin", hub.base.as_str())
+            .form(&[("email", "admin@localhost"), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        let cookie = res.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let signed_in = cookie.contains("HttpOnly") && !cookie.contains("Max-Age=0");
+        assert!(signed_in && res.status().as_u16() < 400, "the printed password signs in: {} {cookie}", res.status());
+    });
+}

@@ -111,11 +111,13 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot create the first admin: {e}"))?;
     if let Some(pw) = generated {
-        // Printed once, on the first start only; it is not stored anywhere in plain text.
-        tracing::warn!(
-            email = %hub.config.serve.admin_email,
-            "created the first admin with a generated password (shown once): {pw}"
+        // Printed once, on the first start only, straight to stderr: logs are shipped, indexed and kept, and a
+        // password must not travel with them. The log only says where to look.
+        let email = &hub.config.serve.admin_email;
+        eprintln!(
+            "\ncreated the first admin {email} with a generated password (shown once, not logged):\n\n    {pw}\n"
         );
+        tracing::warn!(%email, "created the first admin with a generated password; it was printed once on stderr");
     }
     let conf = leptos::config::get_configuration(Some(&hub.config.serve.leptos_config.to_string_lossy()))
         .map_err(|e| format!("cannot read {}: {e}", hub.config.serve.leptos_config.display()))?;

@@ -37,6 +37,8 @@ pub enum LogFormat {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once at start and dropped soon after: the size of `Serve` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve the UI, the REST API and the delivery worker (the default).
     Serve(ServeArgs),
@@ -118,6 +120,11 @@ pub struct ServeArgs {
     /// Password of the first admin; generated and printed once when absent.
     #[arg(long, env = "HUB_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// Password hashes (sign-ins, new users) computed at once, each ~19 MiB and a core; more sign-ins wait up to
+    /// 5 s for a slot, then get 429. Default: the number of cores.
+    #[arg(long, env = "HUB_MAX_CONCURRENT_HASHES", default_value_t = default_concurrent_hashes(),
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_concurrent_hashes: usize,
     /// Leptos runtime options (site root, package dir).
     #[arg(long, env = "HUB_LEPTOS_CONFIG", default_value = "Leptos.toml")]
     pub leptos_config: PathBuf,
@@ -154,6 +161,10 @@ pub struct ServeArgs {
     /// Days test-fire deliveries are kept.
     #[arg(long, env = "HUB_TEST_RETENTION_DAYS", default_value_t = 7)]
     pub test_retention_days: u32,
+}
+
+fn default_concurrent_hashes() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl ServeArgs {

@@ -1,9 +1,10 @@
 //! Tenants, users, sign-in and sessions.
 
 use super::{Actor, Hub};
-use crate::model::{AppError, AppResult, Role, ShellContext, Tenant, User, Validator};
-use crate::server::auth::{password, session};
+use crate::model::{AppError, AppResult, ErrorCode, Role, ShellContext, Tenant, User, Validator};
+use crate::server::auth::{password, session, throttle};
 use crate::server::store::{is_unique_violation, now_ms};
+use tokio::sync::OwnedSemaphorePermit;
 
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -56,10 +57,14 @@ impl Hub {
             }
         }
         let pw = password_plain.to_string();
-        let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-            .await
-            .map_err(|_| AppError::internal())?
-            .map_err(|_| AppError::internal())?;
+        let permit = self.hash_permit().await?;
+        let hash = tokio::task::spawn_blocking(move || {
+            let _slot = permit;
+            password::hash(&pw)
+        })
+        .await
+        .map_err(|_| AppError::internal())?
+        .map_err(|_| AppError::internal())?;
         let user = match self.store.insert_user(&email, &hash, role, tenant_id).await {
             Err(e) if is_unique_violation(&e) => return Err(AppError::field("email", "is already registered")),
             r => r?,
@@ -83,32 +88,62 @@ impl Hub {
         Ok(generated)
     }
 
+    /// A slot to compute a password hash (see [`throttle::LoginThrottle::hash_permit`]); 429 when none comes free
+    /// within [`throttle::HASH_WAIT`].
+    async fn hash_permit(&self) -> AppResult<OwnedSemaphorePermit> {
+        let limit = self.config.serve.max_concurrent_hashes;
+        self.throttle.hash_permit(limit, throttle::HASH_WAIT).await.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::RateLimited,
+                "Too many sign-ins are being checked right now. Try again in a few seconds.",
+            )
+        })
+    }
+
     /// Checks a password; returns the user and a new session token for the cookie.
     pub async fn login(&self, email: &str, password_plain: &str, client_ip: &str) -> AppResult<(User, String)> {
         let email = normalize_email(email);
-        if let Err(wait) = self.throttle.check(&email, client_ip) {
-            return Err(AppError::new(
-                crate::model::ErrorCode::RateLimited,
+        // Counted as a failure before the password is checked, so that parallel guesses cannot all pass.
+        let attempt = self.throttle.reserve(&email, client_ip).map_err(|wait| {
+            AppError::new(
+                ErrorCode::RateLimited,
                 format!("Too many failed sign-ins. Try again in {} minutes.", wait.as_secs().div_ceil(60)),
-            ));
-        }
-        let found = self.store.user_with_hash_by_email(&email).await?;
-        let stored = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| password::dummy_hash().to_string());
-        let pw = password_plain.to_string();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &stored))
-            .await
-            .map_err(|_| AppError::internal())?;
-        let user = match (found, ok) {
-            (Some((user, _)), true) => user,
-            _ => {
-                self.throttle.failed(&email, client_ip);
-                return Err(AppError::unauthorized("Wrong email or password."));
+            )
+        })?;
+        let checked = self.check_password(&email, password_plain).await;
+        let user = match checked {
+            Ok(Some(user)) => user,
+            // A wrong password stays counted.
+            Ok(None) => return Err(AppError::unauthorized("Wrong email or password.")),
+            Err(e) => {
+                // Not checked (busy, or the database failed): this attempt guessed nothing.
+                attempt.release();
+                return Err(e);
             }
         };
-        self.throttle.succeeded(&email);
+        attempt.succeeded();
         let token = session::new_token();
         self.store.insert_session(&session::token_hash(&token), &user.id, now_ms() + session::TTL_MS).await?;
         Ok((user, token))
+    }
+
+    /// The user when the password is theirs. An unknown email is verified against a dummy hash, so that both
+    /// cost the same and the time taken does not reveal which emails exist.
+    async fn check_password(&self, email: &str, password_plain: &str) -> AppResult<Option<User>> {
+        let found = self.store.user_with_hash_by_email(email).await?;
+        let permit = self.hash_permit().await?;
+        let stored = found.as_ref().map(|(_, h)| h.clone());
+        let pw = password_plain.to_string();
+        let ok = tokio::task::spawn_blocking(move || {
+            let _slot = permit;
+            match stored {
+                Some(hash) => password::verify(&pw, &hash),
+                None => password::verify(&pw, password::dummy_hash()),
+            }
+        })
+        .await
+        .map_err(|_| AppError::internal())?;
+        Ok(found.filter(|_| ok).map(|(user, _)| user))
     }
 
     pub async fn logout(&self, token: &str) -> AppResult<()> {

@@ -3,8 +3,8 @@
 
 use super::{Actor, Hub};
 use crate::model::{
-    ApiKey, AppError, AppResult, CreateApiKey, ErrorCode, IssuedKey, KeyListQuery, RateTier, RotateApiKey, Scope,
-    UpdateApiKey, Validator, DEFAULT_ROTATION_GRACE_SECONDS, MAX_RATE_PER_HOUR, MAX_RATE_PER_MINUTE,
+    ApiKey, AppError, AppResult, CreateApiKey, ErrorCode, FieldError, IssuedKey, KeyListQuery, RateTier, RotateApiKey,
+    Scope, UpdateApiKey, Validator, DEFAULT_ROTATION_GRACE_SECONDS, MAX_RATE_PER_HOUR, MAX_RATE_PER_MINUTE,
     MAX_ROTATION_GRACE_SECONDS,
 };
 use crate::server::auth::{api_key, cidr};
@@ -110,6 +110,74 @@ fn validate_scopes(v: &mut Validator, actor: &Actor<'_>, scopes: &[Scope]) {
     }
 }
 
+/// A key acting on a key (rotating, changing, revoking or deleting it) may only touch keys whose scopes are all its
+/// own: otherwise `keys:write` alone would reach every key of its tenant (an admin-wide key: every key), and a
+/// rotation hands over the stronger key's new plaintext. People and the hub itself keep their own rules.
+fn require_authority_over(actor: &Actor<'_>, target: &ApiKey, verb: &str) -> AppResult<()> {
+    let Actor::Key(k) = actor else { return Ok(()) };
+    let extra: Vec<_> = target.scopes.iter().filter(|s| !k.has_scope(**s)).map(|s| s.as_str()).collect();
+    if extra.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::forbidden(format!(
+        "this API key cannot {verb} a key with scopes it does not have itself: {}",
+        extra.join(", ")
+    )))
+}
+
+/// Whether every address `after` admits is admitted by `before` as well (an empty list admits every address).
+/// A list that does not parse admits nothing here: it can only be replaced by someone other than the key.
+fn allowlist_within(after: &[String], before: &[String]) -> bool {
+    if before.is_empty() {
+        return true;
+    }
+    match (cidr::parse_allowlist(after), cidr::parse_allowlist(before)) {
+        (Ok(after), Ok(before)) if !after.is_empty() && !before.is_empty() => {
+            after.iter().all(|a| before.iter().any(|b| b.contains(a)))
+        }
+        _ => false,
+    }
+}
+
+/// A key changing itself may tighten its restrictions but never loosen them: were it able to, a leaked key with
+/// `keys:write` could lift the very IP allowlist, expiry and rate limits that contain the leak.
+fn refuse_self_widening(before: &ApiKey, after: &ApiKey) -> AppResult<()> {
+    let mut fields = Vec::new();
+    let mut push = |field: &str, message: String| fields.push(FieldError { field: field.into(), message });
+    if !allowlist_within(&after.allowed_ips, &before.allowed_ips) {
+        push(
+            "allowed_ips",
+            format!(
+                "would admit addresses the key's current allowlist refuses ({}); only entries within it may be set",
+                before.allowed_ips.join(", ")
+            ),
+        );
+    }
+    match (before.expires_at, after.expires_at) {
+        (Some(_), None) => push("expires_at", "cannot be removed by the key itself".into()),
+        (Some(b), Some(a)) if a > b => push("expires_at", "cannot be moved later by the key itself".into()),
+        _ => {}
+    }
+    if after.rate_limit_per_minute > before.rate_limit_per_minute {
+        push(
+            "rate_limit_per_minute",
+            format!("cannot be raised by the key itself above {}", before.rate_limit_per_minute),
+        );
+    }
+    if after.rate_limit_per_hour > before.rate_limit_per_hour {
+        push("rate_limit_per_hour", format!("cannot be raised by the key itself above {}", before.rate_limit_per_hour));
+    }
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let what: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+    let message = format!(
+        "an API key cannot loosen its own restrictions ({}); a person or another key must change them",
+        what.join(", ")
+    );
+    Err(AppError { code: ErrorCode::Forbidden, message, fields })
+}
+
 fn validate_text(v: &mut Validator, name: &str, description: &str) {
     v.check(!name.trim().is_empty(), "name", "is required");
     v.check(name.chars().count() <= 100, "name", "must be at most 100 characters");
@@ -177,9 +245,11 @@ impl Hub {
 
     pub async fn update_api_key(&self, actor: Actor<'_>, id: &str, patch: UpdateApiKey) -> AppResult<ApiKey> {
         let mut key = self.get_api_key(&actor, id).await?;
+        require_authority_over(&actor, &key, "change")?;
         if key.revoked_at.is_some() {
             return Err(AppError::conflict("a revoked key cannot be changed"));
         }
+        let before = key.clone();
         let mut v = Validator::default();
         if let Some(n) = patch.name {
             key.name = n.trim().to_string();
@@ -214,6 +284,9 @@ impl Hub {
             key.is_active = a;
         }
         v.finish()?;
+        if matches!(actor, Actor::Key(k) if k.id == key.id) {
+            refuse_self_widening(&before, &key)?;
+        }
         key.updated_at = now_ms();
         self.store.update_api_key(&key).await?;
         self.key_cache.clear();
@@ -224,6 +297,7 @@ impl Hub {
     /// New secret for the same key; the old one keeps working for the grace period (0 = stops at once).
     pub async fn rotate_api_key(&self, actor: Actor<'_>, id: &str, r: RotateApiKey) -> AppResult<IssuedKey> {
         let key = self.get_api_key(&actor, id).await?;
+        require_authority_over(&actor, &key, "rotate")?;
         if key.revoked_at.is_some() {
             return Err(AppError::conflict("a revoked key cannot be rotated"));
         }
@@ -245,6 +319,7 @@ impl Hub {
 
     pub async fn revoke_api_key(&self, actor: Actor<'_>, id: &str) -> AppResult<ApiKey> {
         let key = self.get_api_key(&actor, id).await?;
+        require_authority_over(&actor, &key, "revoke")?;
         self.store.revoke_api_key(&key.id).await?;
         self.key_cache.clear();
         self.audit(&actor, key.tenant_id.as_deref(), "api_key.revoked", &key.id, &key.name).await?;
@@ -253,6 +328,7 @@ impl Hub {
 
     pub async fn delete_api_key(&self, actor: Actor<'_>, id: &str) -> AppResult<()> {
         let key = self.get_api_key(&actor, id).await?;
+        require_authority_over(&actor, &key, "delete")?;
         self.store.delete_api_key(&key.id).await?;
         self.key_cache.clear();
         self.audit(&actor, key.tenant_id.as_deref(), "api_key.deleted", &key.id, &key.name).await?;
@@ -290,7 +366,18 @@ impl Hub {
             crate::model::KeyStatus::Active => {}
         }
         if !key.allowed_ips.is_empty() {
-            let nets: Vec<ipnet::IpNet> = key.allowed_ips.iter().filter_map(|n| n.parse().ok()).collect();
+            // Stored entries that no longer parse must not shrink the list to nothing, which admits everyone:
+            // the key is refused until its allowlist is set again.
+            let nets = match cidr::parse_allowlist(&key.allowed_ips) {
+                Ok(nets) if !nets.is_empty() => nets,
+                _ => {
+                    tracing::warn!(key = %key.id, "API key refused: its stored IP allowlist cannot be read");
+                    return Err(AppError::forbidden(
+                        "this API key's IP allowlist cannot be read, so every address is refused; \
+                         set the key's allowed IPs again",
+                    ));
+                }
+            };
             if !cidr::ip_allowed(&nets, client_ip) {
                 return Err(AppError::new(
                     ErrorCode::Forbidden,
