@@ -7,4 +7,5 @@ pub mod retry;
 pub mod sender;
 pub mod sign;
 pub mod ssrf;
+pub mod template;
 pub mod worker;

@@ -4,8 +4,8 @@
 
 use super::sign::{legacy_signature, signature_header, SigningSecret};
 use super::ssrf::{SsrfError, TargetPolicy};
+use super::template::render_template;
 use crate::model::{ContentType, DeliveryAttempt, ErrorKind, Webhook};
-use crate::server::service::webhooks::render_template;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -41,14 +41,8 @@ pub fn sample_envelope(event_type: &str, data: serde_json::Value) -> serde_json:
     })
 }
 
-/// Renders a template against an envelope; the error is what the sender records as a template failure.
-pub fn render_template(template: &str, envelope: &serde_json::Value) -> Result<String, String> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.set_fuel(Some(100_000));
-    let t = env.template_from_str(template).map_err(|e| format!("template error: {e}"))?;
-    t.render(minijinja::Value::from_serialize(envelope)).map_err(|e| format!("template error: {e}"))
-}
+/// Rendering (with what bounds a render's memory and output) lives with the sender, which renders every delivery.
+pub use crate::server::delivery::template::render_template;
 
 fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
     v: &mut Validator,
