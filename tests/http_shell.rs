@@ -290,8 +290,11 @@ fn every_server_function_keeps_tenants_apart() {
                     403,
                 ),
                 ("get_shell_context", None, vec![("tenant_id", g.to_string())], 403),
-                ("create_portal_link", Some(json!({"tenant_id": g, "hours": 1})), vec![], 403),
-                ("create_portal_link", Some(json!({"tenant_id": a, "hours": 1})), vec![], 403),
+                ("create_portal_link", Some(json!({"tenant_id": g, "input": {"expires_in_seconds": 60}})), vec![], 403),
+                ("create_portal_link", Some(json!({"tenant_id": a, "input": {"expires_in_seconds": 60}})), vec![], 403),
+                ("list_portal_links", Some(json!({"tenant_id": g})), vec![], 403),
+                ("list_portal_links", Some(json!({"tenant_id": a})), vec![], 403),
+                ("revoke_portal_link", Some(json!({"tenant_id": g, "id": "ptl_x"})), vec![], 403),
                 ("create_tenant", None, vec![("name", "Mine".to_string())], 403),
                 // Not tenant data: the shared catalog, the user's own home, signing in and out.
                 ("list_event_types", Some(json!({})), vec![], 200),

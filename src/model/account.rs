@@ -10,6 +10,9 @@ pub enum Role {
     Admin,
     /// Sees only the tenant it belongs to.
     Tenant,
+    /// A session opened from a tenant portal link: its tenant's endpoints, deliveries, replays and test-fires,
+    /// never API keys or users. Only sessions carry it (a user row is `admin` or `tenant`), so `parse` refuses it.
+    Portal,
 }
 
 impl Role {
@@ -17,6 +20,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Tenant => "tenant",
+            Role::Portal => "portal",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
@@ -52,7 +56,7 @@ impl User {
     pub fn can_access_tenant(&self, tenant_id: &str) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Tenant => self.tenant_id.as_deref() == Some(tenant_id),
+            Role::Tenant | Role::Portal => self.tenant_id.as_deref() == Some(tenant_id),
         }
     }
 }
@@ -65,12 +69,4 @@ pub struct ShellContext {
     pub tenant: Tenant,
     /// Every tenant for admins (the switcher), only their own for tenant users.
     pub tenants: Vec<Tenant>,
-}
-
-/// A signed, expiring link that opens one tenant's pages without an account (like Svix's app portal).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct PortalLink {
-    pub url: String,
-    pub expires_at: i64,
 }

@@ -26,7 +26,7 @@ pub fn router(hub: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics).with_state(hub.clone()))
         .route("/api/ui/deliveries/stream", get(super::live::deliveries_stream).with_state(hub.clone()))
-        .route("/portal/{token}", get(open_portal).with_state(hub.clone()))
+        .route("/portal/{token}", get(super::portal::show).post(super::portal::open).with_state(hub.clone()))
         .merge(super::rest::router(hub.clone()))
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let opts = leptos_options.clone();
@@ -64,31 +64,6 @@ async fn same_origin_only(base: url::Url, req: Request, next: Next) -> Response 
         }
     }
     next.run(req).await
-}
-
-/// A portal link: sets the session cookie and goes to the tenant's Integrations page; a bad or expired link
-/// gets a page saying so (no cookie).
-async fn open_portal(
-    axum::extract::State(hub): axum::extract::State<AppState>,
-    axum::extract::Path(token): axum::extract::Path<String>,
-) -> Response {
-    match hub.open_portal(&token).await {
-        Ok((session_token, tenant)) => {
-            let secure = hub.config.base_url.scheme() == "https";
-            let cookie = super::auth::session::set_cookie(&session_token, secure);
-            let to = format!("/t/{tenant}/integrations");
-            (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, to)]).into_response()
-        }
-        Err(e) => {
-            let page = format!(
-                "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Portal link</title>\
-                 <main style=\"font-family:system-ui;max-width:32rem;margin:4rem auto\"><h1>Portal link</h1><p>{}</p></main>",
-                e.message
-            );
-            let code = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::FORBIDDEN);
-            (code, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
-        }
-    }
 }
 
 /// Prometheus text format: delivery outcomes, attempt latency, in-flight and queue depth.

@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod config;
 pub mod delivery;
 pub mod live;
+pub mod portal;
 pub mod rate_limit;
 pub mod rest;
 pub mod service;

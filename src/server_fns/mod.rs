@@ -4,13 +4,14 @@
 pub mod api_keys;
 pub mod auth;
 pub mod deliveries;
+pub mod portal;
 pub mod shell;
 pub mod tools;
 pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx {
-    use crate::model::{AppError, AppResult, User};
+    use crate::model::{AppError, AppResult, Role, User};
     use crate::server::auth::session;
     use crate::server::service::AppState;
 
@@ -51,7 +52,9 @@ pub(crate) mod ctx {
         let hub = hub()?;
         let user = current_user(&hub).await?;
         hub.authorize_tenant(&user, tenant_id).await?;
-        let confined = User { role: crate::model::Role::Tenant, tenant_id: Some(tenant_id.to_string()), ..user };
+        // A portal session stays one (it is refused API keys and users); anyone else acts as a tenant user.
+        let role = if user.role == Role::Portal { Role::Portal } else { Role::Tenant };
+        let confined = User { role, tenant_id: Some(tenant_id.to_string()), ..user };
         Ok((hub, confined))
     }
 

@@ -1,6 +1,6 @@
 //! What the page shell needs: the signed-in user, the current tenant, and where to go by default.
 
-use crate::model::{AppError, PortalLink, ShellContext, Tenant};
+use crate::model::{AppError, ShellContext, Tenant};
 use leptos::prelude::*;
 
 /// The shell of a tenant's pages. 401 without a session, 403 for another tenant's page.
@@ -36,20 +36,6 @@ pub async fn create_tenant(name: String) -> Result<Tenant, AppError> {
         let hub = ctx::hub()?;
         let user = ctx::current_user(&hub).await?;
         hub.create_tenant(Actor::User(&user), &name).await
-    })
-    .await
-}
-
-/// A signed link that opens this tenant's pages for `hours` (admins only).
-#[server(endpoint = "create_portal_link", input = leptos::server_fn::codec::Json)]
-pub async fn create_portal_link(tenant_id: String, hours: u32) -> Result<PortalLink, AppError> {
-    use super::ctx;
-    use crate::server::service::Actor;
-    ctx::run(async {
-        let hub = ctx::hub()?;
-        let user = ctx::current_user(&hub).await?;
-        hub.authorize_tenant(&user, &tenant_id).await?;
-        hub.create_portal_link(Actor::User(&user), &tenant_id, hours).await
     })
     .await
 }

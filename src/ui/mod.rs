@@ -12,6 +12,7 @@ pub mod login;
 pub mod menu;
 pub mod modal;
 pub mod portal;
+pub mod portal_links;
 pub mod style;
 pub mod test_fire;
 pub mod theme;

@@ -1,12 +1,12 @@
-//! The admin's "Portal link" dialog: a signed link that opens this tenant's pages (its endpoints, deliveries
-//! and test-fire, nothing of other tenants) until it expires.
+//! The admin's "Portal link" dialog: creates a link that opens this tenant's pages (its endpoints, deliveries
+//! and test-fire; no API keys, nothing of other tenants) until it expires or is revoked, and lists the links.
 
 use super::modal::{DialogActions, Modal};
 use super::style::*;
 use super::time::absolute;
 use super::toast::use_toasts;
-use crate::model::{Role, ShellContext};
-use crate::server_fns::shell::create_portal_link;
+use crate::model::{NewPortalLink, Role, ShellContext};
+use crate::server_fns::portal::create_portal_link;
 use leptos::prelude::*;
 
 #[component]
@@ -17,23 +17,33 @@ pub fn PortalLinkButton() -> impl IntoView {
     let name = ctx.tenant.name.clone();
     let toasts = use_toasts();
     let open = RwSignal::new(false);
-    let hours = RwSignal::new(24u32);
-    let create = Action::new(move |h: &u32| create_portal_link(tenant.get_value(), *h));
-    Effect::new(move |_| {
-        if let Some(Err(e)) = create.value().get() {
-            toasts.error(e.message)
-        }
+    let hours = RwSignal::new(24u64);
+    let label = RwSignal::new(String::new());
+    // Bumped after a link is created, so the list below shows it.
+    let version = RwSignal::new(0u32);
+    let create = Action::new(move |(h, l): &(u64, String)| {
+        let input = NewPortalLink { label: Some(l.clone()), expires_in_seconds: h * 3600 };
+        create_portal_link(tenant.get_value(), input)
+    });
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(_)) => version.update(|v| *v += 1),
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
     });
     let link = move || create.value().get().and_then(|r| r.ok());
     admin.then(|| view! {
-        <button type="button" class=SECONDARY_BUTTON on:click=move |_| { create.value().set(None); open.set(true); }>"Portal link"</button>
-        <Modal open=open id="portal-link" title=format!("Portal link for {name}")>
-            <p class="text-sm">"Anyone with this link sees this tenant's endpoints and delivery history and can test-fire, until it expires. Nothing of other tenants is reachable through it."</p>
+        <button type="button" class=SECONDARY_BUTTON on:click=move |_| { create.value().set(None); label.set(String::new()); open.set(true); }>"Portal link"</button>
+        <Modal open=open id="portal-link" title=format!("Portal link for {name}") wide=true>
+            <p class="text-sm">"Anyone with a link sees this tenant's endpoints and delivery history and can replay and test-fire, until it expires or you revoke it. API keys and other tenants are not reachable through it."</p>
+            <label for="portal-label" class=format!("{LABEL} mt-4")>"Label (optional)"</label>
+            <input id="portal-label" class=INPUT_CLASS maxlength="100" placeholder="Who the link is for"
+                prop:value=move || label.get() on:input=move |ev| label.set(event_target_value(&ev))/>
             <label for="portal-hours" class=format!("{LABEL} mt-4")>"Valid for"</label>
             <select id="portal-hours" class=INPUT_CLASS on:change=move |ev| hours.set(event_target_value(&ev).parse().unwrap_or(24))>
                 <option value="1">"1 hour"</option>
                 <option value="24" selected=true>"24 hours"</option>
                 <option value="168">"7 days"</option>
+                <option value="720">"30 days"</option>
             </select>
             {move || link().map(|l| {
                 let url = l.url.clone();
@@ -43,11 +53,12 @@ pub fn PortalLinkButton() -> impl IntoView {
                         <input id="portal-url" readonly=true class=format!("{INPUT_CLASS} font-mono text-xs") prop:value=l.url.clone()/>
                         <button type="button" class=SECONDARY_BUTTON on:click=move |_| { super::copy_text(&url); toasts.success("Portal link copied"); }>"Copy"</button>
                     </div>
-                    <p class="mt-1 text-xs text-slate-600 dark:text-slate-400">{format!("Expires {}", absolute(l.expires_at))}</p>
+                    <p class="mt-1 text-xs text-slate-600 dark:text-slate-400">{format!("Shown only now: copy it. Expires {}.", absolute(l.link.expires_at))}</p>
                 }
             })}
             <DialogActions dismiss="Close" on_dismiss=move |_| open.set(false) label="Create link"
-                pending=create.pending() on_action=move |_| { create.dispatch(hours.get_untracked()); }/>
+                pending=create.pending() on_action=move |_| { create.dispatch((hours.get_untracked(), label.get_untracked())); }/>
+            <super::portal_links::PortalLinkList tenant_id=tenant.get_value() version=version/>
         </Modal>
     })
 }

@@ -190,6 +190,7 @@ fn invalid_key() -> AppError {
 
 impl Hub {
     pub async fn create_api_key(&self, actor: Actor<'_>, input: CreateApiKey) -> AppResult<IssuedKey> {
+        actor.refuse_portal("API keys")?;
         let tenant_id = self.target_tenant(&actor, input.tenant_id.as_deref()).await?;
         let mut v = Validator::default();
         validate_text(&mut v, &input.name, &input.description);
@@ -231,6 +232,7 @@ impl Hub {
     }
 
     pub async fn list_api_keys(&self, actor: Actor<'_>, q: KeyListQuery) -> AppResult<Vec<ApiKey>> {
+        actor.refuse_portal("API keys")?;
         let tenant = self.list_tenant(&actor, q.tenant_id.as_deref())?;
         let now = now_ms();
         let keys = self.store.list_api_keys(tenant.as_deref(), &q).await?;
@@ -239,6 +241,8 @@ impl Hub {
 
     /// A key the actor may see; another tenant's key is a 404, as if it did not exist.
     pub async fn get_api_key(&self, actor: &Actor<'_>, id: &str) -> AppResult<ApiKey> {
+        // Every change to a key (edit, rotate, revoke, delete) reads it here first.
+        actor.refuse_portal("API keys")?;
         let key = self.store.get_api_key(id, actor.own_tenant()).await?;
         key.filter(|k| actor.sees_tenant(k.tenant_id.as_deref())).ok_or_else(|| AppError::not_found("API key"))
     }

@@ -160,7 +160,7 @@ impl Actor<'_> {
     /// The single tenant this actor is confined to; None for admins, admin-wide keys and the system.
     pub fn own_tenant(&self) -> Option<&str> {
         match self {
-            Actor::User(u) if u.role == Role::Tenant => u.tenant_id.as_deref(),
+            Actor::User(u) if u.role != Role::Admin => u.tenant_id.as_deref(),
             Actor::Key(k) => k.tenant_id.as_deref(),
             _ => None,
         }
@@ -169,7 +169,7 @@ impl Actor<'_> {
     /// Whether a record of `tenant` (None: admin-wide) is visible to this actor.
     pub fn sees_tenant(&self, tenant: Option<&str>) -> bool {
         match self.own_tenant() {
-            None => !matches!(self, Actor::User(u) if u.role == Role::Tenant),
+            None => !matches!(self, Actor::User(u) if u.role != Role::Admin),
             Some(own) => tenant == Some(own),
         }
     }
@@ -180,6 +180,16 @@ impl Actor<'_> {
             Actor::User(u) => Actor::User(u),
             Actor::Key(k) => Actor::Key(k),
             Actor::System => Actor::System,
+        }
+    }
+
+    /// Portal-link sessions are for a tenant's endpoints and deliveries; `what` (API keys, users) is refused.
+    pub fn refuse_portal(&self, what: &str) -> AppResult<()> {
+        match self {
+            Actor::User(u) if u.role == Role::Portal => {
+                Err(AppError::forbidden(format!("A portal link does not give access to {what}.")))
+            }
+            _ => Ok(()),
         }
     }
 

@@ -100,17 +100,27 @@ impl Store {
         Ok(())
     }
 
-    /// The user behind an unexpired session.
+    /// The user behind an unexpired session. A session opened from a portal link is a [`Role::Portal`] user,
+    /// and only while its link is neither revoked nor expired: read here, so every request sees a revocation.
     pub async fn session_user(&self, id_hash: &str) -> DbResult<Option<User>> {
+        let now = now_ms();
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.role, u.tenant_id, u.created_at FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2",
+            "SELECT u.id, u.email, u.role, u.tenant_id, u.created_at, s.portal_link_id FROM sessions s \
+             JOIN users u ON u.id = s.user_id LEFT JOIN portal_links p ON p.id = s.portal_link_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 \
+             AND (s.portal_link_id IS NULL OR (p.revoked_at IS NULL AND p.expires_at > $3))",
         )
         .bind(id_hash)
-        .bind(now_ms())
+        .bind(now)
+        .bind(now)
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref().map(user_from).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let mut user = user_from(&row)?;
+        if row.try_get::<Option<String>, _>("portal_link_id")?.is_some() {
+            user.role = Role::Portal;
+        }
+        Ok(Some(user))
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> DbResult<()> {

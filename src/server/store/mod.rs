@@ -17,6 +17,7 @@ mod deliveries;
 mod events;
 mod fanout;
 mod maintenance;
+mod portal;
 mod script;
 mod webhooks;
 
