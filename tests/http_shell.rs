@@ -20,6 +20,8 @@ fn pages_and_server_functions_enforce_sessions_and_tenants() {
             hub.create_user(Actor::System, "u@acme.test", "tenant-password-1", Role::Tenant, Some(&acme.id))
                 .await
                 .unwrap();
+            // The cross-site check compares Origin with the configured base URL's origin exactly.
+            let origin = hub.config.base_url.origin().ascii_serialization();
             let base = common::serve(hub).await;
             // A response that never finishes (one CI run stalled here with the process idle) fails the request
             // that stalled, by its line, instead of holding the run.
@@ -57,7 +59,7 @@ fn pages_and_server_functions_enforce_sessions_and_tenants() {
             // Right password: an HttpOnly, SameSite=Lax session cookie (not Secure on plain http).
             let res = http
                 .post(format!("{base}/api/login"))
-                .header(ORIGIN, base.as_str())
+                .header(ORIGIN, origin.as_str())
                 .form(&[("email", "u@acme.test"), ("password", "tenant-password-1")])
                 .send()
                 .await

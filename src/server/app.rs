@@ -1,10 +1,12 @@
-//! The HTTP surface: Leptos pages and server functions, health check, security headers and the cross-site
-//! check for cookie-authenticated requests.
+//! The HTTP surface: Leptos pages and server functions, liveness and readiness, metrics, security headers and
+//! the cross-site check for cookie-authenticated requests.
 
+use super::auth::session::Https;
 use super::service::AppState;
+use crate::model::{AppError, ErrorCode};
 use crate::ui::{shell, App};
-use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,14 +19,31 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 /// of the same process (tests and benchmarks run several hubs) would wait forever for its resources.
 static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
 
+/// The router of a hub whose start is complete (tests, benchmarks, embedding); see [`router_with_readiness`].
 pub fn router(hub: AppState, leptos_options: LeptosOptions) -> Router {
+    router_with_readiness(hub, leptos_options, Readiness::ready())
+}
+
+/// The router; `/readyz` answers 200 only once `readiness` is set ready and until the hub begins to stop.
+pub fn router_with_readiness(hub: AppState, leptos_options: LeptosOptions, readiness: Readiness) -> Router {
     let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let ctx_hub = hub.clone();
-    let context = move || provide_context(ctx_hub.clone());
-    let base = hub.config.base_url.clone();
+    let context = move || {
+        provide_context(ctx_hub.clone());
+        // The page's inline scripts (hydration, streamed resources) carry the nonce that this response's
+        // Content-Security-Policy names; leptos_axum provided a nonce of its own just before, which this replaces.
+        let nonce = use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned());
+        if let Some(CspNonce(n)) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(n));
+        }
+    };
+    let origin: std::sync::Arc<str> = hub.config.base_url.origin().ascii_serialization().into();
+    let config = hub.config.clone();
+    let health = Health { hub: hub.clone(), readiness };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics).with_state(hub.clone()))
+        .route("/readyz", get(readyz).with_state(health))
+        .route("/metrics", get(metrics_with_token).with_state(hub.clone()))
         .route("/api/ui/deliveries/stream", get(super::live::deliveries_stream).with_state(hub.clone()))
         .route("/portal/{token}", get(super::portal::show).post(super::portal::open).with_state(hub.clone()))
         .merge(super::rest::router(hub.clone()))
@@ -34,29 +53,30 @@ pub fn router(hub: AppState, leptos_options: LeptosOptions) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(leptos_options)
-        .layer(axum::middleware::from_fn(move |req, next| same_origin_only(base.clone(), req, next)))
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(move |req, next| same_origin_only(origin.clone(), req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| security_headers(config.clone(), req, next)))
+}
+
+/// What `HUB_METRICS_ADDR` serves: `GET /metrics` only, open unless `HUB_METRICS_TOKEN` is set too.
+pub fn metrics_router(hub: AppState) -> Router {
+    let config = hub.config.clone();
+    Router::new()
+        .route("/metrics", get(metrics_open).with_state(hub))
+        .layer(axum::middleware::from_fn(move |req, next| security_headers(config.clone(), req, next)))
 }
 
 /// Server functions authenticate with the session cookie, so a state-changing request must come from our own
-/// pages: a foreign `Origin` (or a browser saying `Sec-Fetch-Site: cross-site`) is refused. The REST API uses
-/// API keys, not cookies, and is exempt.
-async fn same_origin_only(base: url::Url, req: Request, next: Next) -> Response {
+/// pages: its `Origin` must be exactly the configured origin (scheme, host and port of `HUB_BASE_URL`, as browsers
+/// serialise it), and without an `Origin` a browser must not say `Sec-Fetch-Site` other than same-origin/none.
+/// The `Host` header is not consulted: a page of another origin that resolves to this server (another port, a
+/// name pointed here) is another site. The REST API uses API keys, not cookies, and is exempt.
+async fn same_origin_only(origin: std::sync::Arc<str>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD && !req.uri().path().starts_with("/api/v1/") {
         let headers = req.headers();
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
         let fetch_site = headers.get("sec-fetch-site").and_then(|h| h.to_str().ok());
-        let allowed = match headers.get(header::ORIGIN).and_then(|h| h.to_str().ok()) {
-            Some(origin) => {
-                let own = url::Url::parse(origin).ok().is_some_and(|o| {
-                    o.origin() == base.origin()
-                        || o.host_str()
-                            .zip(o.port_or_known_default())
-                            .is_some_and(|(h, p)| format!("{h}:{p}") == host || (h == host && p == 80))
-                });
-                own && fetch_site != Some("cross-site")
-            }
-            None => fetch_site != Some("cross-site"),
+        let allowed = match headers.get(header::ORIGIN) {
+            Some(given) => given.as_bytes() == origin.as_bytes(),
+            None => matches!(fetch_site, None | Some("same-origin" | "none")),
         };
         if !allowed {
             let body = serde_json::json!({"error": {"code": "forbidden", "message": "cross-site request refused"}});
@@ -66,17 +86,173 @@ async fn same_origin_only(base: url::Url, req: Request, next: Next) -> Response 
     next.run(req).await
 }
 
+/// `/metrics` on the main address: only with `Authorization: Bearer <HUB_METRICS_TOKEN>`, and not at all
+/// (404) without a configured token, so a default install does not publish its delivery figures.
+async fn metrics_with_token(State(hub): State<AppState>, headers: HeaderMap) -> Response {
+    if hub.config.serve.metrics_token.is_none() {
+        let message = "metrics are not served here: set HUB_METRICS_TOKEN, or HUB_METRICS_ADDR for a separate address";
+        return AppError::new(ErrorCode::NotFound, message).into_response();
+    }
+    metrics(&hub, &headers).await
+}
+
+/// `/metrics` on `HUB_METRICS_ADDR`: that address is private by configuration; a token is still required when set.
+async fn metrics_open(State(hub): State<AppState>, headers: HeaderMap) -> Response {
+    metrics(&hub, &headers).await
+}
+
 /// Prometheus text format: delivery outcomes, attempt latency, in-flight and queue depth.
-async fn metrics(axum::extract::State(hub): axum::extract::State<AppState>) -> Response {
+async fn metrics(hub: &AppState, headers: &HeaderMap) -> Response {
+    if let Some(token) = hub.config.serve.metrics_token.as_deref() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
+        // Compared as digests, in constant time: neither the token's length nor a prefix shows in the timing.
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        let ok = given.is_some_and(|g| bool::from(Sha256::digest(g).ct_eq(&Sha256::digest(token.trim()))));
+        if !ok {
+            let mut res =
+                AppError::unauthorized("metrics need Authorization: Bearer <HUB_METRICS_TOKEN>").into_response();
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));
+            return res;
+        }
+    }
     let depth = hub.store.queue_depth().await.unwrap_or(-1);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], hub.metrics.render(depth)).into_response()
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
+/// Where the process is in its start, for `/readyz` (stopping is `Hub::stopping`).
+#[derive(Clone, Debug, Default)]
+pub struct Readiness(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Readiness {
+    /// Not ready until [`Readiness::set_ready`]: the binary's start until its listener and tasks are up.
+    pub fn starting() -> Readiness {
+        Readiness::default()
+    }
+
+    pub fn ready() -> Readiness {
+        let r = Readiness::default();
+        r.set_ready();
+        r
+    }
+
+    pub fn set_ready(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn is_ready(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+#[derive(Clone)]
+struct Health {
+    hub: AppState,
+    readiness: Readiness,
+}
+
+/// How long `/readyz` waits for the database: a probe must answer well inside a load balancer's own timeout.
+const READY_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Readiness (`/healthz` is liveness and touches nothing): 200 when this instance should get traffic; 503 with
+/// a JSON body while starting, once it begins to stop (SIGTERM, through `HUB_DRAIN_SECONDS`), or when a trivial
+/// read of the database fails or takes longer than [`READY_DB_TIMEOUT`].
+async fn readyz(State(health): State<Health>) -> Response {
+    let unavailable = |status: &str, message: String| {
+        let body = serde_json::json!({"status": status, "message": message});
+        (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    };
+    if !health.readiness.is_ready() {
+        return unavailable("starting", "the hub is starting".into());
+    }
+    if *health.hub.stopping.borrow() {
+        return unavailable("draining", "the hub is shutting down".into());
+    }
+    match tokio::time::timeout(READY_DB_TIMEOUT, health.hub.store.count_admins()).await {
+        Ok(Ok(_)) => {
+            let body = serde_json::json!({"status": "ready"});
+            (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the database read failed");
+            unavailable("unavailable", "the database read failed".into())
+        }
+        Err(_) => unavailable("unavailable", format!("the database did not answer within {READY_DB_TIMEOUT:?}")),
+    }
+}
+
+/// The nonce of this response's Content-Security-Policy, for the page's inline scripts (see the Leptos context
+/// in [`router_with_readiness`]).
+#[derive(Clone, Debug)]
+struct CspNonce(std::sync::Arc<str>);
+
+/// The theme script in the page head (`ui::theme`) has no nonce; it is allowed by its hash.
+static THEME_SCRIPT_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(crate::ui::theme::NO_FLASH_SCRIPT.as_bytes());
+    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+});
+
+/// Pages: scripts only from this origin, the hydration and streaming scripts by nonce, the theme script by
+/// hash; `wasm-unsafe-eval` lets the app's WebAssembly compile. Styles, images, fonts and fetches (server
+/// functions, the live stream) stay on this origin, and no page may be framed.
+fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' {} 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'",
+        *THEME_SCRIPT_HASH
+    )
+}
+
+/// Everything that is not a page (the APIs, assets, health, metrics): nothing to run or embed.
+const NON_PAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The portal-link pages (`portal.rs`) are plain HTML with an inline style and a form back to us: no script at all.
+const PORTAL_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The outermost layer: decides once whether the request came over https (for the session cookie, see
+/// [`Https`]), gives a page its CSP nonce, and sets the security headers on every response, errors included.
+async fn security_headers(config: crate::server::config::Config, mut req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let proto = req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok());
+    let https = Https::decide(&config, peer, proto);
+    req.extensions_mut().insert(https);
+    let path = req.uri().path();
+    let portal = path.starts_with("/portal/");
+    let page = !["/api/", "/pkg/", "/healthz", "/readyz", "/metrics"].iter().any(|p| path.starts_with(p));
+    let csp = if portal {
+        Some(HeaderValue::from_static(PORTAL_CSP))
+    } else if page {
+        use base64::Engine;
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        let nonce: std::sync::Arc<str> = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes).into();
+        req.extensions_mut().insert(CspNonce(nonce.clone()));
+        HeaderValue::from_str(&page_csp(&nonce)).ok()
+    } else {
+        Some(HeaderValue::from_static(NON_PAGE_CSP))
+    };
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    if let Some(csp) = csp {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if https.0 {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Same-origin is stricter than strict-origin-when-cross-origin: other sites get no referrer at all, so the
+    // tenant ids in page paths never leave. A portal link's path is its token: no referrer even to ourselves.
+    let referrer = if portal { "no-referrer" } else { "same-origin" };
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     res
 }

@@ -123,11 +123,28 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
         .map_err(|e| format!("cannot read {}: {e}", hub.config.serve.leptos_config.display()))?;
     let mut options = conf.leptos_options;
     options.site_addr = hub.config.serve.addr;
-    let app = super::app::router(hub.clone(), options);
+    let readiness = super::app::Readiness::starting();
+    let app = super::app::router_with_readiness(hub.clone(), options, readiness.clone());
     let listener = tokio::net::TcpListener::bind(hub.config.serve.addr)
         .await
         .map_err(|e| format!("cannot listen on {} (HUB_ADDR): {e}", hub.config.serve.addr))?;
     tracing::info!(addr = %hub.config.serve.addr, db = ?hub.store.dialect(), "listening on {}", hub.config.base_url);
+    if hub.config.serve.base_url.is_none() && hub.config.serve.addr.ip().is_unspecified() {
+        // The cross-site check compares a browser's Origin with the base URL exactly; http://0.0.0.0:… is
+        // nobody's origin, so every sign-in would be refused.
+        let fix = "set HUB_BASE_URL to the URL people open, or the browser UI's sign-in is refused as cross-site";
+        tracing::warn!("HUB_BASE_URL is not set and HUB_ADDR listens on every interface: {fix}");
+    }
+    let metrics_listener = match hub.config.serve.metrics_addr {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} (HUB_METRICS_ADDR): {e}"))?;
+            tracing::info!(%addr, "metrics on http://{addr}/metrics");
+            Some(l)
+        }
+        None => None,
+    };
     let sweeper = periodic(&hub, 3600, |hub| async move {
         if let Err(e) = hub.store.delete_expired_sessions().await {
             tracing::warn!(error = %e, "session cleanup failed");
@@ -157,15 +174,36 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopping = hub.stopping.clone();
     let worker = hub.config.serve.worker.then(|| crate::server::delivery::worker::spawn(hub.clone(), stop_rx));
+    let metrics_server = metrics_listener.map(|l| {
+        let app = super::app::metrics_router(hub.clone());
+        // Closes with the main listener (after the drain), so the last scrapes still see this instance.
+        let mut stopped = stop_tx.subscribe();
+        tokio::spawn(async move {
+            let serve = axum::serve(l, app.into_make_service_with_connect_info::<std::net::SocketAddr>());
+            let _ = serve.with_graceful_shutdown(async move { drop(stopped.wait_for(|s| *s).await) }).await;
+        })
+    });
+    let drain = std::time::Duration::from_secs(hub.config.serve.drain_seconds);
+    // Everything is up: from here /readyz answers 200 (while the database does).
+    readiness.set_ready();
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
+            // Draining: /readyz says 503 (and live streams end) while requests are still served for
+            // HUB_DRAIN_SECONDS, so a load balancer takes this instance out before its listener closes.
+            stopping.send_replace(true);
+            if !drain.is_zero() {
+                tracing::info!(seconds = drain.as_secs(), "draining: /readyz answers 503, still serving");
+                tokio::time::sleep(drain).await;
+            }
             tracing::info!("shutting down: no new claims, finishing in-flight deliveries");
             let _ = stop_tx.send(true);
-            stopping.send_replace(true);
         })
         .await
         .map_err(|e| format!("server error: {e}"));
+    if let Some(m) = metrics_server {
+        let _ = m.await;
+    }
     if let Some(w) = worker {
         let _ = w.await;
     }

@@ -161,6 +161,23 @@ pub struct ServeArgs {
     /// Days test-fire deliveries are kept.
     #[arg(long, env = "HUB_TEST_RETENTION_DAYS", default_value_t = 7)]
     pub test_retention_days: u32,
+    /// Bearer token that `GET /metrics` on the main address requires (at least 16 characters). Unset: the main
+    /// address does not serve metrics (404); use --metrics-addr.
+    #[arg(long, env = "HUB_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A separate address serving only `GET /metrics` (e.g. 127.0.0.1:9100), without a token unless
+    /// --metrics-token is set too. Keep it on loopback or a private network.
+    #[arg(long, env = "HUB_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Seconds between the checks a live Deliveries stream makes that its session still holds (it also checks
+    /// before each event); a signed-out or expired session's stream ends within this.
+    #[arg(long, env = "HUB_STREAM_RECHECK_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_recheck_seconds: u64,
+    /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers 503 so a load balancer
+    /// stops sending new requests while everything is still served.
+    #[arg(long, env = "HUB_DRAIN_SECONDS", default_value_t = 0)]
+    pub drain_seconds: u64,
 }
 
 fn default_concurrent_hashes() -> usize {
@@ -266,6 +283,11 @@ impl Config {
             return Err(format!("HUB_BASE_URL {base:?} must start with http:// or https://"));
         }
         let trusted_proxies = parse_cidr_list(&serve.trusted_proxies, "HUB_TRUSTED_PROXIES")?;
+        if serve.metrics_token.as_ref().is_some_and(|t| t.trim().len() < 16) {
+            return Err(
+                "HUB_METRICS_TOKEN must be at least 16 characters; generate one with `openssl rand -hex 32`".into()
+            );
+        }
         let target_policy = crate::server::delivery::ssrf::TargetPolicy::parse_allow_list(&serve.allow_private_targets)
             .map_err(|e| format!("HUB_ALLOW_PRIVATE_TARGETS: {e}"))?;
         Ok(Config { database, master_key, serve, base_url, trusted_proxies, target_policy })

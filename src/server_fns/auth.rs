@@ -11,7 +11,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         let hub = ctx::hub()?;
         let ip = ctx::client_ip(&hub);
         let (_user, token) = hub.login(&email, &password, &ip).await?;
-        ctx::set_header(http::header::SET_COOKIE, &session::set_cookie(&token, hub.config.secure_cookies()));
+        ctx::set_header(http::header::SET_COOKIE, &session::set_cookie(&token, ctx::https()));
         leptos_axum::redirect("/integrations");
         Ok(())
     })
@@ -27,7 +27,7 @@ pub async fn logout() -> Result<(), AppError> {
         if let Some(token) = ctx::session_token() {
             hub.logout(&token).await?;
         }
-        ctx::set_header(http::header::SET_COOKIE, &session::clear_cookie(hub.config.secure_cookies()));
+        ctx::set_header(http::header::SET_COOKIE, &session::clear_cookie(ctx::https()));
         leptos_axum::redirect("/login");
         Ok(())
     })

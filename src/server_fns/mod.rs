@@ -28,7 +28,12 @@ pub(crate) mod ctx {
     pub fn session_token() -> Option<String> {
         let parts = parts()?;
         let header = parts.headers.get(http::header::COOKIE)?.to_str().ok()?;
-        session::cookie_value(header, session::COOKIE).map(str::to_string)
+        session::token_from(header, session::Https::of(&parts.extensions)).map(str::to_string)
+    }
+
+    /// Whether this request came over https (decided by the router, `session::Https`): cookies follow it.
+    pub fn https() -> bool {
+        parts().is_some_and(|p| session::Https::of(&p.extensions))
     }
 
     pub fn client_ip(hub: &AppState) -> String {
