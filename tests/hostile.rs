@@ -205,3 +205,53 @@ fn a_template_that_would_exhaust_memory_is_refused_on_save_and_a_recorded_templa
         }
     });
 }
+
+/// Headers that describe the connection rather than the request (`TE`, `Upgrade`, `Expect`, `Trailer`,
+/// `Keep-Alive`, any `Proxy-*`) would be acted on by the receiver or a proxy on the way: an endpoint cannot set
+/// them, in any case, and nothing is saved.
+#[test]
+fn connection_and_proxy_header_names_are_reserved_on_save() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let input = CreateApiKey {
+                name: "k".into(),
+                tenant_id: Some(t.id.clone()),
+                scopes: Scope::ALL.to_vec(),
+                ..Default::default()
+            };
+            let key = hub.create_api_key(Actor::System, input).await.unwrap().secret;
+            let base = common::serve(hub.clone()).await;
+            let http = reqwest::Client::new();
+            for name in [
+                "te",
+                "TE",
+                "upgrade",
+                "Expect",
+                "trailer",
+                "Keep-Alive",
+                "proxy-authorization",
+                "Proxy-Connection",
+                "proxy-anything",
+                "Host",
+            ] {
+                let body = serde_json::json!({"url": "https://hooks.example.com/in", "events": ["*"],
+                    "headers": {name: "x"}});
+                let res = http.post(format!("{base}/api/v1/webhooks")).bearer_auth(&key).json(&body).send().await;
+                let res = res.unwrap();
+                assert_eq!(res.status(), 422, "[{n}] {name}");
+                let err: serde_json::Value = res.json().await.unwrap();
+                assert_eq!(err["error"]["fields"][0]["field"], "headers", "[{n}] {name}: {err}");
+                assert!(err["error"]["fields"][0]["message"].as_str().unwrap().contains(name), "[{n}] {err}");
+            }
+            // Names that merely resemble them are the endpoint's to set.
+            let body = serde_json::json!({"url": "https://hooks.example.com/in", "events": ["*"],
+                "headers": {"x-proxy-id": "1", "tenant": "2", "expected-version": "3"}});
+            let res = http.post(format!("{base}/api/v1/webhooks")).bearer_auth(&key).json(&body).send().await.unwrap();
+            assert_eq!(res.status(), 201, "[{n}] {}", res.text().await.unwrap());
+            assert_eq!(hub.list_webhooks(Actor::System, Default::default()).await.unwrap().len(), 1, "[{n}]");
+        }
+    });
+}

@@ -234,3 +234,125 @@ fn a_chaotic_receiver_gets_exactly_the_retry_policy() {
         }
     });
 }
+
+/// A hub with no private targets allowed at all (the tests' usual config allows 127.0.0.1).
+async fn hub_without_private_targets(b: &common::Backend) -> AppState {
+    use integration_hub::server::config::{CommonArgs, Config, LogFormat, ServeArgs};
+    let common_args = CommonArgs {
+        database_url: b.url.clone(),
+        master_key: Some(common::MASTER_KEY.into()),
+        log: "warn".into(),
+        log_format: LogFormat::Text,
+    };
+    let serve = ServeArgs::parse_args(["--admin-email", "admin@example.com", "--retry-time-scale", "0.001"]).unwrap();
+    integration_hub::server::service::Hub::open(Config::from_args(&common_args, serve).unwrap()).await.unwrap()
+}
+
+/// What an attempt's error (and a test-fire's answer) tells the tenant is one fixed sentence per kind of failure:
+/// never the hub's connection and resolver errors, the addresses a name resolved to, or OS error numbers (they
+/// describe the hub's network; they are logged at debug level).
+#[test]
+fn attempt_errors_say_what_failed_without_the_hubs_network_details() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            add_test_type(&hub).await;
+            let receiver = common::receiver::Receiver::start().await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let closed = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap().port()
+            };
+            let cases = [
+                (format!("http://127.0.0.1:{closed}/in"), ErrorKind::Connect, "connection refused"),
+                (receiver.url("/slow/3000"), ErrorKind::Timeout, "timed out after 1000 ms"),
+                (
+                    "http://no-such-host.invalid/in".to_string(),
+                    ErrorKind::Dns,
+                    "the endpoint's host name could not be resolved",
+                ),
+            ];
+            for (url, kind, message) in cases {
+                let hook = CreateWebhook {
+                    url: url.clone(),
+                    events: vec!["*".into()],
+                    tenant_id: Some(t.id.clone()),
+                    timeout_ms: Some(1_000),
+                    max_retries: Some(0),
+                    ..Default::default()
+                };
+                let w = hub.create_webhook(Actor::System, hook).await.unwrap();
+                let fired = hub.test_fire(Actor::System, &w.id, test_event()).await.unwrap();
+                assert_eq!(fired.attempt.error_kind, Some(kind), "[{n}] {url}: {:?}", fired.attempt);
+                assert_eq!(fired.attempt.error.as_deref(), Some(message), "[{n}] {url}");
+                hub.delete_webhook(Actor::System, &w.id).await.unwrap();
+            }
+
+            // The same wording on attempts the worker records.
+            let worker = common::Worker::start(&hub);
+            let hook = CreateWebhook {
+                url: format!("http://127.0.0.1:{closed}/in"),
+                events: vec!["*".into()],
+                tenant_id: Some(t.id.clone()),
+                max_retries: Some(0),
+                ..Default::default()
+            };
+            let w = hub.create_webhook(Actor::System, hook).await.unwrap();
+            let e = PublishEvent { tenant_id: Some(t.id.clone()), ..test_publish() };
+            hub.publish(Actor::System, e).await.unwrap();
+            let list = all_final(&hub, &t.id).await;
+            let d = list.iter().find(|d| d.webhook_id == w.id).expect("a delivery");
+            let attempts = hub.store.attempts_for(&d.id).await.unwrap();
+            assert_eq!(attempts.len(), 1, "[{n}]");
+            assert_eq!(attempts[0].error.as_deref(), Some("connection refused"), "[{n}] {attempts:?}");
+            worker.stop().await;
+        }
+    });
+}
+
+/// A name that resolves to a refused address: the attempt says so, and neither the name's address nor the
+/// resolver's words reach the tenant.
+#[test]
+fn a_refused_target_is_reported_without_its_resolved_address() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = hub_without_private_targets(&b).await;
+            add_test_type(&hub).await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let hook = CreateWebhook {
+                url: "http://localhost:9/in".into(),
+                events: vec!["*".into()],
+                tenant_id: Some(t.id.clone()),
+                ..Default::default()
+            };
+            let w = hub.create_webhook(Actor::System, hook).await.unwrap();
+            let fired = hub.test_fire(Actor::System, &w.id, test_event()).await.unwrap();
+            assert_eq!(fired.attempt.error_kind, Some(ErrorKind::SsrfBlocked), "[{n}] {:?}", fired.attempt);
+            assert_eq!(fired.attempt.error.as_deref(), Some("target address is not allowed"), "[{n}]");
+        }
+    });
+}
+
+async fn add_test_type(hub: &AppState) {
+    let ty = EventType {
+        name: "chaos.test".into(),
+        category: "Test".into(),
+        description: "numbered messages".into(),
+        example: serde_json::json!({"n": 0}),
+        schema: None,
+        archived: false,
+        created_at: 0,
+        updated_at: 0,
+    };
+    hub.save_event_type(Actor::System, ty).await.unwrap();
+}
+
+fn test_event() -> integration_hub::model::TestFire {
+    integration_hub::model::TestFire { event_type: Some("chaos.test".into()), data: Some(serde_json::json!({"n": 0})) }
+}
+
+fn test_publish() -> PublishEvent {
+    PublishEvent { event_type: "chaos.test".into(), data: serde_json::json!({"n": 0}), ..Default::default() }
+}

@@ -134,6 +134,10 @@ pub struct ServeArgs {
     /// Private/loopback webhook targets that are nevertheless allowed (comma-separated CIDRs; e.g. for tests).
     #[arg(long, env = "HUB_ALLOW_PRIVATE_TARGETS", default_value = "")]
     pub allow_private_targets: String,
+    /// Send deliveries through this HTTP proxy (http://host:port, e.g. an egress gateway). HTTP_PROXY and the
+    /// like are never used; targets the SSRF guard refuses are refused before the proxy is asked.
+    #[arg(long, env = "HUB_EGRESS_PROXY", hide_env_values = true)]
+    pub egress_proxy: Option<String>,
     /// Run the delivery worker in this instance (`false` for API-only instances).
     #[arg(long, env = "HUB_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub worker: bool,
@@ -289,7 +293,9 @@ impl Config {
             );
         }
         let target_policy = crate::server::delivery::ssrf::TargetPolicy::parse_allow_list(&serve.allow_private_targets)
-            .map_err(|e| format!("HUB_ALLOW_PRIVATE_TARGETS: {e}"))?;
+            .map_err(|e| format!("HUB_ALLOW_PRIVATE_TARGETS: {e}"))?
+            .with_egress_proxy(serve.egress_proxy.as_deref())
+            .map_err(|e| format!("HUB_EGRESS_PROXY: {e}"))?;
         Ok(Config { database, master_key, serve, base_url, trusted_proxies, target_policy })
     }
 

@@ -1,11 +1,18 @@
 //! Sends one attempt: renders the body, signs it, POSTs it through the one pooled client, reads the answer.
 //! The client resolves hosts itself and refuses private addresses (SSRF guard), then connects to exactly the
-//! addresses it checked, so DNS rebinding cannot slip through. Redirects are not followed.
+//! addresses it checked, so DNS rebinding cannot slip through. Redirects are not followed. Proxies from the
+//! environment are never used (a proxy resolves the target's name itself, out of the guard's sight); an
+//! operator's egress proxy is, after the sender has resolved and checked the target's addresses.
+//!
+//! What an attempt records as its error is one stable sentence per kind of failure: the details (the hub's
+//! resolver and connection errors, resolved addresses, OS error numbers) describe the hub's own network, so
+//! they are logged at debug level and not shown to tenants.
 
 use super::sign::{legacy_signature, signature_header, SigningSecret};
 use super::ssrf::{SsrfError, TargetPolicy};
 use super::template::render_template;
 use crate::model::{ContentType, DeliveryAttempt, ErrorKind, Webhook};
+use crate::server::service::webhooks::is_reserved_header;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,35 +25,53 @@ pub const USER_AGENT: &str = concat!("IntegrationHub/", env!("CARGO_PKG_VERSION"
 #[error("DNS lookup of {0} failed: {1}")]
 struct DnsError(String, std::io::Error);
 
-struct GuardedResolver(TargetPolicy);
+struct GuardedResolver {
+    policy: TargetPolicy,
+    /// The egress proxy's host: the operator's choice, so the one name resolved without the guard. (With a proxy
+    /// every connection goes to it; targets are checked by [`send`] instead.)
+    proxy_host: Option<String>,
+}
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.0.clone();
+        let policy = self.policy.clone();
+        let trusted = self.proxy_host.as_deref() == Some(name.as_str());
         Box::pin(async move {
             let host = name.as_str().to_string();
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
                 .map_err(|e| Box::new(DnsError(host.clone(), e)) as Box<dyn std::error::Error + Send + Sync>)?
                 .collect();
-            policy
-                .check_all(addrs.iter().map(|a| a.ip()))
-                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            if !trusted {
+                policy
+                    .check_all(addrs.iter().map(|a| a.ip()))
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
 }
 
-pub fn client(policy: TargetPolicy, max_idle_per_host: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .dns_resolver(Arc::new(GuardedResolver(policy)))
+/// The client every delivery and test-fire is sent with. An error is a configuration the hub cannot start with
+/// (there is no unguarded fallback).
+pub fn client(policy: TargetPolicy, max_idle_per_host: usize) -> Result<reqwest::Client, String> {
+    let proxy_host = policy.egress_proxy().and_then(|u| u.host_str()).map(str::to_string);
+    // `no_proxy` first: HTTP_PROXY, HTTPS_PROXY and ALL_PROXY would otherwise carry every request, target name
+    // and all, to a proxy, and the guarded resolver would never see the target.
+    let mut builder = reqwest::Client::builder().no_proxy();
+    if let Some(proxy) = policy.egress_proxy() {
+        let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| format!("HUB_EGRESS_PROXY: {e}"))?;
+        builder = builder.proxy(proxy);
+    }
+    builder
+        .dns_resolver(Arc::new(GuardedResolver { policy, proxy_host }))
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(max_idle_per_host)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
         .user_agent(USER_AGENT)
         .build()
-        .unwrap_or_default()
+        .map_err(|e| format!("cannot build the HTTP client deliveries are sent with: {e}"))
 }
 
 /// What the hub signs with: the current secret and, during a rotation, the previous one.
@@ -105,6 +130,38 @@ fn error_text(e: &reqwest::Error) -> String {
         src = s.source();
     }
     msg
+}
+
+fn refused(e: &reqwest::Error) -> bool {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused) {
+            return true;
+        }
+        src = s.source();
+    }
+    false
+}
+
+/// What the tenant is told: fixed wording per kind, nothing of the hub's network.
+fn tenant_message(kind: ErrorKind, e: Option<&reqwest::Error>, timeout_ms: u32) -> String {
+    match kind {
+        ErrorKind::Timeout => format!("timed out after {timeout_ms} ms"),
+        ErrorKind::Connect if e.is_some_and(refused) => "connection refused".into(),
+        ErrorKind::Connect => "could not connect to the endpoint".into(),
+        ErrorKind::Dns => "the endpoint's host name could not be resolved".into(),
+        ErrorKind::Tls => "TLS handshake failed".into(),
+        ErrorKind::Reset => "the connection was closed before the answer was complete".into(),
+        ErrorKind::SsrfBlocked => "target address is not allowed".into(),
+        ErrorKind::Status | ErrorKind::Template | ErrorKind::Other => "the request could not be sent".into(),
+    }
+}
+
+/// The tenant's message for a request error; the detail goes to the debug log.
+fn request_failure(hook: &Webhook, e: &reqwest::Error) -> (ErrorKind, String) {
+    let kind = classify(e);
+    tracing::debug!(webhook = %hook.id, kind = kind.as_str(), error = %error_text(e), "delivery attempt failed");
+    (kind, tenant_message(kind, Some(e), hook.timeout_ms))
 }
 
 /// What is sent: the event id (the stable `webhook-id`), its type and its envelope as stored.
@@ -183,7 +240,10 @@ pub async fn send(
         ("x-webhook-signature-timestamp".into(), ts.to_string()),
         ("x-webhook-signature".into(), legacy_signature(&secrets.current, ts, body.as_bytes())),
     ];
-    headers.extend(hook.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
+    // Endpoints saved before a name was reserved may still carry it: it is not sent.
+    headers.extend(
+        hook.headers.iter().filter(|(k, _)| !is_reserved_header(k)).map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
+    );
 
     // The SSRF guard for IP literals (host names are checked by the resolver). Parsed once, sent as parsed.
     let url = match url::Url::parse(&hook.url) {
@@ -199,8 +259,28 @@ pub async fn send(
         _ => None,
     };
     if let Some(Err(e)) = literal.map(|ip| policy.check(ip)) {
+        tracing::debug!(webhook = %hook.id, error = %e, "delivery target refused");
         attempt.request_headers = headers;
-        return fail(attempt, ErrorKind::SsrfBlocked, e.to_string());
+        return fail(attempt, ErrorKind::SsrfBlocked, tenant_message(ErrorKind::SsrfBlocked, None, 0));
+    }
+    // Through an egress proxy the guarded resolver only ever resolves the proxy: check the target here, before
+    // the proxy is asked to connect. (The proxy resolves the name again; it is the operator's, and should refuse
+    // internal addresses too.)
+    if let (Some(_), Some(url::Host::Domain(host))) = (policy.egress_proxy(), url.host()) {
+        let port = url.port_or_known_default().unwrap_or(80);
+        let within = Duration::from_millis(u64::from(hook.timeout_ms));
+        let checked = match tokio::time::timeout(within, tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(addrs)) => {
+                policy.check_all(addrs.map(|a| a.ip())).map_err(|e| (ErrorKind::SsrfBlocked, e.to_string()))
+            }
+            Ok(Err(e)) => Err((ErrorKind::Dns, e.to_string())),
+            Err(_) => Err((ErrorKind::Timeout, "the DNS lookup timed out".to_string())),
+        };
+        if let Err((kind, detail)) = checked {
+            tracing::debug!(webhook = %hook.id, kind = kind.as_str(), error = %detail, "delivery target refused");
+            attempt.request_headers = headers;
+            return fail(attempt, kind, tenant_message(kind, None, hook.timeout_ms));
+        }
     }
 
     let mut req = client.post(url).timeout(Duration::from_millis(u64::from(hook.timeout_ms))).body(body);
@@ -210,7 +290,10 @@ pub async fn send(
     attempt.request_headers = headers;
     let mut res = match req.send().await {
         Ok(r) => r,
-        Err(e) => return fail(attempt, classify(&e), error_text(&e)),
+        Err(e) => {
+            let (kind, msg) = request_failure(hook, &e);
+            return fail(attempt, kind, msg);
+        }
     };
     attempt.response_status = Some(res.status().as_u16());
     attempt.response_headers = res
@@ -234,7 +317,8 @@ pub async fn send(
             Ok(None) => break,
             Err(e) => {
                 // The status arrived; a body cut short is recorded but does not change the outcome.
-                attempt.error = Some(format!("reading the response body failed: {}", error_text(&e)));
+                let (_, msg) = request_failure(hook, &e);
+                attempt.error = Some(format!("reading the response body failed: {msg}"));
                 break;
             }
         }
@@ -247,4 +331,28 @@ pub async fn send(
         attempt.error = Some(format!("endpoint answered {}", res.status()));
     }
     Sent { attempt, retry_after }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The egress proxy is the operator's, so its name may resolve to a private address; every other name is
+    /// still checked.
+    #[tokio::test]
+    async fn only_the_egress_proxy_name_resolves_past_the_guard() {
+        let policy = TargetPolicy::default().with_egress_proxy(Some("http://localhost:3128")).unwrap();
+        let proxy = GuardedResolver { policy: policy.clone(), proxy_host: Some("localhost".into()) };
+        assert!(proxy.resolve("localhost".parse().unwrap()).await.is_ok());
+        let target = GuardedResolver { policy, proxy_host: Some("proxy.internal".into()) };
+        let err = target.resolve("localhost".parse().unwrap()).await.err().expect("refused");
+        assert!(err.is::<SsrfError>(), "{err}");
+    }
+
+    #[test]
+    fn a_client_builds_with_and_without_an_egress_proxy() {
+        assert!(client(TargetPolicy::default(), 4).is_ok());
+        let via = TargetPolicy::default().with_egress_proxy(Some("http://user:secret@proxy.internal:3128")).unwrap();
+        assert!(client(via, 4).is_ok());
+    }
 }

@@ -9,7 +9,9 @@
 //! 2. resolve the host itself and [`TargetPolicy::check`] **every** resolved
 //!    address (or [`TargetPolicy::check_all`]), then connect to a checked
 //!    address — never re-resolve, or DNS rebinding bypasses the check;
-//! 3. not follow redirects (or re-run this check for each hop).
+//! 3. not follow redirects (or re-run this check for each hop);
+//! 4. not hand a request to a proxy, which resolves the name itself, without checking the target first
+//!    (environment proxies are never used; the operator's egress proxy is, after that check).
 //!
 //! Operators can punch holes (e.g. `127.0.0.1/32` for local development) with
 //! an explicit allow list.
@@ -130,10 +132,13 @@ fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
     FORBIDDEN_V6_GLOBAL.iter().any(|&(net, len)| in_v6(n, net, len))
 }
 
-/// Operator-configured exceptions to the SSRF guard.
+/// Operator-configured exceptions to the SSRF guard, and the egress proxy deliveries go through.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetPolicy {
     allow: Vec<IpNet>,
+    /// `HUB_EGRESS_PROXY`. The proxy resolves the target's name itself, so with one set the sender resolves and
+    /// checks the target's addresses before handing the request over.
+    egress_proxy: Option<Url>,
 }
 
 impl TargetPolicy {
@@ -149,12 +154,34 @@ impl TargetPolicy {
                 .map_err(|_| format!("SSRF allow list: \"{entry}\" is not a valid IP address or CIDR"))?;
             allow.push(net);
         }
-        Ok(TargetPolicy { allow })
+        Ok(TargetPolicy { allow, egress_proxy: None })
     }
 
     /// Policy with explicit allow entries.
     pub fn new(allow: Vec<IpNet>) -> Self {
-        TargetPolicy { allow }
+        TargetPolicy { allow, egress_proxy: None }
+    }
+
+    /// Sends deliveries through an HTTP proxy (`http://host:port`, credentials allowed); `None` or an empty string
+    /// sends them directly.
+    pub fn with_egress_proxy(mut self, proxy: Option<&str>) -> Result<Self, String> {
+        let Some(proxy) = proxy.map(str::trim).filter(|p| !p.is_empty()) else { return Ok(self) };
+        let url = Url::parse(proxy).map_err(|e| format!("not a valid URL: {e}"))?;
+        if url.scheme() != "http" {
+            return Err(format!("must be an http:// URL (http://host:port), not {}://", url.scheme()));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("must name the proxy's host (http://host:port)".into());
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err("must be only http://host:port (no path or query)".into());
+        }
+        self.egress_proxy = Some(url);
+        Ok(self)
+    }
+
+    pub fn egress_proxy(&self) -> Option<&Url> {
+        self.egress_proxy.as_ref()
     }
 
     pub fn allow_list(&self) -> &[IpNet] {
@@ -393,6 +420,24 @@ mod tests {
         assert!(e.contains("\"nope\""), "{e}");
         assert!(TargetPolicy::parse_allow_list("10.0.0.0/33").is_err());
         assert!(SsrfError::ForbiddenAddress { ip: ip("10.0.0.1") }.to_string().contains("10.0.0.1"));
+    }
+
+    #[test]
+    fn egress_proxy_must_be_a_plain_http_url() {
+        let p = TargetPolicy::default().with_egress_proxy(Some("http://user:pw@proxy.internal:3128")).unwrap();
+        assert_eq!(p.egress_proxy().and_then(|u| u.host_str()), Some("proxy.internal"));
+        assert_eq!(TargetPolicy::default().with_egress_proxy(Some(" ")).unwrap().egress_proxy(), None);
+        assert_eq!(TargetPolicy::default().with_egress_proxy(None).unwrap(), TargetPolicy::default());
+        for (bad, why) in [
+            ("proxy:3128", "http://"),
+            ("socks5://127.0.0.1:1080", "http://"),
+            ("https://proxy:3128", "http://"),
+            ("http://proxy:3128/path", "no path"),
+            ("not a url", "valid URL"),
+        ] {
+            let e = TargetPolicy::default().with_egress_proxy(Some(bad)).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -57,7 +57,7 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     let writer = tokio::spawn(results_writer(hub.clone(), rx));
     let wake = tokio::spawn(forward_notifications(hub.clone()));
     let shared = Arc::new(Shared {
-        client: sender::client(hub.config.target_policy.clone(), concurrency),
+        client: hub.client.clone(),
         hub: hub.clone(),
         limiter: RateLimiter::default(),
         hooks: Mutex::new(HashMap::new()),

@@ -90,7 +90,7 @@ impl Hub {
         let event = self.prepare(&hook.tenant_id, &input).await?;
         let sealed = self.store.webhook_secrets(&hook.id).await?.ok_or_else(|| AppError::not_found("webhook"))?;
         let secrets = self.signing_secrets(&sealed)?;
-        let client = self.test_client.get_or_init(|| sender::client(self.config.target_policy.clone(), 8));
+        let client = &self.client;
         let envelope = event.envelope.to_string();
         let msg = sender::Message { id: &event.id, event_type: &event_type, envelope_json: &envelope };
         let sent = sender::send(client, &self.config.target_policy, &hook, &secrets, &msg, 1).await;

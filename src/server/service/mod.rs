@@ -33,8 +33,9 @@ pub struct Hub {
     pub dispatch: crate::server::delivery::dispatch::Dispatch,
     pub metrics: crate::server::delivery::metrics::Metrics,
     pub limiter: crate::server::rate_limit::RateLimiter,
-    /// The client test-fire sends with (the worker has its own, sized for its concurrency).
-    pub test_client: std::sync::OnceLock<reqwest::Client>,
+    /// The SSRF-guarded client deliveries and test-fires are sent with (built at open: one that cannot be built
+    /// stops the start; there is no unguarded fallback).
+    pub client: reqwest::Client,
     /// Tenant ids whose deliveries changed, for the live Deliveries view (SSE).
     pub live: tokio::sync::broadcast::Sender<String>,
     /// Tenants whose change other instances have not heard of yet (see [`Hub::deliveries_changed`]).
@@ -82,6 +83,8 @@ impl Hub {
             }
             (None, DatabaseUrl::Postgres(_)) => return Err("HUB_MASTER_KEY is required with PostgreSQL".into()),
         };
+        let concurrency = config.serve.worker_concurrency.max(1);
+        let client = crate::server::delivery::sender::client(config.target_policy.clone(), concurrency)?;
         let hub = Arc::new(Hub {
             store,
             config,
@@ -96,7 +99,7 @@ impl Hub {
             dispatch: Default::default(),
             metrics: Default::default(),
             limiter: Default::default(),
-            test_client: Default::default(),
+            client,
             live: tokio::sync::broadcast::channel(1024).0,
             announce: Default::default(),
             stopping: tokio::sync::watch::channel(false).0,

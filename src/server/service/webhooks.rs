@@ -13,13 +13,20 @@ use crate::server::delivery::sign::SigningSecret;
 use crate::server::delivery::ssrf;
 use crate::server::store::{new_id, now_ms, SealedSecrets};
 
-/// Header names the hub sets itself; an endpoint cannot override them.
+/// Header names an endpoint cannot set: those the hub sets itself, and those that describe the connection
+/// rather than the request (framing, upgrades, `Expect: 100-continue`), which a receiver, or a proxy on the way,
+/// would act on. Every `proxy-*` name is reserved too ([`is_reserved_header`]).
 const RESERVED_HEADERS: &[&str] = &[
     "host",
     "content-length",
     "content-type",
     "transfer-encoding",
     "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
     "user-agent",
     "webhook-id",
     "webhook-timestamp",
@@ -30,6 +37,12 @@ const RESERVED_HEADERS: &[&str] = &[
     "x-webhook-signature",
     "x-webhook-signature-timestamp",
 ];
+
+/// Whether an endpoint may not set header `name` (any case).
+pub fn is_reserved_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-")
+}
 
 const DEFAULT_GRACE_SECONDS: u64 = 24 * 3600;
 
@@ -83,9 +96,8 @@ impl Hub {
         }
         v.check(w.headers.len() <= limits::MAX_HEADERS, "headers", format!("at most {} headers", limits::MAX_HEADERS));
         for (name, value) in &w.headers {
-            let lower = name.to_ascii_lowercase();
-            if RESERVED_HEADERS.contains(&lower.as_str()) {
-                v.push("headers", format!("{name} is set by the hub and cannot be overridden"));
+            if is_reserved_header(name) {
+                v.push("headers", format!("{name} is reserved (set by the hub, or about the connection)"));
             } else if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 v.push("headers", format!("{name:?} is not a valid header name"));
             }
