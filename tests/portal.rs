@@ -5,7 +5,8 @@
 mod common;
 
 use integration_hub::model::{CreateApiKey, CreateWebhook, NewPortalLink, Role, Scope, Tenant, User};
-use integration_hub::server::service::{Actor, AppState};
+use integration_hub::server::config::{CommonArgs, Config, LogFormat, ServeArgs};
+use integration_hub::server::service::{Actor, AppState, Hub};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::redirect::Policy;
 use serde_json::{json, Value};
@@ -25,7 +26,21 @@ struct Env {
 }
 
 async fn setup(b: common::Backend) -> Env {
-    let hub = common::hub(&b).await;
+    setup_with(b, &[]).await
+}
+
+/// As [`setup`], with these serve flags added to the tests' usual ones.
+async fn setup_with(b: common::Backend, extra: &[&'static str]) -> Env {
+    let common_args = CommonArgs {
+        database_url: b.url.clone(),
+        master_key: Some(common::MASTER_KEY.to_string()),
+        log: "warn".into(),
+        log_format: LogFormat::Text,
+    };
+    let mut args = vec!["--admin-email", "admin@example.com", "--allow-private-targets", "127.0.0.1/32"];
+    args.extend_from_slice(extra);
+    let config = Config::from_args(&common_args, ServeArgs::parse_args(args).unwrap()).unwrap();
+    let hub = Hub::open(config).await.unwrap_or_else(|e| panic!("[{}] open: {e}", b.name));
     let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
     let globex = hub.create_tenant(Actor::System, "Globex").await.unwrap();
     let admin = hub.create_user(Actor::System, "root@hub.test", "admin-password-1", Role::Admin, None).await.unwrap();
@@ -310,5 +325,30 @@ fn another_tenants_link_cannot_be_revoked_or_listed_from_this_tenant() {
             let fields: Vec<_> = answer["fields"].as_array().unwrap().iter().map(|f| f["field"].clone()).collect();
             assert_eq!(fields, [json!("expires_in_seconds"), json!("label")], "[{n}] {answer}");
         }
+    });
+}
+
+#[test]
+fn portal_cookie_follows_the_request_scheme_as_a_sign_in_does() {
+    common::run(async {
+        let b = common::backends().await.remove(0);
+        let e = setup_with(b, &["--trusted-proxies", "127.0.0.1/32"]).await;
+        let (_, path) = e.link(&e.acme.id, 3600).await;
+        // Behind a trusted proxy that says https: the __Host- cookie with Secure, which https requests read.
+        let res = e
+            .http
+            .post(format!("{}{path}", e.base))
+            .header(ORIGIN, &e.origin)
+            .header("x-forwarded-proto", "https")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_string();
+        assert!(cookie.starts_with("__Host-hub_session=") && cookie.ends_with("; Secure"), "{cookie}");
+        let session = cookie.split(';').next().unwrap();
+        let page = format!("{}/t/{}/integrations", e.base, e.acme.id);
+        let res = e.http.get(&page).header(COOKIE, session).header("x-forwarded-proto", "https").send().await.unwrap();
+        assert_eq!(res.status(), 200);
     });
 }

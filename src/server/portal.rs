@@ -9,7 +9,8 @@ use super::auth::session;
 use super::service::portal::LinkRefused;
 use super::service::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 pub async fn show(State(hub): State<AppState>, Path(token): Path<String>) -> Response {
@@ -30,15 +31,17 @@ pub async fn show(State(hub): State<AppState>, Path(token): Path<String>) -> Res
     }
 }
 
-pub async fn open(State(hub): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+pub async fn open(State(hub): State<AppState>, Path(token): Path<String>, req: Parts) -> Response {
     match hub.open_portal(&token).await {
         Ok(Ok(s)) => {
+            // Named and flagged like a sign-in's cookie: after the request's scheme, as the router decided it.
+            let https = session::Https::of(&req.extensions);
             // The cookie replaces this browser's session; the replaced one ends too rather than linger unused.
-            let old = headers.get(header::COOKIE).and_then(|c| c.to_str().ok());
-            if let Some(old) = old.and_then(|c| session::cookie_value(c, session::COOKIE)) {
+            let old = req.headers.get(header::COOKIE).and_then(|c| c.to_str().ok());
+            if let Some(old) = old.and_then(|c| session::token_from(c, https)) {
                 let _ = hub.logout(old).await;
             }
-            let cookie = session::set_cookie(&s.token, hub.config.secure_cookies());
+            let cookie = session::set_cookie(&s.token, https);
             let to = format!("/t/{}/integrations", s.tenant_id);
             let headers =
                 [(header::SET_COOKIE, cookie), (header::LOCATION, to), (header::CACHE_CONTROL, "no-store".into())];
