@@ -281,6 +281,7 @@ fn every_server_function_keeps_tenants_apart() {
                 ("edit_webhook", Some(json!({"tenant_id": a, "id": w, "patch": {"name": "pwned"}})), vec![], 404),
                 ("delete_webhook", Some(json!({"tenant_id": a, "id": w})), vec![], 404),
                 ("reveal_webhook_secret", Some(json!({"tenant_id": a, "id": w})), vec![], 404),
+                ("reveal_webhook_headers", Some(json!({"tenant_id": a, "id": w})), vec![], 404),
                 ("rotate_webhook_secret", Some(json!({"tenant_id": a, "id": w, "grace_seconds": 0})), vec![], 404),
                 ("preview_routing", Some(json!({"tenant_id": g, "input": routing})), vec![], 403),
                 (

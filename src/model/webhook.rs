@@ -41,6 +41,11 @@ pub mod limits {
     pub const MAX_TEMPLATE_LEN: usize = 16_384;
 }
 
+/// What every answer shows instead of a custom header's value (values are receivers' credentials; they are
+/// revealed only by `GET /webhooks/{id}/headers`). An update that sends a header with this value keeps the stored
+/// value, so a form can send back what it was shown.
+pub const HEADER_MASK: &str = "••••••";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Webhook {
@@ -51,6 +56,7 @@ pub struct Webhook {
     pub description: String,
     pub events: Vec<String>,
     pub filters: Vec<Filter>,
+    /// Custom headers sent with every delivery; values are always shown as [`HEADER_MASK`].
     pub headers: BTreeMap<String, String>,
     pub content_type: ContentType,
     pub template: Option<String>,
@@ -70,6 +76,21 @@ pub struct Webhook {
     pub last_error: Option<String>,
     pub total_delivered: i64,
     pub total_failed: i64,
+}
+
+impl Webhook {
+    /// The same endpoint with every header value replaced by [`HEADER_MASK`].
+    pub fn masked(mut self) -> Webhook {
+        self.headers.values_mut().for_each(|v| *v = HEADER_MASK.to_string());
+        self
+    }
+}
+
+/// `GET /api/v1/webhooks/{id}/headers`: the custom headers with their real values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WebhookHeaders {
+    pub headers: BTreeMap<String, String>,
 }
 
 /// `POST /api/v1/webhooks`: only `url` and `events` are required.
@@ -126,6 +147,7 @@ pub struct UpdateWebhook {
     pub events: Option<Vec<String>>,
     #[serde(default)]
     pub filters: Option<Vec<Filter>>,
+    /// The whole set of custom headers; a value equal to the mask (`••••••`) keeps that header's stored value.
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
     #[serde(default)]

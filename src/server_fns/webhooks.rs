@@ -1,7 +1,8 @@
 //! The Webhooks and Event types tabs' calls, through the same services as the REST API.
 
 use crate::model::{
-    AppError, CreateWebhook, EventType, RouteCheck, RoutingPreviewInput, UpdateWebhook, Webhook, WebhookSecret,
+    AppError, CreateWebhook, EventType, RouteCheck, RoutingPreviewInput, UpdateWebhook, Webhook, WebhookHeaders,
+    WebhookSecret,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -88,6 +89,17 @@ pub async fn reveal_webhook_secret(tenant_id: String, id: String) -> Result<Webh
     super::ctx::run(async {
         let (hub, user) = signed_in_for(&tenant_id).await?;
         hub.webhook_secret(Actor::User(&user), &id).await
+    })
+    .await
+}
+
+/// The custom headers' real values, for the reveal button (every other answer masks them); audited.
+#[server(endpoint = "reveal_webhook_headers", input = Json)]
+pub async fn reveal_webhook_headers(tenant_id: String, id: String) -> Result<WebhookHeaders, AppError> {
+    use crate::server::service::Actor;
+    super::ctx::run(async {
+        let (hub, user) = signed_in_for(&tenant_id).await?;
+        hub.webhook_headers(Actor::User(&user), &id).await
     })
     .await
 }

@@ -8,9 +8,9 @@ use super::style::*;
 use super::toast::use_toasts;
 use crate::model::filter::{validate_filter, Filter, FilterOp};
 use crate::model::webhook::limits;
-use crate::model::{AppError, ContentType, CreateWebhook, EventType, ShellContext, Webhook};
+use crate::model::{AppError, ContentType, CreateWebhook, EventType, ShellContext, Webhook, HEADER_MASK};
 use crate::server_fns::tools::render_template_preview;
-use crate::server_fns::webhooks::reveal_webhook_secret;
+use crate::server_fns::webhooks::{reveal_webhook_headers, reveal_webhook_secret};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -91,6 +91,28 @@ pub fn WebhookForm(
     let headers = RwSignal::new(
         w.map(|w| w.headers.iter().map(|(n, v)| header_row((n, v))).collect::<Vec<_>>()).unwrap_or_default(),
     );
+    // An endpoint's header values come masked; sent back unchanged, the server keeps them. Revealing fills the
+    // rows still showing the mask with the real values (an audited call).
+    let toasts = use_toasts();
+    let reveal_headers = id.clone().map(|wid| {
+        let tenant = use_context::<ShellContext>().map(|c| c.tenant.id.clone()).unwrap_or_default();
+        let (tenant, wid) = (StoredValue::new(tenant), StoredValue::new(wid));
+        Action::new(move |_: &()| reveal_webhook_headers(tenant.get_value(), wid.get_value()))
+    });
+    if let Some(reveal) = reveal_headers {
+        Effect::new(move |_| match reveal.value().get() {
+            Some(Ok(real)) => {
+                for row in headers.get_untracked() {
+                    let real = real.headers.get(&row.name.get_untracked());
+                    if let Some(v) = real.filter(|_| row.value.get_untracked() == HEADER_MASK) {
+                        row.value.set(v.clone());
+                    }
+                }
+            }
+            Some(Err(e)) => toasts.error(e.message),
+            None => {}
+        });
+    }
     let content_type = RwSignal::new(w.map(|w| w.content_type).unwrap_or_default());
     let template = RwSignal::new(w.and_then(|w| w.template.clone()).unwrap_or_default());
     let retries = RwSignal::new(w.map(|w| w.max_retries).unwrap_or(d_retries).to_string());
@@ -207,7 +229,15 @@ pub fn WebhookForm(
                                 on:click=move |_| headers.update(|h| h.retain(|r| r.key != row.key))>"×"</button>
                         </div>
                     }/>
-                    <button type="button" class=SECONDARY_BUTTON on:click=move |_| headers.update(|h| h.push(header_row(("", ""))))>"Add header"</button>
+                    <div class="flex gap-2">
+                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| headers.update(|h| h.push(header_row(("", ""))))>"Add header"</button>
+                        {reveal_headers.map(|reveal| view! {
+                            <button type="button" class=SECONDARY_BUTTON on:click=move |_| { reveal.dispatch(()); }>"Reveal values"</button>
+                        })}
+                    </div>
+                    {editing.then(|| view! {
+                        <p class="text-xs text-slate-500 dark:text-slate-400">{format!("Stored values show as {HEADER_MASK}: left as they are, they are kept.")}</p>
+                    })}
                     <p class=FIELD_ERROR>{field("headers")}</p>
                 </div>
             </details>

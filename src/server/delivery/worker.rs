@@ -231,8 +231,9 @@ async fn hook_for(shared: &Shared, id: &str) -> Option<HookEntry> {
             return Some(h.clone());
         }
     }
-    let (hook, sealed, deleted) = shared.hub.store.webhook_for_send(id).await.ok()??;
+    let (mut hook, sealed, deleted) = shared.hub.store.webhook_for_send(id).await.ok()??;
     let secrets = shared.hub.signing_secrets(&sealed).ok()?;
+    shared.hub.open_headers(&mut hook).ok()?;
     let entry = Arc::new((hook, secrets, deleted));
     shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (Instant::now(), entry.clone()));
     Some(entry)
@@ -284,6 +285,7 @@ async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
     metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     metrics.attempt_latency(sent.attempt.duration_ms);
     let mut attempt = sent.attempt;
+    crate::server::service::secrets::mask_attempt_headers(hook, &mut attempt);
     attempt.delivery_id = d.id.clone();
     let code = attempt.response_status;
     let ok = code.is_some_and(|c| (200..300).contains(&c)) && attempt.error_kind.is_none();

@@ -48,6 +48,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route("DELETE", "/webhooks/{id}", Some(Scope::WebhooksWrite)),
     // The signing secret is a credential: reading it needs the write scope.
     route("GET", "/webhooks/{id}/secret", Some(Scope::WebhooksWrite)),
+    // Custom header values are receivers' credentials too (every other answer masks them).
+    route("GET", "/webhooks/{id}/headers", Some(Scope::WebhooksWrite)),
     route("POST", "/webhooks/{id}/secret/rotate", Some(Scope::WebhooksWrite)),
     route("POST", "/events", Some(Scope::EventsWrite)),
     route("POST", "/events/batch", Some(Scope::EventsWrite)),
@@ -72,6 +74,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", get(webhooks::get_one).patch(webhooks::update).delete(webhooks::delete))
         .route("/webhooks/{id}/secret", get(webhooks::secret))
+        .route("/webhooks/{id}/headers", get(webhooks::headers))
         .route("/webhooks/{id}/secret/rotate", post(webhooks::rotate_secret))
         .route("/events", get(events::list).post(events::publish))
         .route("/events/batch", post(events::publish_batch))

@@ -76,6 +76,13 @@ pub const DOCS: &[Doc] = &[
     ),
     doc("DELETE", "/webhooks/{id}", "Delete an endpoint (its queued deliveries are cancelled)", 204, Answer::Empty),
     doc("GET", "/webhooks/{id}/secret", "The signing secret(s)", 200, Answer::One("WebhookSecret")),
+    doc(
+        "GET",
+        "/webhooks/{id}/headers",
+        "The custom headers with their values (masked everywhere else)",
+        200,
+        Answer::One("WebhookHeaders"),
+    ),
     with_body(
         doc("POST", "/webhooks/{id}/secret/rotate", "Rotate the signing secret", 200, Answer::One("WebhookSecret")),
         "RotateWebhookSecret",
@@ -153,6 +160,7 @@ pub struct ErrorBody {
         CreateWebhook,
         UpdateWebhook,
         WebhookSecret,
+        WebhookHeaders,
         RotateWebhookSecret,
         PublishEvent,
         PublishBatch,

@@ -2,7 +2,9 @@
 
 use super::error::{optional_json, page, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
-use crate::model::{CreateWebhook, RotateWebhookSecret, UpdateWebhook, Webhook, WebhookListQuery, WebhookSecret};
+use crate::model::{
+    CreateWebhook, RotateWebhookSecret, UpdateWebhook, Webhook, WebhookHeaders, WebhookListQuery, WebhookSecret,
+};
 use crate::server::service::{Actor, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -50,6 +52,15 @@ pub async fn secret(
     ApiId(id): ApiId,
 ) -> ApiResult<Json<WebhookSecret>> {
     Ok(Json(hub.webhook_secret(Actor::Key(&key), &id).await?))
+}
+
+/// The custom headers with their real values (every other answer masks them).
+pub async fn headers(
+    State(hub): State<AppState>,
+    Caller(key): Caller,
+    ApiId(id): ApiId,
+) -> ApiResult<Json<WebhookHeaders>> {
+    Ok(Json(hub.webhook_headers(Actor::Key(&key), &id).await?))
 }
 
 pub async fn rotate_secret(

@@ -69,7 +69,8 @@ impl Hub {
     /// Sends one event to one endpoint now (even a disabled one: testing before enabling is the point) and
     /// returns the answer; stored as a test delivery.
     pub async fn test_fire(&self, actor: Actor<'_>, webhook_id: &str, t: TestFire) -> AppResult<TestFireResult> {
-        let hook = self.get_webhook(&actor, webhook_id).await?;
+        let mut hook = self.stored_webhook(&actor, webhook_id).await?;
+        self.open_headers(&mut hook)?;
         let event_type = match t.event_type {
             Some(e) => e,
             None => match hook.events.iter().find(|e| !e.contains('*')) {
@@ -95,6 +96,7 @@ impl Hub {
         let msg = sender::Message { id: &event.id, event_type: &event_type, envelope_json: &envelope };
         let sent = sender::send(client, &self.config.target_policy, &hook, &secrets, &msg, 1).await;
         let mut attempt = sent.attempt;
+        super::secrets::mask_attempt_headers(&hook, &mut attempt);
         let delivery_id = delivery_id(&event.id, 0);
         attempt.delivery_id = delivery_id.clone();
         let success = attempt.error_kind.is_none() && attempt.response_status.is_some_and(|c| (200..300).contains(&c));

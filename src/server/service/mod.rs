@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod events;
 pub mod portal;
 pub mod routing;
+pub mod secrets;
 pub mod webhooks;
 
 use crate::model::{ApiKey, AppError, AppResult, Role, User};
@@ -85,10 +86,12 @@ impl Hub {
         };
         let concurrency = config.serve.worker_concurrency.max(1);
         let client = crate::server::delivery::sender::client(config.target_policy.clone(), concurrency)?;
+        let master_key = MasterKey::new(&key);
+        secrets::reseal_at_start(&store, &master_key).await?;
         let hub = Arc::new(Hub {
             store,
             config,
-            master_key: MasterKey::new(&key),
+            master_key,
             throttle: LoginThrottle::default(),
             usage: Default::default(),
             key_cache: Default::default(),

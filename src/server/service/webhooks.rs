@@ -174,10 +174,11 @@ impl Hub {
         };
         v.finish()?;
         let secret = secret.ok_or_else(AppError::internal)?;
-        self.store.insert_webhook(&w, &self.master_key.seal(&secret.expose())).await?;
+        let stored = Webhook { headers: self.seal_headers(&w.id, &w.headers), ..w.clone() };
+        self.store.insert_webhook(&stored, &self.seal_secret(&w.id, &secret.expose())).await?;
         self.audit(&actor, Some(&w.tenant_id), "webhook.created", &w.id, &w.url).await?;
         self.invalidate(&w.tenant_id);
-        Ok(w)
+        Ok(w.masked())
     }
 
     pub async fn list_webhooks(&self, actor: Actor<'_>, q: WebhookListQuery) -> AppResult<Vec<Webhook>> {
@@ -185,21 +186,30 @@ impl Hub {
         let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 500));
         let list = self.store.list_webhooks(tenant.as_deref(), &q, limit).await?;
         let et = q.event_type.as_deref().filter(|t| !t.is_empty());
-        Ok(list.into_iter().filter(|w| et.is_none_or(|t| crate::model::filter::subscribed(&w.events, t))).collect())
+        Ok(list
+            .into_iter()
+            .filter(|w| et.is_none_or(|t| crate::model::filter::subscribed(&w.events, t)))
+            .map(Webhook::masked)
+            .collect())
     }
 
-    /// Another tenant's endpoint is a 404, as if it did not exist.
+    /// Another tenant's endpoint is a 404, as if it did not exist. Header values are masked.
     pub async fn get_webhook(&self, actor: &Actor<'_>, id: &str) -> AppResult<Webhook> {
+        Ok(self.stored_webhook(actor, id).await?.masked())
+    }
+
+    /// [`Hub::get_webhook`] as stored: header values sealed (never to be answered with).
+    pub(crate) async fn stored_webhook(&self, actor: &Actor<'_>, id: &str) -> AppResult<Webhook> {
         let w = self.store.get_webhook(id, actor.own_tenant()).await?;
         w.filter(|w| actor.sees_tenant(Some(&w.tenant_id))).ok_or_else(|| AppError::not_found("webhook"))
     }
 
     pub async fn update_webhook(&self, actor: Actor<'_>, id: &str, p: UpdateWebhook) -> AppResult<Webhook> {
-        let mut w = self.get_webhook(&actor, id).await?;
+        let mut w = self.stored_webhook(&actor, id).await?;
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(x) = p.$f.clone() { w.$f = x; } )* };
         }
-        set!(name, url, description, events, filters, headers, content_type, max_retries, retry_delay_seconds);
+        set!(name, url, description, events, filters, content_type, max_retries, retry_delay_seconds);
         set!(backoff_factor, timeout_ms, rate_limit_per_minute);
         if let Some(t) = p.template.clone() {
             w.template = t.filter(|t| !t.trim().is_empty());
@@ -212,7 +222,15 @@ impl Hub {
             }
         }
         let mut v = Validator::default();
-        self.validate_webhook(&mut v, &w);
+        // Header values are validated in clear (kept ones were when they were set), and stored sealed.
+        let mut check = Webhook { headers: Default::default(), ..w.clone() };
+        if let Some(sent) = &p.headers {
+            let (sealed, clear) = self.merge_headers(&w.id, &w.headers, sent, &mut v);
+            (w.headers, check.headers) = (sealed, clear);
+        } else {
+            check.headers = w.headers.keys().map(|n| (n.clone(), "kept".to_string())).collect();
+        }
+        self.validate_webhook(&mut v, &check);
         v.finish()?;
         w.updated_at = now_ms();
         self.store.update_webhook(&w).await?;
@@ -223,7 +241,7 @@ impl Hub {
         };
         self.audit(&actor, Some(&w.tenant_id), action, &w.id, &w.url).await?;
         self.invalidate(&w.tenant_id);
-        Ok(w)
+        Ok(w.masked())
     }
 
     /// Soft delete: pending deliveries are cancelled, history stays readable.
@@ -245,7 +263,7 @@ impl Hub {
 
     pub fn open_secrets(&self, s: &SealedSecrets) -> AppResult<WebhookSecret> {
         let open = |x: &str| {
-            self.master_key.open(x).map_err(|e| {
+            self.open_secret(&s.webhook_id, x).map_err(|e| {
                 tracing::error!(error = %e, "cannot open a webhook secret");
                 AppError::internal()
             })
@@ -291,7 +309,8 @@ impl Hub {
         }
         let old = self.store.webhook_secrets(&w.id).await?.ok_or_else(|| AppError::not_found("webhook"))?;
         let sealed = SealedSecrets {
-            current: self.master_key.seal(&new.expose()),
+            webhook_id: w.id.clone(),
+            current: self.seal_secret(&w.id, &new.expose()),
             previous: (grace > 0).then_some(old.current),
             previous_expires_at: (grace > 0).then(|| now_ms() + grace as i64 * 1000),
         };

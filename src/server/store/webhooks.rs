@@ -1,4 +1,5 @@
-//! Webhook endpoints. Signing secrets are stored sealed (AES-GCM under the master key); rows are soft-deleted
+//! Webhook endpoints. Signing secrets and custom header values are stored sealed (AES-GCM under the master key,
+//! sealed and opened by the service: `headers` holds name → sealed value); rows are soft-deleted
 //! so their delivery history stays readable.
 
 use super::{now_ms, DbResult, Store};
@@ -53,12 +54,22 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// The sealed signing secrets of one endpoint.
+/// The sealed signing secrets of one endpoint (sealed for that endpoint's id, which they are read with).
 #[derive(Debug, Clone)]
 pub struct SealedSecrets {
+    pub webhook_id: String,
     pub current: String,
     pub previous: Option<String>,
     pub previous_expires_at: Option<i64>,
+}
+
+/// One endpoint's sealed columns as stored (`headers` is the JSON object of name → sealed value).
+#[derive(Debug, Clone)]
+pub struct SealedRow {
+    pub id: String,
+    pub current: String,
+    pub previous: Option<String>,
+    pub headers: String,
 }
 
 impl Store {
@@ -176,6 +187,51 @@ impl Store {
         Ok(())
     }
 
+    /// Every endpoint's (even deleted ones') sealed values, for re-sealing them in the current format at start.
+    pub async fn sealed_rows(&self) -> DbResult<Vec<SealedRow>> {
+        let rows = sqlx::query("SELECT id, secret_sealed, previous_secret_sealed, headers FROM webhooks ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SealedRow {
+                    id: r.try_get("id")?,
+                    current: r.try_get("secret_sealed")?,
+                    previous: r.try_get("previous_secret_sealed")?,
+                    headers: r.try_get("headers")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Re-seals an endpoint's signing secret (see [`Store::reseal`]).
+    pub async fn reseal_secret(&self, id: &str, old: &str, new: &str) -> DbResult<bool> {
+        self.reseal(id, "secret_sealed", old, new).await
+    }
+
+    /// Re-seals an endpoint's previous signing secret (see [`Store::reseal`]).
+    pub async fn reseal_previous_secret(&self, id: &str, old: &str, new: &str) -> DbResult<bool> {
+        self.reseal(id, "previous_secret_sealed", old, new).await
+    }
+
+    /// Re-seals an endpoint's header values (see [`Store::reseal`]).
+    pub async fn reseal_headers(&self, id: &str, old: &str, new: &str) -> DbResult<bool> {
+        self.reseal(id, "headers", old, new).await
+    }
+
+    /// Replaces one sealed column of an endpoint, only if it still holds `old` (another instance, or a rotation,
+    /// may have written it meanwhile: theirs stands). Leaves `updated_at` alone: nothing the user set changed.
+    async fn reseal(&self, id: &str, column: &'static str, old: &str, new: &str) -> DbResult<bool> {
+        let done = sqlx::query(&format!("UPDATE webhooks SET {column} = $2 WHERE id = $1 AND {column} = $3"))
+            .bind(id)
+            .bind(new)
+            .bind(old)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(done > 0)
+    }
+
     pub async fn webhook_secrets(&self, id: &str) -> DbResult<Option<SealedSecrets>> {
         let row = sqlx::query(
             "SELECT secret_sealed, previous_secret_sealed, previous_secret_expires_at FROM webhooks WHERE id = $1",
@@ -185,6 +241,7 @@ impl Store {
         .await?;
         row.map(|r| {
             Ok(SealedSecrets {
+                webhook_id: id.to_string(),
                 current: r.try_get("secret_sealed")?,
                 previous: r.try_get("previous_secret_sealed")?,
                 previous_expires_at: r.try_get("previous_secret_expires_at")?,
