@@ -57,7 +57,6 @@ fn render(template: &str, envelope: &serde_json::Value) -> Result<String, Error>
     if template.contains(RESERVED_PREFIX) {
         return Err(Error::new(ErrorKind::SyntaxError, format!("names starting with {RESERVED_PREFIX} are reserved")));
     }
-    let env = environment();
     let _budget = Budget::start(TEMPLATE_WORK_BUDGET);
     // Compiled here rather than by `template_from_str`, to look at the syntax tree first: the compiler folds
     // constant expressions, so `"x" * 99999999 ~ "x" * 99999999 ~ …` would be built while compiling.
@@ -70,13 +69,17 @@ fn render(template: &str, envelope: &serde_json::Value) -> Result<String, Error>
     let instructions = guarded(&instructions);
     let blocks = blocks.iter().map(|(name, b)| (*name, guarded(b))).collect();
     let mut rendered = String::new();
-    machinery::Vm::new(&env).eval(
-        &instructions,
-        Value::from_serialize(envelope),
-        &blocks,
-        &mut machinery::make_string_output(&mut rendered),
-        AutoEscape::None,
-    )?;
+    ENVIRONMENT.with(|env| {
+        machinery::Vm::new(env)
+            .eval(
+                &instructions,
+                Value::from_serialize(envelope),
+                &blocks,
+                &mut machinery::make_string_output(&mut rendered),
+                AutoEscape::None,
+            )
+            .map(drop)
+    })?;
     // Pieces are bounded one by one as they are written; the whole is bounded here.
     if rendered.len() > MAX_TEMPLATE_OUTPUT {
         return Err(too_long());
@@ -87,6 +90,8 @@ fn render(template: &str, envelope: &serde_json::Value) -> Result<String, Error>
 // ---- the limits -------------------------------------------------------------------------------------------
 
 thread_local! {
+    /// Built once per thread: building it (the filter wrappers) took more than the render of a small template.
+    static ENVIRONMENT: Environment<'static> = environment();
     /// What the render running on this thread may still build. A render runs start to end on one thread (the
     /// VM is synchronous); outside a render it is 0, so a guard called any other way refuses everything.
     static BUDGET: Cell<usize> = const { Cell::new(0) };
@@ -330,12 +335,11 @@ fn guard_in(left: Value, right: Value) -> Result<Value, Error> {
 /// measured before it is written, and counted. Escaping is minijinja's own, applied to a value whose text was
 /// first measured (escaping makes a text at most six times longer).
 fn formatter(out: &mut minijinja::Output, state: &State, value: &Value) -> Result<(), Error> {
-    let room = MAX_TEMPLATE_OUTPUT.min(BUDGET.with(Cell::get));
     if let Some(s) = value.as_str().filter(|_| value.is_safe() || state.auto_escape() == AutoEscape::None) {
         text(s.len())?;
         return out.write_str(s).map_err(Error::from);
     }
-    display_len(value, room)?;
+    display_len(value, MAX_TEMPLATE_OUTPUT)?;
     let mut escaped = String::new();
     minijinja::escape_formatter(&mut machinery::make_string_output(&mut escaped), state, value)?;
     text(escaped.len())?;
