@@ -26,6 +26,8 @@ fn config(url: &str) -> Config {
     let serve = ServeArgs::parse_args([
         "--allow-private-targets",
         "127.0.0.1/32",
+        "--max-endpoints-per-host",
+        "0",
         "--endpoint-rate-limits",
         "false",
         "--breaker-failures",

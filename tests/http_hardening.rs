@@ -516,3 +516,43 @@ fn a_metrics_scrape_writes_nothing() {
         }
     });
 }
+
+/// One session holds at most `HUB_MAX_STREAMS_PER_SESSION` live streams; closing one frees its place, and other
+/// sessions are not affected.
+#[test]
+fn a_session_cannot_open_more_live_streams_than_its_limit() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = hub_with(&b, &["--max-streams-per-session", "2"]).await;
+            let acme = tenant_user(&hub).await;
+            let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+            let (_, other) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+            let base = common::serve(hub.clone()).await;
+            let url = format!("{base}/api/ui/deliveries/stream?tenant_id={acme}");
+            let open = |t: String| {
+                let url = url.clone();
+                async move { client().get(&url).header(COOKIE, format!("hub_session={t}")).send().await.unwrap() }
+            };
+            let first = open(token.clone()).await;
+            let second = open(token.clone()).await;
+            assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200), "[{n}]");
+            let third = open(token.clone()).await;
+            assert_eq!(third.status(), 429, "[{n}]");
+            let body: serde_json::Value = third.json().await.unwrap();
+            assert!(body["error"]["message"].as_str().unwrap().contains("live streams"), "[{n}] {body}");
+            assert_eq!(open(other).await.status(), 200, "[{n}] another session has its own");
+            drop(first);
+            let mut again = 0;
+            for _ in 0..50 {
+                again = open(token.clone()).await.status().as_u16();
+                if again == 200 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(again, 200, "[{n}] a closed stream gives its place back");
+            drop(second);
+        }
+    });
+}

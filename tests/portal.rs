@@ -352,3 +352,23 @@ fn portal_cookie_follows_the_request_scheme_as_a_sign_in_does() {
         assert_eq!(res.status(), 200);
     });
 }
+
+/// A tenant holds at most `HUB_MAX_PORTAL_LINKS_PER_TENANT` open links; a revoked one frees its place.
+#[test]
+fn a_tenant_cannot_hold_more_open_portal_links_than_its_limit() {
+    common::run(async {
+        for b in common::backends().await {
+            let env = setup_with(b, &["--max-portal-links-per-tenant", "2"]).await;
+            let (first, _) = env.link(&env.acme.id, 3600).await;
+            env.link(&env.acme.id, 3600).await;
+            let input = NewPortalLink { label: None, expires_in_seconds: 3600 };
+            let err =
+                env.hub.create_portal_link(Actor::User(&env.admin), &env.acme.id, input.clone()).await.unwrap_err();
+            assert_eq!(err.code, integration_hub::model::ErrorCode::Conflict, "[{}] {err:?}", env.n);
+            assert!(err.message.contains("HUB_MAX_PORTAL_LINKS_PER_TENANT"), "[{}]", env.n);
+            env.link(&env.globex.id, 3600).await; // another tenant has its own
+            env.hub.revoke_portal_link(Actor::User(&env.admin), &env.acme.id, &first).await.unwrap();
+            env.hub.create_portal_link(Actor::User(&env.admin), &env.acme.id, input).await.unwrap();
+        }
+    });
+}

@@ -79,17 +79,21 @@ pub enum DeliveryStatus {
     Success,
     /// Failed after every attempt: the dead-letter queue.
     Failed,
-    /// The endpoint was deleted or disabled before it was sent.
+    /// The endpoint was deleted before it was sent.
     Cancelled,
+    /// Waiting for its endpoint to be switched on again (by a person, after 410 Gone or the circuit breaker);
+    /// it goes back to the queue then, and deleting the endpoint cancels it.
+    Paused,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 5] = [
+    pub const ALL: [DeliveryStatus; 6] = [
         DeliveryStatus::Pending,
         DeliveryStatus::Retrying,
         DeliveryStatus::Success,
         DeliveryStatus::Failed,
         DeliveryStatus::Cancelled,
+        DeliveryStatus::Paused,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -98,6 +102,7 @@ impl DeliveryStatus {
             DeliveryStatus::Success => "success",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Cancelled => "cancelled",
+            DeliveryStatus::Paused => "paused",
         }
     }
     pub fn parse(s: &str) -> Option<DeliveryStatus> {
@@ -122,6 +127,9 @@ pub struct Delivery {
     pub duration_ms: Option<u64>,
     /// A test-fire, not a published event.
     pub is_test: bool,
+    /// The latest replay of this delivery (recovering an endpoint re-sends a dead letter only once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

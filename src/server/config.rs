@@ -165,6 +165,18 @@ pub struct ServeArgs {
     /// Days test-fire deliveries are kept.
     #[arg(long, env = "HUB_TEST_RETENTION_DAYS", default_value_t = 7)]
     pub test_retention_days: u32,
+    /// Endpoints one tenant may have (not counting deleted ones); also bounds the deliveries one event fans out
+    /// to. 0 = no limit.
+    #[arg(long, env = "HUB_MAX_ENDPOINTS_PER_TENANT", default_value_t = 1000)]
+    pub max_endpoints_per_tenant: u32,
+    /// Endpoints one tenant may point at the same host, so a tenant cannot aim the hub's fan-out at one victim.
+    /// 0 = no limit.
+    #[arg(long, env = "HUB_MAX_ENDPOINTS_PER_HOST", default_value_t = 25)]
+    pub max_endpoints_per_host: u32,
+    /// Regular-expression filters one tenant's endpoints may hold in all (each compiles to at most 1 MB).
+    /// 0 = no limit.
+    #[arg(long, env = "HUB_MAX_REGEX_FILTERS_PER_TENANT", default_value_t = 100)]
+    pub max_regex_filters_per_tenant: u32,
     /// Bearer token that `GET /metrics` on the main address requires (at least 16 characters). Unset: the main
     /// address does not serve metrics (404); use --metrics-addr.
     #[arg(long, env = "HUB_METRICS_TOKEN", hide_env_values = true)]
@@ -178,6 +190,13 @@ pub struct ServeArgs {
     #[arg(long, env = "HUB_STREAM_RECHECK_SECONDS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub stream_recheck_seconds: u64,
+    /// Live Deliveries streams one session may hold open at once (each is a connection and a subscription);
+    /// past it a new one is refused with 429. 0 = no limit.
+    #[arg(long, env = "HUB_MAX_STREAMS_PER_SESSION", default_value_t = 8)]
+    pub max_streams_per_session: u32,
+    /// Portal links of one tenant that may be open (not revoked, not expired) at once. 0 = no limit.
+    #[arg(long, env = "HUB_MAX_PORTAL_LINKS_PER_TENANT", default_value_t = 100)]
+    pub max_portal_links_per_tenant: u32,
     /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers 503 so a load balancer
     /// stops sending new requests while everything is still served.
     #[arg(long, env = "HUB_DRAIN_SECONDS", default_value_t = 0)]

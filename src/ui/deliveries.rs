@@ -30,6 +30,7 @@ pub fn status_label(s: DeliveryStatus) -> (&'static str, &'static str) {
         DeliveryStatus::Success => ("Success", badge("green")),
         DeliveryStatus::Failed => ("Dead letter", badge("red")),
         DeliveryStatus::Cancelled => ("Cancelled", badge("gray")),
+        DeliveryStatus::Paused => ("Paused: endpoint disabled", badge("amber")),
     }
 }
 
@@ -361,6 +362,7 @@ fn RecoverBar(hooks: Hooks, #[prop(into)] webhook: Signal<String>, on_done: Call
     let recover =
         Action::new(move |(id, since): &(String, i64)| recover_webhook(tenant.get_value(), id.clone(), *since));
     Effect::new(move |_| match recover.value().get() {
+        Some(Ok(0)) => toasts.success("Nothing to recover: every dead letter in range was replayed already"),
         Some(Ok(n)) => {
             toasts.success(format!("Queued {n} dead-letter deliveries again"));
             on_done.run(());
@@ -429,7 +431,8 @@ fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Call
                 Err(e) => view! { <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
                 Ok(DeliveryDetail { delivery: d, attempt_log: attempts }) => {
                     let (label, class) = status_label(d.status);
-                    let final_state = !matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying);
+                    let final_state =
+                        !matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying | DeliveryStatus::Paused);
                     let url = url_of(&d.webhook_id).unwrap_or_default();
                     let last = attempts.last().cloned();
                     let copy = move |_| {

@@ -71,6 +71,9 @@ pub fn config_with_lease(url: &str, lease_seconds: &'static str) -> Config {
         "admin@example.com",
         "--allow-private-targets",
         "127.0.0.1/32",
+        // Every endpoint points at the one local receiver.
+        "--max-endpoints-per-host",
+        "0",
         "--retry-time-scale",
         "0.001",
         "--lease-seconds",

@@ -112,6 +112,7 @@ impl Dispatch {
                     last_error: None,
                     duration_ms: None,
                     is_test: false,
+                    replayed_by: None,
                     created_at: event.created_at,
                     updated_at: event.created_at,
                 },

@@ -4,11 +4,13 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 const BUCKETS: [f64; 13] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
-pub const OUTCOMES: [&str; 5] = ["success", "retry", "failed", "cancelled", "throttled"];
+/// `paused`: the endpoint is switched off; `deferred`: something the delivery needs could not be read, so it
+/// waits and is tried again (a database hiccup, not a verdict).
+pub const OUTCOMES: [&str; 7] = ["success", "retry", "failed", "cancelled", "throttled", "paused", "deferred"];
 
 #[derive(Default)]
 pub struct Metrics {
-    outcomes: [AtomicU64; 5],
+    outcomes: [AtomicU64; 7],
     buckets: [AtomicU64; 13],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -20,6 +22,11 @@ impl Metrics {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == name) {
             self.outcomes[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Deliveries given back unsent because a read they needed failed.
+    pub fn deferred(&self, n: usize) {
+        self.outcomes[6].fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// How many attempts ended with this outcome on this instance.

@@ -19,6 +19,11 @@ const CLAIM_BATCH: usize = 256;
 const MAX_IDLE_SLEEP: Duration = Duration::from_secs(30);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const HOOK_CACHE_TTL: Duration = Duration::from_secs(2);
+/// How long a delivery waits when something it needs could not be read (see `defer_all`).
+const DEFER: Duration = Duration::from_secs(2);
+/// How often paused deliveries of endpoints switched on again are put back in the queue (enabling an endpoint
+/// does it at once; this catches a pause that raced with the enabling).
+const RESUME_EVERY: Duration = Duration::from_secs(60);
 /// How many windows of handed-over deliveries may wait in the inbox.
 const HANDOFF_WINDOWS: usize = 4;
 /// Finished attempts that may wait for the results writer (two of its batches).
@@ -56,6 +61,7 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     let (tx, rx) = mpsc::channel(RESULTS_BACKLOG);
     let writer = tokio::spawn(results_writer(hub.clone(), rx));
     let wake = tokio::spawn(forward_notifications(hub.clone()));
+    let resumer = tokio::spawn(resume_paused(hub.clone()));
     let shared = Arc::new(Shared {
         client: hub.client.clone(),
         hub: hub.clone(),
@@ -144,6 +150,7 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
         tracing::warn!(error = %e, "releasing unsent deliveries failed; their leases expire instead");
     }
     wake.abort();
+    resumer.abort();
     drop(shared);
     let _ = writer.await;
     tracing::info!(drained, released, unsent = unsent.len() - released, "delivery worker stopped");
@@ -163,7 +170,15 @@ async fn claim_batch(hub: AppState, want: usize, lease_ms: i64) -> Option<Claime
     }
     let event_ids: Vec<String> =
         claimed.iter().map(|d| d.event_id.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let envelopes = hub.store.envelopes(&event_ids).await.unwrap_or_default();
+    // A read that fails says nothing about the events: the claimed deliveries go back for a later look.
+    let envelopes = match hub.store.envelopes(&event_ids).await {
+        Ok(e) => e,
+        Err(e) => {
+            let ids: Vec<String> = claimed.iter().map(|d| d.id.clone()).collect();
+            defer_all(&hub, &ids, "reading the claimed deliveries' events", &e.to_string()).await;
+            return None;
+        }
+    };
     let envelopes: HashMap<String, Arc<str>> = envelopes.into_iter().map(|(k, v)| (k, v.into())).collect();
     Some(
         claimed
@@ -176,11 +191,32 @@ async fn claim_batch(hub: AppState, want: usize, lease_ms: i64) -> Option<Claime
     )
 }
 
-/// When the next queued delivery comes due, as an instant (None: nothing queued, or the query failed).
+/// When the next queued delivery comes due, as an instant (None: nothing queued). A failed query looks again
+/// after [`DEFER`].
 async fn next_due_instant(hub: &AppState) -> Option<Instant> {
-    let t = hub.store.next_due_at().await.ok()??;
+    let t = match hub.store.next_due_at().await {
+        Ok(t) => t?,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading when the next delivery is due failed; looking again shortly");
+            return Some(Instant::now() + DEFER);
+        }
+    };
     let ms = (t - now_ms()).clamp(1, MAX_IDLE_SLEEP.as_millis() as i64) as u64;
     Some(Instant::now() + Duration::from_millis(ms))
+}
+
+/// Gives deliveries back to the queue, due after [`DEFER`], because something they need could not be read
+/// (the database hiccuped, a secret did not open): nothing is decided about them, and no attempt is counted.
+/// If even that write fails, their leases run out and they are claimed again.
+async fn defer_all(hub: &AppState, ids: &[String], what: &str, error: &str) {
+    tracing::warn!(error = %error, deliveries = ids.len(), "{what} failed; the deliveries wait and are tried again");
+    hub.metrics.deferred(ids.len());
+    let due = now_ms() + DEFER.as_millis() as i64;
+    for id in ids {
+        if let Err(e) = hub.store.release_delivery(id, due).await {
+            tracing::warn!(error = %e, delivery = %id, "giving a delivery back failed; its lease runs out instead");
+        }
+    }
 }
 
 async fn start_direct(shared: &Arc<Shared>, sem: &Arc<Semaphore>, inbox: &Inbox, batch: Vec<Direct>) {
@@ -209,6 +245,17 @@ fn start(
     });
 }
 
+async fn resume_paused(hub: AppState) {
+    loop {
+        tokio::time::sleep(RESUME_EVERY).await;
+        match hub.store.resume_paused(None).await {
+            Ok(0) => {}
+            Ok(_) => hub.work.notify_one(),
+            Err(e) => tracing::warn!(error = %e, "resuming paused deliveries failed; will retry"),
+        }
+    }
+}
+
 /// On PostgreSQL, publishes by other instances arrive as NOTIFY and wake this worker.
 async fn forward_notifications(hub: AppState) {
     loop {
@@ -225,37 +272,50 @@ async fn forward_notifications(hub: AppState) {
     }
 }
 
-async fn hook_for(shared: &Shared, id: &str) -> Option<HookEntry> {
+/// The endpoint with its opened secrets: `Ok(None)` only when the endpoint does not exist; a failed read or a
+/// secret that does not open is an `Err`, never taken for "not found".
+async fn hook_for(shared: &Shared, id: &str) -> Result<Option<HookEntry>, String> {
     if let Some((at, h)) = shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
         if at.elapsed() < HOOK_CACHE_TTL {
-            return Some(h.clone());
+            return Ok(Some(h.clone()));
         }
     }
-    let (mut hook, sealed, deleted) = shared.hub.store.webhook_for_send(id).await.ok()??;
-    let secrets = shared.hub.signing_secrets(&sealed).ok()?;
-    shared.hub.open_headers(&mut hook).ok()?;
+    let Some((mut hook, sealed, deleted)) = shared.hub.store.webhook_for_send(id).await.map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let secrets = shared.hub.signing_secrets(&sealed).map_err(|e| e.to_string())?;
+    shared.hub.open_headers(&mut hook).map_err(|e| e.to_string())?;
     let entry = Arc::new((hook, secrets, deleted));
     shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (Instant::now(), entry.clone()));
-    Some(entry)
+    Ok(Some(entry))
 }
 
 async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
     let store = &shared.hub.store;
     let metrics = &shared.hub.metrics;
-    let Some(entry) = hook_for(shared, &d.webhook_id).await else {
-        metrics.outcome("cancelled");
-        let _ = store.cancel_delivery(&d.id, "endpoint not found").await;
-        return;
+    // Only what was read decides a delivery's end; a failed cancel or pause leaves the lease to run out.
+    let entry = match hook_for(shared, &d.webhook_id).await {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return cancel(shared, &d, "endpoint not found").await,
+        Err(e) => return defer_all(&shared.hub, std::slice::from_ref(&d.id), "reading the endpoint", &e).await,
     };
     let (hook, secrets, deleted) = (&entry.0, &entry.1, entry.2);
-    if deleted || !hook.is_active {
-        metrics.outcome("cancelled");
-        let _ = store.cancel_delivery(&d.id, if deleted { "endpoint deleted" } else { "endpoint disabled" }).await;
+    if deleted {
+        return cancel(shared, &d, "endpoint deleted").await;
+    }
+    if !hook.is_active {
+        // The cached entry may be older than a switch back on: the next look reads the endpoint afresh, and the
+        // pause itself only holds the delivery if the endpoint is still off.
+        shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).remove(&hook.id);
+        metrics.outcome("paused");
+        if let Err(e) = store.pause_delivery(&d.id).await {
+            tracing::warn!(error = %e, delivery = %d.id, "pausing a delivery failed; its lease runs out instead");
+        }
         return;
     }
     let Some(envelope) = envelope else {
-        let _ = store.cancel_delivery(&d.id, "event no longer exists").await;
-        return;
+        return cancel(shared, &d, "event no longer exists").await;
     };
     // The endpoint's own rate limit: a throttled delivery waits its turn and is not an attempt.
     let per_min = hook.rate_limit_per_minute.max(1);
@@ -325,6 +385,13 @@ async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
         disable_reason,
     };
     let _ = shared.results.send(record).await;
+}
+
+async fn cancel(shared: &Shared, d: &Delivery, reason: &str) {
+    shared.hub.metrics.outcome("cancelled");
+    if let Err(e) = shared.hub.store.cancel_delivery(&d.id, reason).await {
+        tracing::warn!(error = %e, delivery = %d.id, "cancelling a delivery failed; its lease runs out instead");
+    }
 }
 
 /// Writes attempt records in batches: one transaction for everything that finished meanwhile.

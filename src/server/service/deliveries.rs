@@ -31,11 +31,11 @@ impl Hub {
     /// Sends a delivery again (any final state) as a new delivery with the full retry policy.
     pub async fn replay_delivery(&self, actor: Actor<'_>, id: &str) -> AppResult<Delivery> {
         let d = self.get_delivery(&actor, id).await?.delivery;
-        if matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying) {
+        if matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying | DeliveryStatus::Paused) {
             return Err(AppError::conflict("this delivery is still queued"));
         }
         self.get_webhook(&actor, &d.webhook_id).await?;
-        let replay = self.store.insert_replay(&d).await?;
+        let replay = self.store.insert_replay(&d, false).await?.ok_or_else(AppError::internal)?;
         self.audit(&actor, Some(&d.tenant_id), "delivery.replayed", &d.id, &replay.id).await?;
         self.deliveries_changed(&[d.tenant_id.as_str()], true);
         self.wake_workers().await;
@@ -45,23 +45,37 @@ impl Hub {
     /// Replays every failed delivery of an endpoint since a time; returns how many.
     pub async fn recover_webhook(&self, actor: Actor<'_>, webhook_id: &str, since: i64) -> AppResult<usize> {
         let w = self.get_webhook(&actor, webhook_id).await?;
-        let q = DeliveryListQuery {
+        let mut q = DeliveryListQuery {
             status: Some(DeliveryStatus::Failed),
             webhook_id: Some(w.id.clone()),
             since: Some(since),
             ..Default::default()
         };
-        let failed = self.store.list_deliveries(Some(&w.tenant_id), &q, MAX_RECOVER).await?;
-        for d in &failed {
-            self.store.insert_replay(d).await?;
+        // A dead letter that was replayed already (by a person or an earlier recover) is not sent again: its
+        // replay is the one that counts, and is itself recovered if it failed too.
+        let mut replayed = 0usize;
+        'pages: loop {
+            let page = self.store.list_deliveries(Some(&w.tenant_id), &q, MAX_RECOVER).await?;
+            for d in &page {
+                if d.replayed_by.is_none() && self.store.insert_replay(d, true).await?.is_some() {
+                    replayed += 1;
+                    if replayed as i64 >= MAX_RECOVER {
+                        break 'pages;
+                    }
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == MAX_RECOVER => q.cursor = Some(last.id.clone()),
+                _ => break,
+            }
         }
-        let detail = format!("{} failed deliveries since {since}", failed.len());
+        let detail = format!("{replayed} failed deliveries since {since}");
         self.audit(&actor, Some(&w.tenant_id), "webhook.recovered", &w.id, &detail).await?;
-        if !failed.is_empty() {
+        if replayed > 0 {
             self.deliveries_changed(&[w.tenant_id.as_str()], true);
             self.wake_workers().await;
         }
-        Ok(failed.len())
+        Ok(replayed)
     }
 }
 
@@ -161,7 +175,8 @@ fn add(c: &mut StatusCounts, status: &str, n: i64) {
         Some(DeliveryStatus::Success) => c.success += n,
         Some(DeliveryStatus::Failed) => c.failed += n,
         Some(DeliveryStatus::Cancelled) => c.cancelled += n,
-        None => {}
+        // The stats read the queue's index, which paused deliveries leave; the log and the API list them.
+        Some(DeliveryStatus::Paused) | None => {}
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Hub {
     /// Fresh deliveries handed straight to this instance's worker.
     pub dispatch: crate::server::delivery::dispatch::Dispatch,
     pub metrics: crate::server::delivery::metrics::Metrics,
+    /// Open live streams per session (see `live::StreamCounts`).
+    pub streams: crate::server::live::StreamCounts,
     pub limiter: crate::server::rate_limit::RateLimiter,
     /// The SSRF-guarded client deliveries and test-fires are sent with (built at open: one that cannot be built
     /// stops the start; there is no unguarded fallback).
@@ -76,18 +78,35 @@ impl Hub {
         crate::release_freed_memory_promptly();
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
+        let sealed = store.a_sealed_secret().await.map_err(|e| format!("cannot read the database: {e}"))?;
         let key = match (&config.master_key, &config.database) {
             (Some(k), _) => *k,
             (None, DatabaseUrl::Sqlite(path)) => {
                 let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-                MasterKey::load_or_create(&dir.join("master.key"))?
+                let file = dir.join("master.key");
+                // A new key would open none of the secrets already sealed: every delivery would fail to sign.
+                if sealed.is_some() && !file.exists() {
+                    return Err(format!(
+                        "{} is missing but the database holds secrets sealed with it: restore that file from the \
+                         same backup as the database (or set HUB_MASTER_KEY to the key it held)",
+                        file.display()
+                    ));
+                }
+                MasterKey::load_or_create(&file)?
             }
             (None, DatabaseUrl::Postgres(_)) => return Err("HUB_MASTER_KEY is required with PostgreSQL".into()),
         };
+        let master_key = MasterKey::new(&key);
+        if let Some((id, secret)) = &sealed {
+            if !secrets::key_opens(&master_key, id, secret) {
+                return Err("the master key does not open the secrets in this database: restore the master key they \
+                            were sealed with (HUB_MASTER_KEY, or master.key beside the SQLite file)"
+                    .into());
+            }
+        }
+        secrets::reseal_at_start(&store, &master_key).await?;
         let concurrency = config.serve.worker_concurrency.max(1);
         let client = crate::server::delivery::sender::client(config.target_policy.clone(), concurrency)?;
-        let master_key = MasterKey::new(&key);
-        secrets::reseal_at_start(&store, &master_key).await?;
         let hub = Arc::new(Hub {
             store,
             config,
@@ -101,6 +120,7 @@ impl Hub {
             work: tokio::sync::Notify::new(),
             dispatch: Default::default(),
             metrics: Default::default(),
+            streams: Default::default(),
             limiter: Default::default(),
             client,
             live: tokio::sync::broadcast::channel(1024).0,

@@ -64,6 +64,12 @@ impl Hub {
         v.finish()?;
         self.store.get_tenant(tenant_id).await?.ok_or_else(|| AppError::not_found("tenant"))?;
         let now = now_ms();
+        let max = self.config.serve.max_portal_links_per_tenant;
+        if max > 0 && self.store.count_live_portal_links(tenant_id, now).await? >= i64::from(max) {
+            return Err(AppError::conflict(format!(
+                "this tenant already has {max} open portal links (HUB_MAX_PORTAL_LINKS_PER_TENANT): revoke one first"
+            )));
+        }
         // The range check above keeps this far from overflowing.
         let expires_at = now + input.expires_in_seconds as i64 * 1000;
         let secret = session::new_token();

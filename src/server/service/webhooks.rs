@@ -2,7 +2,7 @@
 //! rotation. Used by the REST API and the UI alike.
 
 use super::{Actor, Hub};
-use crate::model::filter::{validate_event_pattern, validate_filter};
+use crate::model::filter::{validate_event_pattern, validate_filter, FilterOp};
 use crate::model::webhook::limits;
 use crate::model::{
     AppError, AppResult, CreateWebhook, RotateWebhookSecret, UpdateWebhook, Validator, Webhook, WebhookListQuery,
@@ -123,6 +123,40 @@ impl Hub {
         }
     }
 
+    /// The tenant's quotas (see `ServeArgs`): endpoints in all, endpoints at one host, regex filters in all.
+    /// Counted over the tenant's other live endpoints, so editing one never counts it twice.
+    async fn check_quotas(&self, w: &Webhook, creating: bool) -> AppResult<()> {
+        let serve = &self.config.serve;
+        let others: Vec<Webhook> =
+            self.store.live_webhooks(&w.tenant_id).await?.into_iter().filter(|o| o.id != w.id).collect();
+        let max = serve.max_endpoints_per_tenant as usize;
+        if creating && max > 0 && others.len() >= max {
+            return Err(AppError::conflict(format!(
+                "this tenant already has {max} endpoints, its limit (HUB_MAX_ENDPOINTS_PER_TENANT): delete one first"
+            )));
+        }
+        let host = |u: &str| url::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        let max = serve.max_endpoints_per_host as usize;
+        if let Some(h) = host(&w.url).filter(|_| max > 0) {
+            if others.iter().filter(|o| host(&o.url).as_deref() == Some(h.as_str())).count() >= max {
+                return Err(AppError::field(
+                    "url",
+                    format!("this tenant already has {max} endpoints at {h}, the most one host may receive"),
+                ));
+            }
+        }
+        let regexes = |hook: &Webhook| hook.filters.iter().filter(|f| f.operator == FilterOp::Regex).count();
+        let max = serve.max_regex_filters_per_tenant as usize;
+        let used: usize = others.iter().map(regexes).sum();
+        if max > 0 && regexes(w) > 0 && used + regexes(w) > max {
+            return Err(AppError::field(
+                "filters",
+                format!("this tenant's endpoints may hold {max} regex filters in all ({used} in use by others)"),
+            ));
+        }
+        Ok(())
+    }
+
     fn invalidate(&self, tenant: &str) {
         self.routes.invalidate(tenant);
         self.broadcast_route_change(tenant);
@@ -173,6 +207,7 @@ impl Hub {
             None => Some(SigningSecret::generate()),
         };
         v.finish()?;
+        self.check_quotas(&w, true).await?;
         let secret = secret.ok_or_else(AppError::internal)?;
         let stored = Webhook { headers: self.seal_headers(&w.id, &w.headers), ..w.clone() };
         self.store.insert_webhook(&stored, &self.seal_secret(&w.id, &secret.expose())).await?;
@@ -232,6 +267,7 @@ impl Hub {
         }
         self.validate_webhook(&mut v, &check);
         v.finish()?;
+        self.check_quotas(&w, false).await?;
         w.updated_at = now_ms();
         self.store.update_webhook(&w).await?;
         let action = match p.is_active {
@@ -241,6 +277,10 @@ impl Hub {
         };
         self.audit(&actor, Some(&w.tenant_id), action, &w.id, &w.url).await?;
         self.invalidate(&w.tenant_id);
+        if p.is_active == Some(true) && self.store.resume_paused(Some(&w.id)).await? > 0 {
+            self.deliveries_changed(&[w.tenant_id.as_str()], true);
+            self.wake_workers().await;
+        }
         Ok(w.masked())
     }
 

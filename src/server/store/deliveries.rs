@@ -426,7 +426,13 @@ impl Store {
     pub async fn cancel_delivery(&self, id: &str, reason: &str) -> DbResult<()> {
         self.write_out_deliveries(&[id.to_string()]).await?;
         let mut tx = self.write.begin().await?;
-        super::maintenance::rollup_cancelled(&mut tx, "deliveries", "id = $1", id).await?;
+        super::maintenance::rollup_cancelled(
+            &mut tx,
+            "deliveries",
+            "id = $1 AND status IN ('pending', 'retrying')",
+            id,
+        )
+        .await?;
         sqlx::query(
             "UPDATE deliveries SET status = 'cancelled', lease_until = NULL, next_attempt_at = NULL, last_error = $2, \
              updated_at = $3 WHERE id = $1 AND status IN ('pending', 'retrying')",
@@ -577,10 +583,23 @@ impl Store {
         rows.iter().map(delivery_from).collect()
     }
 
-    /// A fresh pending delivery of the same event to the same endpoint (the old one and its attempts stay).
-    pub async fn insert_replay(&self, d: &Delivery) -> DbResult<Delivery> {
+    /// A fresh pending delivery of the same event to the same endpoint (the old one and its attempts stay), and
+    /// the old one names it, in one transaction. With `once`, nothing is written when the old one was replayed
+    /// already (None): a recover re-sends each dead letter once, even when two run side by side.
+    pub async fn insert_replay(&self, d: &Delivery, once: bool) -> DbResult<Option<Delivery>> {
         let now = now_ms();
         let id = new_id("dlv");
+        let mut tx = self.write.begin().await?;
+        let only_once = if once { " AND replayed_by IS NULL" } else { "" };
+        let marked = sqlx::query(&format!("UPDATE deliveries SET replayed_by = $2 WHERE id = $1{only_once}"))
+            .bind(&d.id)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if once && marked == 0 {
+            return Ok(None);
+        }
         sqlx::query(
             "INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6)",
@@ -591,9 +610,45 @@ impl Store {
         .bind(&d.webhook_id)
         .bind(&d.event_type)
         .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.get_delivery(&id).await?.ok_or(sqlx::Error::RowNotFound).map(Some)
+    }
+
+    /// Holds a claimed delivery while its endpoint is switched off: it leaves the queue as 'paused' until
+    /// [`Store::resume_paused`]. The endpoint is looked at again here, so a delivery of an endpoint switched back
+    /// on meanwhile simply goes back to the queue.
+    pub async fn pause_delivery(&self, id: &str) -> DbResult<()> {
+        self.write_out_deliveries(&[id.to_string()]).await?;
+        sqlx::query(
+            "UPDATE deliveries SET status = CASE WHEN EXISTS (SELECT 1 FROM webhooks w WHERE w.id = \
+             deliveries.webhook_id AND w.is_active = 0 AND w.deleted_at IS NULL) THEN 'paused' ELSE status END, \
+             lease_until = NULL, updated_at = $2 WHERE id = $1 AND status IN ('pending', 'retrying')",
+        )
+        .bind(id)
+        .bind(now_ms())
         .execute(&self.write)
         .await?;
-        self.get_delivery(&id).await?.ok_or(sqlx::Error::RowNotFound)
+        Ok(())
+    }
+
+    /// Puts the paused deliveries of switched-on endpoints (one endpoint, or all) back in the queue, due now;
+    /// returns how many. Enabling an endpoint calls it for that endpoint; the maintenance pass for all, which
+    /// also catches a pause that raced with the enabling.
+    pub async fn resume_paused(&self, webhook_id: Option<&str>) -> DbResult<u64> {
+        let now = now_ms();
+        let one = if webhook_id.is_some() { "AND webhook_id = $2" } else { "AND $2 IS NULL" };
+        Ok(sqlx::query(&format!(
+            "UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, \
+             next_attempt_at = $1, updated_at = $1 WHERE status = 'paused' {one} AND webhook_id IN \
+             (SELECT id FROM webhooks WHERE is_active = 1 AND deleted_at IS NULL)"
+        ))
+        .bind(now)
+        .bind(webhook_id)
+        .execute(&self.write)
+        .await?
+        .rows_affected())
     }
 
     /// Integrity check: attempts recorded twice under the same number (two workers sending one delivery at
@@ -608,13 +663,20 @@ impl Store {
         .try_get("n")
     }
 
-    /// Counts by status for the queue-depth gauge.
+    /// Queued deliveries for the queue-depth gauge: the rows, and the deliveries still held in fan-outs (an
+    /// event's fan-out is written out whole, so none is counted twice). Read only: a scrape never writes.
     pub async fn queue_depth(&self) -> DbResult<i64> {
-        self.write_out_fanouts().await?;
-        sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE status IN ('pending', 'retrying')")
-            .fetch_one(&self.read)
-            .await?
-            .try_get("n")
+        let length = match self.dialect {
+            Dialect::Sqlite => "json_array_length(endpoints)",
+            Dialect::Postgres => "json_array_length(CAST(endpoints AS json))",
+        };
+        sqlx::query(&format!(
+            "SELECT (SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'retrying')) + \
+             (SELECT COALESCE(SUM({length}), 0) FROM fanouts) AS n"
+        ))
+        .fetch_one(&self.read)
+        .await?
+        .try_get("n")
     }
 }
 

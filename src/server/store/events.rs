@@ -61,6 +61,7 @@ pub(super) fn delivery_from(r: &AnyRow) -> DbResult<Delivery> {
         last_error: r.try_get("last_error")?,
         duration_ms: r.try_get::<Option<i64>, _>("duration_ms")?.map(|d| d.max(0) as u64),
         is_test: r.try_get::<i64, _>("is_test")? != 0,
+        replayed_by: r.try_get("replayed_by")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -78,7 +79,7 @@ pub(super) fn named_after_event(table: &str, event: &str) -> String {
 }
 
 pub(super) const DELIVERY_COLS: &str = "id, tenant_id, event_id, webhook_id, event_type, status, attempts, \
-    next_attempt_at, last_status_code, last_error, duration_ms, is_test, created_at, updated_at";
+    next_attempt_at, last_status_code, last_error, duration_ms, is_test, replayed_by, created_at, updated_at";
 
 /// What the outbox writes of an event besides its envelope (the parsed envelope stays with the caller).
 struct EventHead {

@@ -226,7 +226,8 @@ pub(super) fn add_to_rollups<'a>(
     }
 }
 
-/// Counts the queued deliveries of `from` matching `cond` (on `$1`) as cancelled in the rollups, just before they are.
+/// Counts the deliveries of `from` matching `cond` (on `$1`; it names the open statuses) as cancelled in the
+/// rollups, just before they are.
 pub(super) async fn rollup_cancelled(
     conn: &mut sqlx::AnyConnection,
     from: &str,
@@ -236,7 +237,7 @@ pub(super) async fn rollup_cancelled(
     sqlx::query(&format!(
         "INSERT INTO delivery_rollups (webhook_id, hour, status, class, tenant_id, n, total_ms) \
          SELECT webhook_id, (created_at / 3600000) * 3600000, 'cancelled', -1, MIN(tenant_id), COUNT(*), 0 \
-         FROM {from} WHERE {cond} AND status IN ('pending', 'retrying') \
+         FROM {from} WHERE {cond} \
          GROUP BY webhook_id, (created_at / 3600000) * 3600000 \
          ON CONFLICT (webhook_id, hour, status, class) DO UPDATE SET n = delivery_rollups.n + excluded.n"
     ))

@@ -202,7 +202,10 @@ impl Store {
                         .map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;
                 }
                 let url = format!("sqlite://{}?mode=rwc", path.display());
-                let open = |max: u32| {
+                // The writer syncs the WAL at every commit (FULL): a publish answered 202 survives a power cut
+                // or a kernel crash, not only a crash of the hub. Group commit shares one sync among the events
+                // committed together. Readers never write.
+                let open = |max: u32, synchronous: &'static str| {
                     AnyPoolOptions::new()
                         .max_connections(max)
                         .min_connections(1)
@@ -213,14 +216,17 @@ impl Store {
                         // Page cache and mapped pages count as the hub's memory: 8 MB of cache per connection
                         // and no mapped file keep the five connections well inside the RSS budget (with the WAL
                         // starting over, reads come from the database file, and mapped pages added ~20 MB).
-                        .after_connect(|conn, _| {
+                        .after_connect(move |conn, _| {
                             Box::pin(async move {
                                 conn.execute(
-                                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                                     PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
-                                     PRAGMA cache_size=-8192; PRAGMA mmap_size=0; \
-                                     PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=65536; \
-                                     PRAGMA journal_size_limit=67108864;",
+                                    format!(
+                                        "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; \
+                                         PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
+                                         PRAGMA cache_size=-8192; PRAGMA mmap_size=0; \
+                                         PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=65536; \
+                                         PRAGMA journal_size_limit=67108864;"
+                                    )
+                                    .as_str(),
                                 )
                                 .await?;
                                 Ok(())
@@ -228,9 +234,12 @@ impl Store {
                         })
                         .connect(&url)
                 };
-                let write =
-                    open(1).await.map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
-                let read = open(4).await.map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
+                let write = open(1, "FULL")
+                    .await
+                    .map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
+                let read = open(4, "NORMAL")
+                    .await
+                    .map_err(|e| format!("cannot open SQLite database {}: {e}", path.display()))?;
                 Ok(Store::new(read, write, Dialect::Sqlite, None))
             }
             DatabaseUrl::Postgres(url) => {
@@ -509,5 +518,17 @@ mod tests {
         let on = sqlx::query("PRAGMA foreign_keys").fetch_one(&store.write).await.unwrap();
         assert_eq!(on.try_get::<i64, _>(0).unwrap(), 1);
         assert!(sqlx::query("PRAGMA foreign_key_list(deliveries)").fetch_all(&store.write).await.unwrap().is_empty());
+    }
+
+    /// A publish is answered once its commit is on disk: the writer syncs the WAL at every commit (FULL = 2),
+    /// so a power cut cannot take back an accepted event. Readers never write and keep NORMAL (1).
+    #[tokio::test]
+    async fn sqlite_commits_are_durable_before_they_are_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&DatabaseUrl::Sqlite(dir.path().join("hub.db"))).await.unwrap();
+        for (pool, want, which) in [(&store.write, 2, "the writer"), (&store.read, 1, "a reader")] {
+            let row = sqlx::query("PRAGMA synchronous").fetch_one(pool).await.unwrap();
+            assert_eq!(row.try_get::<i64, _>(0).unwrap(), want, "{which}");
+        }
     }
 }

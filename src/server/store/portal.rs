@@ -55,6 +55,18 @@ impl Store {
         row.map(|r| Ok((link_from(&r)?, r.try_get("secret_hash")?))).transpose()
     }
 
+    /// How many of a tenant's links still open (neither revoked nor expired at `now`).
+    pub async fn count_live_portal_links(&self, tenant_id: &str, now: i64) -> DbResult<i64> {
+        sqlx::query(
+            "SELECT COUNT(*) AS n FROM portal_links WHERE tenant_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(tenant_id)
+        .bind(now)
+        .fetch_one(&self.read)
+        .await?
+        .try_get("n")
+    }
+
     /// A tenant's links, newest first.
     pub async fn list_portal_links(&self, tenant_id: &str) -> DbResult<Vec<PortalLink>> {
         let rows = sqlx::query(&format!(

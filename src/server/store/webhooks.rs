@@ -149,8 +149,17 @@ impl Store {
 
     /// Every active endpoint of a tenant: the routing index is built from this.
     pub async fn active_webhooks(&self, tenant: &str) -> DbResult<Vec<Webhook>> {
+        self.tenant_webhooks(tenant, "AND is_active = 1").await
+    }
+
+    /// Every endpoint of a tenant that is not deleted, switched on or off (what its quotas count).
+    pub async fn live_webhooks(&self, tenant: &str) -> DbResult<Vec<Webhook>> {
+        self.tenant_webhooks(tenant, "").await
+    }
+
+    async fn tenant_webhooks(&self, tenant: &str, and: &str) -> DbResult<Vec<Webhook>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLS} FROM webhooks WHERE tenant_id = $1 AND is_active = 1 AND deleted_at IS NULL ORDER BY id"
+            "SELECT {COLS} FROM webhooks WHERE tenant_id = $1 {and} AND deleted_at IS NULL ORDER BY id"
         ))
         .bind(tenant)
         .fetch_all(&self.read)
@@ -185,6 +194,13 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    /// One endpoint's id and sealed signing secret (None: nothing is sealed yet), to check at start that the
+    /// master key opens what the database holds.
+    pub async fn a_sealed_secret(&self) -> DbResult<Option<(String, String)>> {
+        let row = sqlx::query("SELECT id, secret_sealed FROM webhooks LIMIT 1").fetch_optional(&self.read).await?;
+        row.map(|r| Ok((r.try_get("id")?, r.try_get("secret_sealed")?))).transpose()
     }
 
     /// Every endpoint's (even deleted ones') sealed values, for re-sealing them in the current format at start.
@@ -277,7 +293,13 @@ impl Store {
             .await?;
         // The endpoint's queued rows are found through the queue (on SQLite its own index holds attempted rows only).
         let queue = self.dialect.queue_table();
-        super::maintenance::rollup_cancelled(&mut tx, queue, "webhook_id = $1", id).await?;
+        super::maintenance::rollup_cancelled(
+            &mut tx,
+            queue,
+            "webhook_id = $1 AND status IN ('pending', 'retrying')",
+            id,
+        )
+        .await?;
         let cancelled = sqlx::query(&format!(
             "UPDATE {queue} SET status = 'cancelled', next_attempt_at = NULL, updated_at = $2, \
              last_error = 'endpoint deleted' WHERE webhook_id = $1 AND status IN ('pending', 'retrying')",
@@ -287,7 +309,19 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // Paused deliveries (the endpoint was switched off) left the queue: their own partial index finds them.
+        super::maintenance::rollup_cancelled(&mut tx, "deliveries", "webhook_id = $1 AND status = 'paused'", id)
+            .await?;
+        let paused = sqlx::query(
+            "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = $2, \
+             last_error = 'endpoint deleted' WHERE webhook_id = $1 AND status = 'paused'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
-        Ok(cancelled)
+        Ok(cancelled + paused)
     }
 }

@@ -1,0 +1,118 @@
+//! Switching an endpoint off pauses its queued deliveries (visible as `paused`) and switching it on sends them;
+//! only deleting it cancels them. Recovering an endpoint re-sends each dead letter once.
+
+mod common;
+
+use common::receiver::Receiver;
+use integration_hub::model::{CreateWebhook, DeliveryListQuery, DeliveryStatus, PublishEvent, UpdateWebhook};
+use integration_hub::server::service::{Actor, AppState};
+use std::time::Duration;
+
+async fn publish(hub: &AppState, tenant: &str) -> String {
+    let e = PublishEvent {
+        event_type: "ticket.created".into(),
+        data: serde_json::json!({"id": "t1", "ticket": {"id": "t1", "subject": "s", "status": "open", "priority": "low"}}),
+        tenant_id: Some(tenant.into()),
+        ..Default::default()
+    };
+    hub.publish(Actor::System, e).await.unwrap().id
+}
+
+fn hook(rx: &Receiver, path: &str, tenant: &str) -> CreateWebhook {
+    CreateWebhook {
+        url: rx.url(path),
+        events: vec!["ticket.*".into()],
+        tenant_id: Some(tenant.into()),
+        max_retries: Some(0),
+        ..Default::default()
+    }
+}
+
+async fn statuses(hub: &AppState, webhook: &str, status: DeliveryStatus) -> usize {
+    let q = DeliveryListQuery {
+        webhook_id: Some(webhook.into()),
+        status: Some(status),
+        limit: Some(500),
+        ..Default::default()
+    };
+    hub.list_deliveries(Actor::System, q).await.unwrap().len()
+}
+
+/// Waits until `webhook` has `want` deliveries in `status`.
+async fn wait_until(hub: &AppState, webhook: &str, status: DeliveryStatus, want: usize) {
+    for _ in 0..500 {
+        if statuses(hub, webhook, status).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{webhook} never had {want} {} deliveries", status.as_str());
+}
+
+#[test]
+fn a_disabled_endpoints_deliveries_wait_and_are_sent_when_it_is_enabled_again() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let rx = Receiver::start().await;
+            let w = hub.create_webhook(Actor::System, hook(&rx, "/ok/a", &t.id)).await.unwrap();
+            let gone = hub.create_webhook(Actor::System, hook(&rx, "/ok/b", &t.id)).await.unwrap();
+            for _ in 0..5 {
+                publish(&hub, &t.id).await;
+            }
+            let off = UpdateWebhook { is_active: Some(false), ..Default::default() };
+            hub.update_webhook(Actor::System, &w.id, off.clone()).await.unwrap();
+            hub.update_webhook(Actor::System, &gone.id, off).await.unwrap();
+            let worker = common::Worker::start(&hub);
+            wait_until(&hub, &w.id, DeliveryStatus::Paused, 5).await;
+            wait_until(&hub, &gone.id, DeliveryStatus::Paused, 5).await;
+            assert_eq!(statuses(&hub, &w.id, DeliveryStatus::Cancelled).await, 0, "[{n}] paused, not cancelled");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert!(rx.requests.lock().unwrap().is_empty(), "[{n}] nothing is sent while switched off");
+            // Switching on sends them; deleting the other cancels its paused deliveries.
+            let on = UpdateWebhook { is_active: Some(true), ..Default::default() };
+            hub.update_webhook(Actor::System, &w.id, on).await.unwrap();
+            hub.delete_webhook(Actor::System, &gone.id).await.unwrap();
+            wait_until(&hub, &w.id, DeliveryStatus::Success, 5).await;
+            assert_eq!(rx.received("/ok/a").len(), 5, "[{n}]");
+            assert_eq!(statuses(&hub, &gone.id, DeliveryStatus::Cancelled).await, 5, "[{n}]");
+            assert!(rx.received("/ok/b").is_empty(), "[{n}]");
+            worker.stop().await;
+        }
+    });
+}
+
+#[test]
+fn recovering_an_endpoint_twice_sends_each_dead_letter_once() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let rx = Receiver::start().await;
+            let w = hub.create_webhook(Actor::System, hook(&rx, "/fail", &t.id)).await.unwrap();
+            for _ in 0..3 {
+                publish(&hub, &t.id).await;
+            }
+            let worker = common::Worker::start(&hub);
+            wait_until(&hub, &w.id, DeliveryStatus::Failed, 3).await;
+            assert_eq!(hub.recover_webhook(Actor::System, &w.id, 0).await.unwrap(), 3, "[{n}]");
+            assert_eq!(hub.recover_webhook(Actor::System, &w.id, 0).await.unwrap(), 0, "[{n}] nothing new to recover");
+            wait_until(&hub, &w.id, DeliveryStatus::Failed, 6).await;
+            // The replays failed too: they are recovered, the originals are not sent a third time.
+            assert_eq!(hub.recover_webhook(Actor::System, &w.id, 0).await.unwrap(), 3, "[{n}]");
+            wait_until(&hub, &w.id, DeliveryStatus::Failed, 9).await;
+            assert_eq!(rx.received("/fail").len(), 9, "[{n}]");
+            let q = DeliveryListQuery { webhook_id: Some(w.id.clone()), limit: Some(100), ..Default::default() };
+            let all = hub.list_deliveries(Actor::System, q).await.unwrap();
+            assert_eq!(
+                all.iter().filter(|d| d.replayed_by.is_some()).count(),
+                6,
+                "[{n}] each replayed one names its replay"
+            );
+            worker.stop().await;
+        }
+    });
+}
