@@ -116,3 +116,26 @@ fn recovering_an_endpoint_twice_sends_each_dead_letter_once() {
         }
     });
 }
+
+/// Giving leased deliveries back (as a stopping worker does) frees every one of them at once, the first too.
+#[test]
+fn released_deliveries_can_all_be_claimed_again_at_once() {
+    common::run(async {
+        for b in common::backends().await {
+            let n = b.name;
+            let hub = common::hub(&b).await;
+            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+            let rx = Receiver::start().await;
+            hub.create_webhook(Actor::System, hook(&rx, "/ok", &t.id)).await.unwrap();
+            for _ in 0..3 {
+                publish(&hub, &t.id).await;
+            }
+            let claimed: Vec<String> =
+                hub.store.claim_due(10, 60_000).await.unwrap().into_iter().map(|d| d.id).collect();
+            assert_eq!(claimed.len(), 3, "[{n}]");
+            assert!(hub.store.claim_due(10, 60_000).await.unwrap().is_empty(), "[{n}] leased");
+            hub.store.release_deliveries(&claimed).await.unwrap();
+            assert_eq!(hub.store.claim_due(10, 60_000).await.unwrap().len(), 3, "[{n}] every one released");
+        }
+    });
+}

@@ -408,16 +408,18 @@ impl Store {
     pub async fn release_deliveries(&self, ids: &[String]) -> DbResult<()> {
         self.write_out_deliveries(ids).await?;
         for chunk in ids.chunks(500) {
+            // The time is written into the text (our own integer): a parameter before the list would be the
+            // first `?` on SQLite, where parameters are bound in the order they stand.
             let sql = format!(
                 "UPDATE deliveries SET lease_until = NULL, updated_at = {} WHERE id IN ({})",
-                self.dialect.param(chunk.len() + 1),
+                now_ms(),
                 self.dialect.list(chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id);
             }
-            q.bind(now_ms()).execute(&self.write).await?;
+            q.execute(&self.write).await?;
         }
         Ok(())
     }
