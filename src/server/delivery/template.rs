@@ -2,11 +2,11 @@
 //! every way a render can take memory bounded.
 //!
 //! Fuel bounds the instructions a render runs, not the bytes they build: `{% set a = a ~ a %}` is a handful of
-//! instructions and doubles a string, so a template under 1 KB reached gigabytes within its fuel and the
-//! allocation failure aborted the whole process (guarded by `is defined`, it passed the save-time check and then
-//! took the worker down on every restart). minijinja has no hook for operators or for raw template text, so the
-//! compiled template is rewritten before it runs (`unstable_machinery`, which is why minijinja is pinned to one
-//! version):
+//! instructions and doubles a string, so a template under 1 KB can reach gigabytes within its fuel, and the
+//! allocation failure aborts the whole process (guarded by `is defined`, such a template passes the save-time
+//! check and would take the worker down on every restart). minijinja has no hook for operators or for raw
+//! template text, so the compiled template is rewritten before it runs (`unstable_machinery`, which is why
+//! minijinja is pinned to one version):
 //!
 //! - `~`, `+`, `*` and `in` first call a guard that measures the operands (without building anything) and refuses
 //!   a result past the limits, then run minijinja's own operator, so results are exactly minijinja's;
@@ -90,7 +90,7 @@ fn render(template: &str, envelope: &serde_json::Value) -> Result<String, Error>
 // ---- the limits -------------------------------------------------------------------------------------------
 
 thread_local! {
-    /// Built once per thread: building it (the filter wrappers) took more than the render of a small template.
+    /// Built once per thread: building it (the filter wrappers) costs more than rendering a small template.
     static ENVIRONMENT: Environment<'static> = environment();
     /// What the render running on this thread may still build. A render runs start to end on one thread (the
     /// VM is synchronous); outside a render it is 0, so a guard called any other way refuses everything.
