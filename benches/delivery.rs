@@ -139,7 +139,7 @@ async fn one_run(url: &str, rx_base: &str, sink: &Arc<Sink>, shape: Shape, run: 
     sink.count.store(0, Ordering::Relaxed);
     sink.latencies_ms.lock().unwrap().clear();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let workers: Vec<_> = hubs.iter().map(|h| worker::spawn(h.clone(), stop_rx.clone())).collect();
+    let workers: Vec<_> = hubs.iter().map(|h| worker::spawn(h.worker_context(), stop_rx.clone())).collect();
     let total = (events * endpoints) as u64;
     let start = Instant::now();
     // Publish from 64 concurrent producers.

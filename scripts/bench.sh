@@ -100,12 +100,21 @@ else
 fi
 
 mkdir -p docs
+# Everything from the marker on (figures measured by hand, the log of experiments) is kept as it is.
+MARK='<!-- Kept by hand: everything below this line is not written by scripts/bench.sh. -->'
+KEPT=$(awk -v m="$MARK" 'f || $0 == m {f = 1; print}' docs/BENCHMARKS.md 2>/dev/null || true)
 cat > docs/BENCHMARKS.md <<MD
 # Benchmarks
 
 Produced by \`make bench\` (\`scripts/bench.sh\`) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),
 $(date -u +%Y-%m-%d). Release build, SQLite (WAL). Load from \`wrk -t2 -c$CONNS -d$DURATION\` on the same machine (it takes
 part of the two cores). Each figure is the **median of $RUNS runs**.
+
+A run is one complete pass of a shape (one wrk loop, one loop of a bench); a table shows the middle of the $RUNS
+results, with the raw runs where the bench prints them. The fan-out rows and the log queries are timed many
+times and give percentiles instead. The benches are \`benches/publish.rs\`, \`benches/delivery.rs\` and
+\`benches/log_query.rs\`. After the generated tables come the figures measured outside \`make bench\`, then a dated
+log of the experiments kept and dropped, newest first.
 
 ## API key verification (issue: API keys)
 
@@ -170,41 +179,25 @@ $WASM_ROW
 | Publish p99 < 20 ms at 64 connections, PostgreSQL (half) | 10 deliveries per event: $T_PUBP; 1 delivery per event: $T_PUBP1 |
 | RSS ≤ 150 MB (the whole benchmark process while one hub runs, receiver and load included) | $T_RSS |
 
-What limits the figures (per-thread \`schedstat\`, \`perf record\`, and per-group timings of an instrumented build,
-2026-12-04): the hub, its worker, the receiver and the load generator share two cores, and a bare keep-alive POST
-loop alone (the raw-ceiling row) needs the whole machine at that rate. On SQLite every write goes through one
-writer thread. At 64 publishing connections a group of ~30 events commits in ~2 ms (p50), and a closed loop of 64
-publishers waits for about two groups, hence a p50 of ~4.5 ms; the hub's own work around the commit is small (from
-the handler's start to its answer p50 4.0 ms, p99 12.2 ms, of which the wait for the group commit is all but
-~20 µs). The p99 comes from stalls that hold all 64 publishers at once. They were mostly the WAL's (stop 20: the
-writer copying a 1 MB tail of the WAL before it could start over); since the writer's share is a few frames (~1.7
-ms), switching checkpoints off altogether leaves the p99 where it is (stop 22), and what remains is three busy
-threads on two cores: groups of one or two events that need ~0.2 ms take up to ~2 ms when the runtime's workers hold
-the cores, and giving SQLite's threads priority only moves the wait (faster groups, p50 −10–20%, p99 worse). At 64
-closed-loop connections the mean latency is 64 ÷ throughput and the tail is how unevenly a saturated machine serves
-the loop; the CPU is spread over SQLite (~39%, no part above 11%), the load generator, hyper/axum with the sockets'
-system calls, the handler and the outbox. Tried and not kept: the outbox waiting for late publishers by yielding to the runtime before it takes a group (−5% throughput, p99 within
-noise once the writer's pass was short); a lean HTTP/1.1 load generator instead of reqwest (+16% events/s, p50
-−25%, the p99 unchanged: the stalls, not the mean, set it); checkpointing every 20–1,000 ms instead of 200
-(no change); the outbox writer on a thread and runtime of its own (+3% in stop 17, +15% in stop 21 but the WAL then
-outgrew its bound under 200 KB events); the outbox holding the write connection across groups (+13% publishing,
-but the worker's records waited: delivery to one endpoint −25%); the worker's result writer beside it (no change).
-Deliveries made at publish are named after their event (\`dlv_<event ULID>_<n>\`), so publishing writes no index
-entry by event (stop 21: +12% events/s, p99 −1 ms in paired runs), and a tenant's log is read through its events,
-so none by tenant either (stop 22: +2–8% events/s); SQLite's parse of the multi-row statements is not worth removing
-(padded constant-text statements, kept prepared: no gain in seven pairs). What set the 10-endpoint publish figures until stop 25
-was the delivery rows themselves (stop 23: each row cost the loop ~5.5 µs whatever its indexes). Since stop 25 a
-publish writes its event and one fan-out row (the matched endpoint ids) and no delivery row: the rows are written
-from the fan-out inside the database (\`store/fanout.rs\`), by the worker that attempts them (each row written once,
-with its first outcome), by a claim (leased to the claimer), or before anything reads deliveries. So the publish
-rows, the fan-out-to-1,000 row included, count the commit of the event and its fan-out: every delivery is durable
-and determined then, and becomes a row when it is sent, claimed or read. On PostgreSQL (stop 17, with a row per delivery) at 6,000–7,000
-published events/s the server's backends use ~0.9 core and the hub with its load ~0.5, the machine ~20% idle, and a
-commit's WAL flush takes ~0.12 ms here; four groups committing side by side is the best of 2–12. Every attempt is
-still written durably (multi-row statements, one transaction per batch) before it counts.
+What limits the figures: the hub, its worker, the receiver and the load generator share two cores, and a bare
+keep-alive POST loop alone (the raw-ceiling row) needs the whole machine at that rate. On SQLite every write goes
+through one writer thread, which syncs the WAL at every commit (\`synchronous=FULL\`; group commit shares one sync
+among the events committed together). A publish commits its event and one fan-out row (the matched endpoint ids)
+and no delivery row: the rows are written from the fan-out inside the database (\`store/fanout.rs\`) by the worker
+that attempts them (each row once, with its first outcome), by a claim (leased to the claimer), or before anything
+reads deliveries. So the publish rows, the fan-out-to-1,000 row included, count the commit of the event and its
+fan-out: every delivery is durable and determined then, and becomes a row when it is sent, claimed or read.
+Deliveries are named after their event (\`dlv_<event ULID>_<n>\`) and a tenant's log is read through its events, so
+no index by event or by tenant is written per delivery either. At 64 closed-loop connections the mean latency is
+64 ÷ throughput, and the p99 is how unevenly a saturated machine serves the loop: slow publishes come in stalls
+that hold all 64 connections at once, from three busy threads (the writer and the runtime's two workers) on two
+cores, not from slow requests. On PostgreSQL several groups commit side by side, each waiting for its WAL flush.
+Every attempt is written durably (multi-row statements, one transaction per batch) before it counts.
 
-The SQLite WAL is kept short (\`checkpointer\` in \`src/server/store/mod.rs\`): passive checkpoints alone never let it
-start over under steady writes, so it grew to 1.4 GB in 10 s of publishing and the writer's own checkpoints stalled
-commits by ~48 ms, which was the fixed-rate publish p99 of the earlier runs (49 ms before, 6 ms after, same machine).
+The SQLite WAL is kept short (\`checkpointer\` in \`src/server/store/mod.rs\`): passive checkpoints on reader
+connections alone never let it start over under steady writes, so once it passes 16 MB the writer copies the last
+few frames itself and the next write starts it from the beginning. The measurements behind each of these points,
+and what was tried and not kept, are in the log below.
 MD
+if [[ -n "$KEPT" ]]; then printf '\n%s\n' "$KEPT" >> docs/BENCHMARKS.md; fi
 cat docs/BENCHMARKS.md

@@ -226,6 +226,13 @@ pub struct DeliveryAttempt {
     pub created_at: i64,
 }
 
+impl DeliveryAttempt {
+    /// The success rule, one place for the worker, test-fire and the UI: a 2xx answer, read without error.
+    pub fn succeeded(&self) -> bool {
+        self.error_kind.is_none() && self.response_status.is_some_and(|c| (200..300).contains(&c))
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct DeliveryListQuery {

@@ -46,7 +46,38 @@ pub mod limits {
 /// value, so a form can send back what it was shown.
 pub const HEADER_MASK: &str = "••••••";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Header names an endpoint cannot set: those the hub sets itself, and those that describe the connection
+/// rather than the request (framing, upgrades, `Expect: 100-continue`), which a receiver, or a proxy on the way,
+/// would act on. Every `proxy-*` name is reserved too ([`is_reserved_header`]).
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-webhook-id",
+    "x-webhook-event",
+    "x-webhook-timestamp",
+    "x-webhook-signature",
+    "x-webhook-signature-timestamp",
+];
+
+/// Whether an endpoint may not set header `name` (any case).
+pub fn is_reserved_header(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-")
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Webhook {
     pub id: String,

@@ -173,7 +173,7 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopping = hub.stopping.clone();
-    let worker = hub.config.serve.worker.then(|| crate::server::delivery::worker::spawn(hub.clone(), stop_rx));
+    let worker = hub.config.serve.worker.then(|| crate::server::delivery::worker::spawn(hub.worker_context(), stop_rx));
     let metrics_server = metrics_listener.map(|l| {
         let app = super::app::metrics_router(hub.clone());
         // Closes with the main listener (after the drain), so the last scrapes still see this instance.

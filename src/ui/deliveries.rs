@@ -477,7 +477,7 @@ fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Call
 
 #[component]
 fn AttemptView(a: DeliveryAttempt, open: bool) -> impl IntoView {
-    let ok = a.error_kind.is_none() && a.response_status.is_some_and(|c| (200..300).contains(&c));
+    let ok = a.succeeded();
     let outcome = match (a.response_status, a.error_kind) {
         (Some(code), _) => format!("HTTP {code}"),
         (None, Some(k)) => k.as_str().replace('_', " "),

@@ -1,9 +1,11 @@
-//! Outbound delivery: the worker, the sender, retries, signing (Standard Webhooks) and the SSRF guard.
+//! Outbound delivery: the worker, the sender, the delivery policy (retries, the breaker), signing (Standard
+//! Webhooks), endpoint secrets for sending, payload templates and the SSRF guard. The queue the worker takes
+//! deliveries from is the store's ([`crate::server::store::queue`]).
 
-pub mod dispatch;
 pub mod metrics;
 pub mod playground;
-pub mod retry;
+pub mod policy;
+pub mod secrets;
 pub mod sender;
 pub mod sign;
 pub mod ssrf;

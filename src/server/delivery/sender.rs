@@ -8,11 +8,12 @@
 //! resolver and connection errors, resolved addresses, OS error numbers) describe the hub's own network, so
 //! they are logged at debug level and not shown to tenants.
 
-use super::sign::{legacy_signature, signature_header, SigningSecret};
+use super::secrets::Secrets;
+use super::sign::{legacy_signature, signature_header};
 use super::ssrf::{SsrfError, TargetPolicy};
 use super::template::render_template;
+use crate::model::webhook::is_reserved_header;
 use crate::model::{ContentType, DeliveryAttempt, ErrorKind, Webhook};
-use crate::server::service::webhooks::is_reserved_header;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,12 +73,6 @@ pub fn client(policy: TargetPolicy, max_idle_per_host: usize) -> Result<reqwest:
         .user_agent(USER_AGENT)
         .build()
         .map_err(|e| format!("cannot build the HTTP client deliveries are sent with: {e}"))
-}
-
-/// What the hub signs with: the current secret and, during a rotation, the previous one.
-pub struct Secrets {
-    pub current: SigningSecret,
-    pub previous: Option<SigningSecret>,
 }
 
 /// The answer to one attempt (the worker decides what it means for the delivery).

@@ -1,19 +1,61 @@
-//! The delivery worker: claims due deliveries in batches with a lease, sends each (bounded concurrency, one
-//! pooled client), decides retry / success / dead-letter, and records attempts in batched transactions.
-//! Idle, it sleeps until woken (publish in this process, NOTIFY from other instances) or until the next
-//! scheduled retry is due; it never spins.
+//! The delivery worker: takes deliveries from the queue (handed over in memory, or claimed in batches with a
+//! lease), sends each (bounded concurrency, one pooled client), judges the answer ([`super::policy`]) and
+//! records attempts in batched transactions. Idle, it sleeps until woken (publish in this process, NOTIFY from
+//! other instances) or until the next delivery comes due; it never spins.
+//!
+//! It is given a narrow [`WorkerContext`]: the store (whose queue it works), the guarded client, the master key
+//! to open endpoint secrets, its metrics and settings, and [`WorkerEvents`] to tell the service what happened.
 
-use super::dispatch::{Direct, Inbox, Slot};
-use super::retry::{backoff_ms, parse_retry_after};
-use super::sender::{self, Secrets};
-use crate::model::{Delivery, DeliveryStatus, ErrorKind, Webhook};
+use super::metrics::Metrics;
+use super::policy::{judge, Breaker};
+use super::secrets::{mask_attempt_headers, open_headers, signing_secrets, Secrets};
+use super::sender;
+use super::ssrf::TargetPolicy;
+use crate::model::{Delivery, DeliveryStatus, Webhook};
+use crate::server::auth::crypto::MasterKey;
 use crate::server::rate_limit::RateLimiter;
-use crate::server::service::AppState;
-use crate::server::store::{now_ms, AttemptRecord, Breaker, WORK_CHANNEL};
+use crate::server::store::queue::{Direct, Inbox, Slot};
+use crate::server::store::{now_ms, AttemptRecord, AutoDisabled, Store, WORK_CHANNEL};
+use futures::future::BoxFuture;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Semaphore};
+
+/// What the worker needs, and nothing more.
+#[derive(Clone)]
+pub struct WorkerContext {
+    pub store: Store,
+    /// The SSRF-guarded client deliveries are sent with.
+    pub client: reqwest::Client,
+    /// Opens the endpoints' sealed secrets.
+    pub master_key: MasterKey,
+    pub metrics: Arc<Metrics>,
+    pub settings: WorkerSettings,
+    pub events: Arc<dyn WorkerEvents>,
+}
+
+/// The worker's part of the configuration.
+#[derive(Clone)]
+pub struct WorkerSettings {
+    /// Deliveries sent at once.
+    pub concurrency: usize,
+    pub lease_ms: i64,
+    /// Shrinks retry delays (tests).
+    pub retry_time_scale: f64,
+    /// Whether endpoints' own rate limits apply.
+    pub endpoint_rate_limits: bool,
+    pub breaker: Breaker,
+    pub target_policy: TargetPolicy,
+}
+
+/// What the worker tells the rest of the hub.
+pub trait WorkerEvents: Send + Sync {
+    /// These tenants' deliveries changed (attempts were recorded), for live views on every instance.
+    fn deliveries_changed(&self, tenants: &[&str]);
+    /// An endpoint was switched off while its attempts were recorded (410 Gone, the circuit breaker).
+    fn endpoint_disabled(&self, disabled: AutoDisabled) -> BoxFuture<'_, ()>;
+}
 
 const CLAIM_BATCH: usize = 256;
 const MAX_IDLE_SLEEP: Duration = Duration::from_secs(30);
@@ -32,8 +74,7 @@ const RESULTS_BACKLOG: usize = 1024;
 type HookEntry = Arc<(Webhook, Secrets, bool)>;
 
 struct Shared {
-    hub: AppState,
-    client: reqwest::Client,
+    ctx: WorkerContext,
     limiter: RateLimiter,
     hooks: Mutex<HashMap<String, (Instant, HookEntry)>>,
     results: mpsc::Sender<AttemptRecord>,
@@ -42,16 +83,17 @@ struct Shared {
 
 /// Starts the worker; it stops claiming when `shutdown` turns true, lets in-flight sends finish (bounded) and
 /// releases what is left.
-pub fn spawn(hub: AppState, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run(hub, shutdown))
+pub fn spawn(ctx: WorkerContext, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(ctx, shutdown))
 }
 
 /// Deliveries claimed from the database, with their envelopes, waiting for a free permit.
 type Claimed = Vec<(Delivery, Option<Arc<str>>)>;
 
-async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
-    let concurrency = hub.config.serve.worker_concurrency.max(1);
-    let lease_ms = (hub.config.serve.lease_seconds.max(1) * 1000) as i64;
+async fn run(ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
+    let concurrency = ctx.settings.concurrency.max(1);
+    let lease_ms = ctx.settings.lease_ms.max(1000);
+    let store = ctx.store.clone();
     // Claims run ahead of the sends: the next batch is fetched while the window still has half a window queued,
     // so the window never drains while a claim waits for the (single SQLite) writer.
     let batch = concurrency.min(CLAIM_BATCH);
@@ -59,12 +101,11 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     // Bounded, so a writer that falls behind holds the senders' permits and the worker slows to its pace
     // instead of piling finished attempts up in memory.
     let (tx, rx) = mpsc::channel(RESULTS_BACKLOG);
-    let writer = tokio::spawn(results_writer(hub.clone(), rx));
-    let wake = tokio::spawn(forward_notifications(hub.clone()));
-    let resumer = tokio::spawn(resume_paused(hub.clone()));
+    let writer = tokio::spawn(results_writer(ctx.clone(), rx));
+    let wake = tokio::spawn(forward_notifications(store.clone()));
+    let resumer = tokio::spawn(resume_paused(store.clone()));
     let shared = Arc::new(Shared {
-        client: hub.client.clone(),
-        hub: hub.clone(),
+        ctx: ctx.clone(),
         limiter: RateLimiter::default(),
         hooks: Mutex::new(HashMap::new()),
         results: tx,
@@ -73,7 +114,7 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     let sem = Arc::new(Semaphore::new(concurrency));
     // Handed-over deliveries may wait for a few windows' worth: they are leased, but at the worker's pace that
     // is milliseconds, far inside the lease, and every one that fits saves a claim on the (single) writer.
-    let mut inbox = hub.dispatch.attach(concurrency * HANDOFF_WINDOWS, lease_ms);
+    let mut inbox = store.attach_worker(concurrency * HANDOFF_WINDOWS, lease_ms);
     tracing::info!(concurrency, "delivery worker started");
     // Claim when something may be due in the database: at start, after a wake-up, after a full batch, and when
     // the next scheduled retry comes due. Handed-over deliveries need no claim.
@@ -98,8 +139,8 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
         }
         if claim && !claiming && queued.len() < low_water {
             claiming = true;
-            let (hub, tx) = (hub.clone(), claimed_tx.clone());
-            tokio::spawn(async move { tx.send(claim_batch(hub, batch, lease_ms).await).await });
+            let (ctx, tx) = (ctx.clone(), claimed_tx.clone());
+            tokio::spawn(async move { tx.send(claim_batch(ctx, batch, lease_ms).await).await });
         }
         let wait = next_due.map_or(MAX_IDLE_SLEEP, |t| t.saturating_duration_since(Instant::now()));
         tokio::select! {
@@ -110,7 +151,7 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
                     Some(got) => {
                         claim = got.len() >= batch;
                         if !claim {
-                            next_due = next_due_instant(&hub).await;
+                            next_due = next_due_instant(&store).await;
                         }
                         queued.extend(got);
                     }
@@ -122,14 +163,14 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
                 }
             }
             Some(b) = inbox.rx.recv() => start_direct(&shared, &sem, &inbox, b).await,
-            _ = hub.work.notified(), if !claim => claim = true,
+            _ = store.woken(), if !claim => claim = true,
             _ = tokio::time::sleep(wait), if !claim && !claiming => claim = true,
             _ = shutdown.changed() => {}
         }
     }
     // Graceful stop: no more hand-overs; queued ones and claimed-but-unsent ones go back at once, in-flight sends
     // finish for a while, then whatever is left is handed back to the queue.
-    hub.dispatch.detach();
+    store.detach_worker();
     inbox.rx.close();
     let mut unsent: Vec<String> = queued.drain(..).map(|(d, _)| d.id).collect();
     drop(claimed_tx);
@@ -146,7 +187,7 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
     let left: Vec<String> = shared.in_flight.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
     let released = left.len();
     unsent.extend(left);
-    if let Err(e) = hub.store.release_deliveries(&unsent).await {
+    if let Err(e) = store.release(&unsent, None).await {
         tracing::warn!(error = %e, "releasing unsent deliveries failed; their leases expire instead");
     }
     wake.abort();
@@ -157,8 +198,8 @@ async fn run(hub: AppState, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// One claim with the envelopes of what it took (None: the database refused; the caller backs off).
-async fn claim_batch(hub: AppState, want: usize, lease_ms: i64) -> Option<Claimed> {
-    let claimed = match hub.store.claim_due(want as i64, lease_ms).await {
+async fn claim_batch(ctx: WorkerContext, want: usize, lease_ms: i64) -> Option<Claimed> {
+    let claimed = match ctx.store.claim(want as i64, lease_ms).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "claiming deliveries failed; retrying");
@@ -171,11 +212,11 @@ async fn claim_batch(hub: AppState, want: usize, lease_ms: i64) -> Option<Claime
     let event_ids: Vec<String> =
         claimed.iter().map(|d| d.event_id.clone()).collect::<HashSet<_>>().into_iter().collect();
     // A read that fails says nothing about the events: the claimed deliveries go back for a later look.
-    let envelopes = match hub.store.envelopes(&event_ids).await {
+    let envelopes = match ctx.store.envelopes(&event_ids).await {
         Ok(e) => e,
         Err(e) => {
             let ids: Vec<String> = claimed.iter().map(|d| d.id.clone()).collect();
-            defer_all(&hub, &ids, "reading the claimed deliveries' events", &e.to_string()).await;
+            defer_all(&ctx, &ids, "reading the claimed deliveries' events", &e.to_string()).await;
             return None;
         }
     };
@@ -193,8 +234,8 @@ async fn claim_batch(hub: AppState, want: usize, lease_ms: i64) -> Option<Claime
 
 /// When the next queued delivery comes due, as an instant (None: nothing queued). A failed query looks again
 /// after [`DEFER`].
-async fn next_due_instant(hub: &AppState) -> Option<Instant> {
-    let t = match hub.store.next_due_at().await {
+async fn next_due_instant(store: &Store) -> Option<Instant> {
+    let t = match store.next_due_at().await {
         Ok(t) => t?,
         Err(e) => {
             tracing::warn!(error = %e, "reading when the next delivery is due failed; looking again shortly");
@@ -208,14 +249,12 @@ async fn next_due_instant(hub: &AppState) -> Option<Instant> {
 /// Gives deliveries back to the queue, due after [`DEFER`], because something they need could not be read
 /// (the database hiccuped, a secret did not open): nothing is decided about them, and no attempt is counted.
 /// If even that write fails, their leases run out and they are claimed again.
-async fn defer_all(hub: &AppState, ids: &[String], what: &str, error: &str) {
+async fn defer_all(ctx: &WorkerContext, ids: &[String], what: &str, error: &str) {
     tracing::warn!(error = %error, deliveries = ids.len(), "{what} failed; the deliveries wait and are tried again");
-    hub.metrics.deferred(ids.len());
+    ctx.metrics.deferred(ids.len());
     let due = now_ms() + DEFER.as_millis() as i64;
-    for id in ids {
-        if let Err(e) = hub.store.release_delivery(id, due).await {
-            tracing::warn!(error = %e, delivery = %id, "giving a delivery back failed; its lease runs out instead");
-        }
+    if let Err(e) = ctx.store.release(ids, Some(due)).await {
+        tracing::warn!(error = %e, "giving deliveries back failed; their leases run out instead");
     }
 }
 
@@ -245,24 +284,24 @@ fn start(
     });
 }
 
-async fn resume_paused(hub: AppState) {
+async fn resume_paused(store: Store) {
     loop {
         tokio::time::sleep(RESUME_EVERY).await;
-        match hub.store.resume_paused(None).await {
+        match store.resume_paused(None).await {
             Ok(0) => {}
-            Ok(_) => hub.work.notify_one(),
+            Ok(_) => store.wake_local(),
             Err(e) => tracing::warn!(error = %e, "resuming paused deliveries failed; will retry"),
         }
     }
 }
 
 /// On PostgreSQL, publishes by other instances arrive as NOTIFY and wake this worker.
-async fn forward_notifications(hub: AppState) {
+async fn forward_notifications(store: Store) {
     loop {
-        match hub.store.listen(&[WORK_CHANNEL]).await {
+        match store.listen(&[WORK_CHANNEL]).await {
             Ok(Some(mut l)) => {
                 while l.recv().await.is_ok() {
-                    hub.work.notify_one();
+                    store.wake_local();
                 }
             }
             Ok(None) => return,
@@ -280,25 +319,25 @@ async fn hook_for(shared: &Shared, id: &str) -> Result<Option<HookEntry>, String
             return Ok(Some(h.clone()));
         }
     }
-    let Some((mut hook, sealed, deleted)) = shared.hub.store.webhook_for_send(id).await.map_err(|e| e.to_string())?
-    else {
+    let ctx = &shared.ctx;
+    let Some((mut hook, sealed, deleted)) = ctx.store.webhook_for_send(id).await.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    let secrets = shared.hub.signing_secrets(&sealed).map_err(|e| e.to_string())?;
-    shared.hub.open_headers(&mut hook).map_err(|e| e.to_string())?;
+    let secrets = signing_secrets(&ctx.master_key, &sealed)?;
+    open_headers(&ctx.master_key, &mut hook)?;
     let entry = Arc::new((hook, secrets, deleted));
     shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (Instant::now(), entry.clone()));
     Ok(Some(entry))
 }
 
 async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
-    let store = &shared.hub.store;
-    let metrics = &shared.hub.metrics;
+    let ctx = &shared.ctx;
+    let (store, metrics) = (&ctx.store, &ctx.metrics);
     // Only what was read decides a delivery's end; a failed cancel or pause leaves the lease to run out.
     let entry = match hook_for(shared, &d.webhook_id).await {
         Ok(Some(entry)) => entry,
         Ok(None) => return cancel(shared, &d, "endpoint not found").await,
-        Err(e) => return defer_all(&shared.hub, std::slice::from_ref(&d.id), "reading the endpoint", &e).await,
+        Err(e) => return defer_all(ctx, std::slice::from_ref(&d.id), "reading the endpoint", &e).await,
     };
     let (hook, secrets, deleted) = (&entry.0, &entry.1, entry.2);
     if deleted {
@@ -309,7 +348,7 @@ async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
         // pause itself only holds the delivery if the endpoint is still off.
         shared.hooks.lock().unwrap_or_else(|p| p.into_inner()).remove(&hook.id);
         metrics.outcome("paused");
-        if let Err(e) = store.pause_delivery(&d.id).await {
+        if let Err(e) = store.pause(&d.id).await {
             tracing::warn!(error = %e, delivery = %d.id, "pausing a delivery failed; its lease runs out instead");
         }
         return;
@@ -319,7 +358,7 @@ async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
     };
     // The endpoint's own rate limit: a throttled delivery waits its turn and is not an attempt.
     let per_min = hook.rate_limit_per_minute.max(1);
-    let decision = if shared.hub.config.serve.endpoint_rate_limits {
+    let decision = if ctx.settings.endpoint_rate_limits {
         shared.limiter.check(&hook.id, per_min, per_min.saturating_mul(60))
     } else {
         crate::server::rate_limit::Decision {
@@ -332,42 +371,27 @@ async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
     };
     if !decision.allowed {
         metrics.outcome("throttled");
-        let _ = store.release_delivery(&d.id, now_ms() + (decision.retry_after_secs * 1000) as i64).await;
+        let due = now_ms() + (decision.retry_after_secs * 1000) as i64;
+        if let Err(e) = store.release(std::slice::from_ref(&d.id), Some(due)).await {
+            tracing::warn!(error = %e, delivery = %d.id, "giving a throttled delivery back failed; its lease runs out");
+        }
         // The worker may be waiting for something later; let it look again.
-        shared.hub.work.notify_one();
+        store.wake_local();
         return;
     }
     let attempt_no = d.attempts + 1;
-    let policy = &shared.hub.config.target_policy;
     metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let msg = sender::Message { id: &d.event_id, event_type: &d.event_type, envelope_json: &envelope };
-    let sent = sender::send(&shared.client, policy, hook, secrets, &msg, attempt_no).await;
+    let sent = sender::send(&ctx.client, &ctx.settings.target_policy, hook, secrets, &msg, attempt_no).await;
     metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     metrics.attempt_latency(sent.attempt.duration_ms);
     let mut attempt = sent.attempt;
-    crate::server::service::secrets::mask_attempt_headers(hook, &mut attempt);
+    mask_attempt_headers(hook, &mut attempt);
     attempt.delivery_id = d.id.clone();
-    let code = attempt.response_status;
-    let ok = code.is_some_and(|c| (200..300).contains(&c)) && attempt.error_kind.is_none();
-    let mut disable_reason = None;
-    let (status, next) = if ok {
-        (DeliveryStatus::Success, None)
-    } else if code == Some(410) {
-        disable_reason = Some("the endpoint answered 410 Gone".to_string());
-        (DeliveryStatus::Failed, None)
-    } else if attempt.error_kind == Some(ErrorKind::SsrfBlocked) {
-        (DeliveryStatus::Failed, None)
-    } else if attempt_no <= hook.max_retries {
-        let honour = matches!(code, Some(429 | 503));
-        let ra = sent.retry_after.as_deref().filter(|_| honour).and_then(|v| parse_retry_after(v, now_ms()));
-        let scale = shared.hub.config.serve.retry_time_scale;
-        let wait = backoff_ms(hook.retry_delay_seconds, hook.backoff_factor, attempt_no, scale, ra);
-        (DeliveryStatus::Retrying, Some(now_ms() + wait))
-    } else {
-        (DeliveryStatus::Failed, None)
-    };
-    attempt.next_retry_at = next;
-    metrics.outcome(match status {
+    let verdict =
+        judge(&attempt, sent.retry_after.as_deref(), hook, attempt_no, ctx.settings.retry_time_scale, now_ms());
+    attempt.next_retry_at = verdict.next_attempt_at;
+    metrics.outcome(match verdict.status {
         DeliveryStatus::Success => "success",
         DeliveryStatus::Retrying => "retry",
         _ => "failed",
@@ -380,22 +404,23 @@ async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<str>>) {
         delivery_created_at: d.created_at,
         webhook_id: hook.id.clone(),
         attempt,
-        status,
-        next_attempt_at: next,
-        disable_reason,
+        status: verdict.status,
+        next_attempt_at: verdict.next_attempt_at,
+        disable_reason: verdict.disable_reason,
     };
     let _ = shared.results.send(record).await;
 }
 
 async fn cancel(shared: &Shared, d: &Delivery, reason: &str) {
-    shared.hub.metrics.outcome("cancelled");
-    if let Err(e) = shared.hub.store.cancel_delivery(&d.id, reason).await {
+    shared.ctx.metrics.outcome("cancelled");
+    if let Err(e) = shared.ctx.store.cancel(&d.id, reason).await {
         tracing::warn!(error = %e, delivery = %d.id, "cancelling a delivery failed; its lease runs out instead");
     }
 }
 
 /// Writes attempt records in batches: one transaction for everything that finished meanwhile.
-async fn results_writer(hub: AppState, mut rx: mpsc::Receiver<AttemptRecord>) {
+async fn results_writer(ctx: WorkerContext, mut rx: mpsc::Receiver<AttemptRecord>) {
+    let breaker = ctx.settings.breaker;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < 512 {
@@ -404,13 +429,9 @@ async fn results_writer(hub: AppState, mut rx: mpsc::Receiver<AttemptRecord>) {
                 Err(_) => break,
             }
         }
-        let breaker = Breaker {
-            failures: hub.config.serve.breaker_failures,
-            period_ms: (hub.config.serve.breaker_period_seconds as i64).saturating_mul(1000),
-        };
         let mut tries = 0;
         let disabled = loop {
-            match hub.store.record_attempts(&batch, breaker).await {
+            match ctx.store.record(&batch, |streak, now| breaker.verdict(streak, now)).await {
                 Ok(d) => break d,
                 Err(e) => {
                     tries += 1;
@@ -427,25 +448,13 @@ async fn results_writer(hub: AppState, mut rx: mpsc::Receiver<AttemptRecord>) {
         let mut tenants: Vec<&str> = batch.iter().map(|r| r.tenant_id.as_str()).collect();
         tenants.sort_unstable();
         tenants.dedup();
-        hub.deliveries_changed(&tenants, true);
+        ctx.events.deliveries_changed(&tenants);
         for d in disabled {
-            tracing::warn!(webhook = %d.webhook_id, reason = %d.reason, "endpoint disabled automatically");
-            let _ = hub
-                .store
-                .insert_audit(
-                    "system",
-                    Some(&d.tenant_id),
-                    "webhook.auto_disabled",
-                    Some(&d.webhook_id),
-                    Some(&d.reason),
-                )
-                .await;
-            hub.routes.invalidate(&d.tenant_id);
-            hub.broadcast_route_change(&d.tenant_id);
+            ctx.events.endpoint_disabled(d).await;
         }
         if retry_soon {
             // The worker may be asleep until a later retry; let it recompute.
-            hub.work.notify_one();
+            ctx.store.wake_local();
         }
     }
 }

@@ -35,7 +35,7 @@ impl Hub {
             return Err(AppError::conflict("this delivery is still queued"));
         }
         self.get_webhook(&actor, &d.webhook_id).await?;
-        let replay = self.store.insert_replay(&d, false).await?.ok_or_else(AppError::internal)?;
+        let replay = self.store.replay(&d, false).await?.ok_or_else(AppError::internal)?;
         self.audit(&actor, Some(&d.tenant_id), "delivery.replayed", &d.id, &replay.id).await?;
         self.deliveries_changed(&[d.tenant_id.as_str()], true);
         self.wake_workers().await;
@@ -57,7 +57,7 @@ impl Hub {
         'pages: loop {
             let page = self.store.list_deliveries(Some(&w.tenant_id), &q, MAX_RECOVER).await?;
             for d in &page {
-                if d.replayed_by.is_none() && self.store.insert_replay(d, true).await?.is_some() {
+                if d.replayed_by.is_none() && self.store.replay(d, true).await?.is_some() {
                     replayed += 1;
                     if replayed as i64 >= MAX_RECOVER {
                         break 'pages;
@@ -110,10 +110,10 @@ impl Hub {
         let msg = sender::Message { id: &event.id, event_type: &event_type, envelope_json: &envelope };
         let sent = sender::send(client, &self.config.target_policy, &hook, &secrets, &msg, 1).await;
         let mut attempt = sent.attempt;
-        super::secrets::mask_attempt_headers(&hook, &mut attempt);
+        crate::server::delivery::secrets::mask_attempt_headers(&hook, &mut attempt);
         let delivery_id = delivery_id(&event.id, 0);
         attempt.delivery_id = delivery_id.clone();
-        let success = attempt.error_kind.is_none() && attempt.response_status.is_some_and(|c| (200..300).contains(&c));
+        let success = attempt.succeeded();
         let record = AttemptRecord {
             delivery_id: delivery_id.clone(),
             tenant_id: hook.tenant_id.clone(),

@@ -7,8 +7,7 @@ use crate::model::{
     AppError, AppResult, BatchItemResult, ErrorCode, Event, EventListQuery, EventType, EventWithDeliveries,
     PublishEvent, Published, Validator,
 };
-use crate::server::delivery::dispatch::Dispatch;
-use crate::server::store::{delivery_id, new_id, now_ms, PublishOutcome, WORK_CHANNEL};
+use crate::server::store::{new_id, now_ms, PublishOutcome};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -149,35 +148,24 @@ impl Hub {
             .filter(|r| r.verdict(&event.event_type, &event.envelope) == RouteVerdict::Match)
             .map(|r| r.webhook_id.clone())
             .collect();
-        let rows: Vec<(String, String)> =
-            matched.into_iter().enumerate().map(|(n, w)| (delivery_id(&event.id, n), w)).collect();
+        let matched_n = matched.len();
         let envelope: Arc<str> = event.envelope.to_string().into();
-        // Room in this instance's worker: the rows are written leased to it and handed over in memory.
-        let direct = self.dispatch.reserve(rows.len(), event.created_at);
-        let lease = direct.as_ref().map(|r| r.lease_until);
-        let outcome =
-            self.store.insert_event(&event, &envelope, &rows, lease, input.idempotency_key.as_deref()).await?;
-        Ok(match outcome {
+        let key = input.idempotency_key.as_deref();
+        Ok(match self.store.enqueue(&event, envelope, matched, key).await? {
             PublishOutcome::Duplicate(id, n) => Published { id, matched: n, duplicate: true },
             PublishOutcome::Created => {
-                if !rows.is_empty() {
+                if matched_n > 0 {
                     // Other instances hear of it once a worker records the first attempt.
                     self.deliveries_changed(&[tenant.as_str()], false);
-                    match direct {
-                        Some(r) => Dispatch::hand_over(r, &event, envelope, &rows),
-                        // The outbox already told other instances (NOTIFY with the commit).
-                        None => self.work.notify_one(),
-                    }
                 }
-                Published { id: event.id, matched: rows.len(), duplicate: false }
+                Published { id: event.id, matched: matched_n, duplicate: false }
             }
         })
     }
 
     /// Wakes this instance's worker, and the others' on PostgreSQL.
     pub async fn wake_workers(&self) {
-        self.work.notify_one();
-        if let Err(e) = self.store.notify(WORK_CHANNEL, "").await {
+        if let Err(e) = self.store.wake().await {
             tracing::warn!(error = %e, "cannot notify other workers");
         }
     }

@@ -14,6 +14,8 @@ use crate::model::{ApiKey, AppError, AppResult, Role, User};
 use crate::server::auth::crypto::MasterKey;
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::config::{Config, DatabaseUrl};
+use crate::server::delivery::policy::Breaker;
+use crate::server::delivery::worker::{WorkerContext, WorkerSettings};
 use crate::server::store::Store;
 use std::sync::Arc;
 
@@ -28,11 +30,7 @@ pub struct Hub {
     pub routes: routing::RoutingIndex,
     pub catalog: events::CatalogCache,
     pub known_tenants: KnownTenants,
-    /// Wakes the delivery worker when new deliveries are written (in-process).
-    pub work: tokio::sync::Notify,
-    /// Fresh deliveries handed straight to this instance's worker.
-    pub dispatch: crate::server::delivery::dispatch::Dispatch,
-    pub metrics: crate::server::delivery::metrics::Metrics,
+    pub metrics: Arc<crate::server::delivery::metrics::Metrics>,
     /// Open live streams per session (see `live::StreamCounts`).
     pub streams: crate::server::live::StreamCounts,
     pub limiter: crate::server::rate_limit::RateLimiter,
@@ -117,8 +115,6 @@ impl Hub {
             routes: Default::default(),
             catalog: Default::default(),
             known_tenants: Default::default(),
-            work: tokio::sync::Notify::new(),
-            dispatch: Default::default(),
             metrics: Default::default(),
             streams: Default::default(),
             limiter: Default::default(),
@@ -133,6 +129,29 @@ impl Hub {
 }
 
 impl Hub {
+    /// What the delivery worker is given: the parts of the hub it needs, and the hub to report to.
+    pub fn worker_context(self: &Arc<Self>) -> WorkerContext {
+        let serve = &self.config.serve;
+        WorkerContext {
+            store: self.store.clone(),
+            client: self.client.clone(),
+            master_key: self.master_key.clone(),
+            metrics: self.metrics.clone(),
+            settings: WorkerSettings {
+                concurrency: serve.worker_concurrency.max(1),
+                lease_ms: (serve.lease_seconds.max(1) * 1000) as i64,
+                retry_time_scale: serve.retry_time_scale,
+                endpoint_rate_limits: serve.endpoint_rate_limits,
+                breaker: Breaker {
+                    failures: serve.breaker_failures,
+                    period_ms: (serve.breaker_period_seconds as i64).saturating_mul(1000),
+                },
+                target_policy: self.config.target_policy.clone(),
+            },
+            events: self.clone(),
+        }
+    }
+
     /// Announces that these tenants' deliveries changed: to this instance's live views and, with `everywhere`,
     /// to the other instances on the same PostgreSQL database.
     pub fn deliveries_changed(&self, tenants: &[&str], everywhere: bool) {

@@ -1,38 +1,15 @@
-//! Endpoints' secrets at rest: signing secrets and custom header values are sealed under the master key, each
-//! bound to its row and column (see [`crate::server::auth::crypto`]). Header values are receivers' credentials:
-//! every answer shows them masked ([`HEADER_MASK`]), the attempt log stores them masked, and only the sender
-//! (and [`Hub::webhook_headers`], audited) sees them opened.
+//! Endpoints' secrets at rest, the writing side: signing secrets and custom header values are sealed under the
+//! master key, each bound to its row and column (the bindings and the opening for sending are in
+//! [`crate::server::delivery::secrets`]). Header values are receivers' credentials: every answer shows them
+//! masked ([`HEADER_MASK`]), the attempt log stores them masked, and only the sender (and
+//! [`Hub::webhook_headers`], audited) sees them opened.
 
 use super::{Actor, Hub};
-use crate::model::{AppError, AppResult, DeliveryAttempt, Validator, Webhook, WebhookHeaders, HEADER_MASK};
+use crate::model::{AppError, AppResult, Validator, Webhook, WebhookHeaders, WebhookSecret, HEADER_MASK};
 use crate::server::auth::crypto::{MasterKey, LEGACY_PREFIX, SEALED_PREFIX};
-use crate::server::store::Store;
+use crate::server::delivery::secrets::{self as open, header_aad, secret_aad, Secrets};
+use crate::server::store::{SealedSecrets, Store};
 use std::collections::BTreeMap;
-
-/// What a signing secret (current or previous) is sealed for.
-pub fn secret_aad(webhook_id: &str) -> String {
-    format!("webhook:{webhook_id}:secret")
-}
-
-/// What a header value is sealed for; the name is lowercased, as header names compare without case.
-pub fn header_aad(webhook_id: &str, name: &str) -> String {
-    format!("webhook:{webhook_id}:header:{}", name.to_ascii_lowercase())
-}
-
-/// Replaces the endpoint's custom header values in an attempt's request headers with the mask, before the
-/// attempt is stored: the delivery log is readable with `deliveries:read`, the values are credentials.
-/// `hook.headers` names the custom headers (sealed or opened, the values do not matter here).
-pub fn mask_attempt_headers(hook: &Webhook, attempt: &mut DeliveryAttempt) {
-    if hook.headers.is_empty() {
-        return;
-    }
-    let custom: Vec<String> = hook.headers.keys().map(|k| k.to_ascii_lowercase()).collect();
-    for (name, value) in &mut attempt.request_headers {
-        if custom.iter().any(|c| c.eq_ignore_ascii_case(name)) {
-            *value = HEADER_MASK.to_string();
-        }
-    }
-}
 
 impl Hub {
     pub fn seal_secret(&self, webhook_id: &str, secret: &str) -> String {
@@ -49,16 +26,19 @@ impl Hub {
         clear.iter().map(|(n, v)| (n.clone(), self.master_key.seal_for(&header_aad(webhook_id, n), v))).collect()
     }
 
-    /// Opens the endpoint's sealed header values in place, for sending. One that does not open is an error
-    /// (the delivery waits) rather than a header left out or sent sealed.
+    /// Opens the endpoint's sealed header values in place (test-fire, the owner's view).
     pub fn open_headers(&self, hook: &mut Webhook) -> AppResult<()> {
-        for (name, value) in hook.headers.iter_mut() {
-            *value = self.master_key.open_for(&header_aad(&hook.id, name), value).map_err(|e| {
-                tracing::error!(error = %e, webhook = %hook.id, "cannot open a custom header value");
-                AppError::internal()
-            })?;
-        }
-        Ok(())
+        open::open_headers(&self.master_key, hook).map_err(internal)
+    }
+
+    /// The endpoint's signing secrets in clear, for their owner.
+    pub fn open_secrets(&self, s: &SealedSecrets) -> AppResult<WebhookSecret> {
+        open::open_secrets(&self.master_key, s).map_err(internal)
+    }
+
+    /// The secrets test-fire signs with.
+    pub fn signing_secrets(&self, s: &SealedSecrets) -> AppResult<Secrets> {
+        open::signing_secrets(&self.master_key, s).map_err(internal)
     }
 
     /// An update's headers against the stored (sealed) ones: a value equal to the mask keeps the stored value
@@ -150,4 +130,10 @@ pub async fn reseal_at_start(store: &Store, key: &MasterKey) -> Result<usize, St
         tracing::info!(changed, "endpoint secrets re-sealed in the current format");
     }
     Ok(changed)
+}
+
+/// A secret that does not open is the hub's fault (its key or its data), never the caller's: logged, a 500.
+fn internal(e: String) -> AppError {
+    tracing::error!(error = %e, "cannot open an endpoint secret");
+    AppError::internal()
 }

@@ -3,46 +3,17 @@
 
 use super::{Actor, Hub};
 use crate::model::filter::{validate_event_pattern, validate_filter, FilterOp};
+use crate::model::webhook::is_reserved_header;
 use crate::model::webhook::limits;
 use crate::model::{
     AppError, AppResult, CreateWebhook, RotateWebhookSecret, UpdateWebhook, Validator, Webhook, WebhookListQuery,
     WebhookSecret,
 };
-use crate::server::delivery::sender::Secrets;
 use crate::server::delivery::sign::SigningSecret;
 use crate::server::delivery::ssrf;
-use crate::server::store::{new_id, now_ms, SealedSecrets};
-
-/// Header names an endpoint cannot set: those the hub sets itself, and those that describe the connection
-/// rather than the request (framing, upgrades, `Expect: 100-continue`), which a receiver, or a proxy on the way,
-/// would act on. Every `proxy-*` name is reserved too ([`is_reserved_header`]).
-const RESERVED_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "content-type",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "upgrade",
-    "expect",
-    "user-agent",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "x-webhook-id",
-    "x-webhook-event",
-    "x-webhook-timestamp",
-    "x-webhook-signature",
-    "x-webhook-signature-timestamp",
-];
-
-/// Whether an endpoint may not set header `name` (any case).
-pub fn is_reserved_header(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-")
-}
+use crate::server::delivery::worker::WorkerEvents;
+use crate::server::store::{new_id, now_ms, AutoDisabled, SealedSecrets};
+use futures::future::BoxFuture;
 
 const DEFAULT_GRACE_SECONDS: u64 = 24 * 3600;
 
@@ -157,6 +128,7 @@ impl Hub {
         Ok(())
     }
 
+    /// The tenant's endpoints changed: its routes are read afresh here and on every other instance.
     fn invalidate(&self, tenant: &str) {
         self.routes.invalidate(tenant);
         self.broadcast_route_change(tenant);
@@ -301,36 +273,6 @@ impl Hub {
         self.open_secrets(&sealed)
     }
 
-    pub fn open_secrets(&self, s: &SealedSecrets) -> AppResult<WebhookSecret> {
-        let open = |x: &str| {
-            self.open_secret(&s.webhook_id, x).map_err(|e| {
-                tracing::error!(error = %e, "cannot open a webhook secret");
-                AppError::internal()
-            })
-        };
-        let live_previous = s.previous_expires_at.is_some_and(|e| e > now_ms());
-        Ok(WebhookSecret {
-            secret: open(&s.current)?,
-            previous_secret: match (&s.previous, live_previous) {
-                (Some(p), true) => Some(open(p)?),
-                _ => None,
-            },
-            previous_expires_at: s.previous_expires_at.filter(|_| live_previous),
-        })
-    }
-
-    /// The secrets the sender signs with (the previous one only while its grace period lasts).
-    pub fn signing_secrets(&self, s: &SealedSecrets) -> AppResult<Secrets> {
-        let open = self.open_secrets(s)?;
-        let parse = |x: &str| {
-            SigningSecret::parse(x).map_err(|e| {
-                tracing::error!(error = %e, "a stored webhook secret does not parse");
-                AppError::internal()
-            })
-        };
-        Ok(Secrets { current: parse(&open.secret)?, previous: open.previous_secret.as_deref().map(parse).transpose()? })
-    }
-
     /// New signing secret; during the grace period both are used to sign (two signatures per request).
     pub async fn rotate_webhook_secret(
         &self,
@@ -357,5 +299,25 @@ impl Hub {
         self.store.set_webhook_secrets(&w.id, &sealed).await?;
         self.audit(&actor, Some(&w.tenant_id), "webhook.secret_rotated", &w.id, &format!("grace {grace}s")).await?;
         self.open_secrets(&sealed)
+    }
+}
+
+/// What the delivery worker reports goes through the same rules as a person's action: the audit log, the
+/// routing index, the live views.
+impl WorkerEvents for Hub {
+    fn deliveries_changed(&self, tenants: &[&str]) {
+        Hub::deliveries_changed(self, tenants, true);
+    }
+
+    fn endpoint_disabled(&self, d: AutoDisabled) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            tracing::warn!(webhook = %d.webhook_id, reason = %d.reason, "endpoint disabled automatically");
+            self.invalidate(&d.tenant_id);
+            let audited =
+                self.audit(&Actor::System, Some(&d.tenant_id), "webhook.auto_disabled", &d.webhook_id, &d.reason);
+            if audited.await.is_err() {
+                tracing::warn!(webhook = %d.webhook_id, "the automatic disabling could not be written to the audit log");
+            }
+        })
     }
 }

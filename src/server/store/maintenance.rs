@@ -1,7 +1,11 @@
 //! Reading the delivery log in aggregate (stats) and keeping it bounded (retention).
 
-use super::script::{Arg, Script};
-use super::{DbResult, Store};
+use super::queue::fanout::pending_view;
+use super::queue::ids::{named_after_event, NOT_NAMED_AFTER_EVENT};
+use super::queue::{AttemptRecord, IDEMPOTENCY_WINDOW_MS};
+use super::script::Script;
+use super::sql::{Arg, Conditions, Dialect};
+use super::{now_ms, DbResult, Store};
 use sqlx::Row;
 
 /// Upper bounds (ms) of the latency histogram's classes; class `LATENCY_BOUNDS_MS.len()` is everything slower.
@@ -34,8 +38,8 @@ const PRUNE_BATCH: i64 = 500;
 
 impl Store {
     /// Deliveries grouped by time bucket, status and latency class: finished ones from the hourly rollups,
-    /// queued ones (pending, retrying) from the queue itself (its partial index). Neither read grows with the
-    /// size of the log.
+    /// queued ones (pending, retrying) from the queue itself (its partial index and the fan-outs, in one
+    /// statement). Neither read grows with the size of the log.
     pub async fn delivery_stats_rows(
         &self,
         tenant: Option<&str>,
@@ -44,8 +48,7 @@ impl Store {
         until: i64,
         bucket_ms: i64,
     ) -> DbResult<Vec<StatsRow>> {
-        self.write_out_fanouts().await?;
-        let mut c = super::Conditions::new(self.dialect);
+        let mut c = Conditions::new(self.dialect);
         match (webhook, tenant) {
             (Some(w), _) => c.text("webhook_id", "=", Some(w)),
             (None, t) => c.text("tenant_id", "=", t),
@@ -66,15 +69,26 @@ impl Store {
                 total_ms: r.try_get("ms")?,
             });
         }
-        let mut c = super::Conditions::new(self.dialect);
-        c.raw("status IN ('pending', 'retrying')");
-        match (webhook, tenant) {
-            (Some(w), _) => c.text("webhook_id", "=", Some(w)),
-            (None, t) => c.text("tenant_id", "=", t),
+        let queued = |c: &mut Conditions| {
+            match (webhook, tenant) {
+                (Some(w), _) => c.text("webhook_id", "=", Some(w)),
+                (None, t) => c.text("tenant_id", "=", t),
+            };
+            c.int("created_at", ">=", Some(since)).int("created_at", "<", Some(until));
         };
-        c.int("created_at", ">=", Some(since)).int("created_at", "<", Some(until));
-        let sql = format!("SELECT created_at, status FROM {} {}", self.dialect.queue_table(), c.clause());
-        for r in c.bind(sqlx::query(&sql)).fetch_all(&self.read).await? {
+        let mut rows = Conditions::new(self.dialect);
+        rows.raw("status IN ('pending', 'retrying')");
+        queued(&mut rows);
+        let mut fanned = Conditions::after(&rows);
+        queued(&mut fanned);
+        let sql = format!(
+            "SELECT created_at, status FROM {} {} UNION ALL SELECT created_at, status FROM ({}) AS q {}",
+            self.dialect.queue_table(),
+            rows.clause(),
+            pending_view(self.dialect, "1 = 1"),
+            fanned.clause()
+        );
+        for r in fanned.bind(rows.bind(sqlx::query(&sql))).fetch_all(&self.read).await? {
             out.push(StatsRow {
                 bucket: (r.try_get::<i64, _>("created_at")? - since) / bucket_ms,
                 status: r.try_get("status")?,
@@ -97,9 +111,7 @@ impl Store {
     /// `test_before`), then events older than that which no delivery refers to, and idempotency keys past their
     /// 24 hours; in small transactions.
     pub async fn prune(&self, before: i64, test_before: i64) -> DbResult<Pruned> {
-        // An event whose deliveries are still a fan-out would look like an orphan.
-        self.write_out_fanouts().await?;
-        let idempotency_before = super::now_ms() - super::events::IDEMPOTENCY_WINDOW_MS;
+        let idempotency_before = now_ms() - IDEMPOTENCY_WINDOW_MS;
         let mut out = Pruned::default();
         for (cutoff, test) in [(before, 0i64), (test_before, 1)] {
             loop {
@@ -140,14 +152,14 @@ impl Store {
             }
         }
         // An event is an orphan when neither the deliveries named after it (a key range, see `delivery_id`)
-        // nor the others (the partial index `deliveries_event`) are left.
+        // nor the others (the partial index `deliveries_event`) are left, and no fan-out still holds some.
         let orphans = format!(
             "DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE created_at < $1 \
              AND (is_test = 1 OR created_at < $2) \
              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE {}) \
-             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND {}) LIMIT $3)",
-            super::events::named_after_event("", "e.id"),
-            super::events::NOT_NAMED_AFTER_EVENT
+             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND {NOT_NAMED_AFTER_EVENT}) \
+             AND NOT EXISTS (SELECT 1 FROM fanouts WHERE event_id = e.id) LIMIT $3)",
+            named_after_event("", "e.id"),
         );
         loop {
             let n = sqlx::query(&orphans)
@@ -193,10 +205,10 @@ fn class_of(duration_ms: u64) -> i64 {
 
 /// Adds finished deliveries to the hourly rollups (one multi-row upsert, keys merged first: PostgreSQL refuses
 /// to update one row twice in a statement).
-pub(super) fn add_to_rollups<'a>(
+pub(in crate::server::store) fn add_to_rollups<'a>(
     script: &mut Script<'a>,
-    dialect: super::Dialect,
-    records: &[&'a super::AttemptRecord],
+    dialect: Dialect,
+    records: &[&'a AttemptRecord],
 ) {
     // (endpoint, hour, status, class) → (tenant, count, total ms)
     type Key<'a> = (&'a str, i64, &'a str, i64);

@@ -6,52 +6,9 @@
 //! one call: on SQLite `BEGIN`, the statements and `COMMIT`; on PostgreSQL one statement, the others as its
 //! data-modifying `WITH` clauses.
 
-use super::{DbResult, Dialect};
-use sqlx::any::{Any, AnyArguments, AnyRow};
-use sqlx::query::Query;
-
-/// A bind value.
-pub(crate) enum Arg<'a> {
-    Int(Option<i64>),
-    Str(Option<&'a str>),
-    Owned(Option<String>),
-}
-
-impl From<i64> for Arg<'_> {
-    fn from(v: i64) -> Self {
-        Arg::Int(Some(v))
-    }
-}
-
-impl From<Option<i64>> for Arg<'_> {
-    fn from(v: Option<i64>) -> Self {
-        Arg::Int(v)
-    }
-}
-
-impl<'a> From<&'a str> for Arg<'a> {
-    fn from(v: &'a str) -> Self {
-        Arg::Str(Some(v))
-    }
-}
-
-impl<'a> From<Option<&'a str>> for Arg<'a> {
-    fn from(v: Option<&'a str>) -> Self {
-        Arg::Str(v)
-    }
-}
-
-impl From<String> for Arg<'_> {
-    fn from(v: String) -> Self {
-        Arg::Owned(Some(v))
-    }
-}
-
-impl From<Option<String>> for Arg<'_> {
-    fn from(v: Option<String>) -> Self {
-        Arg::Owned(v)
-    }
-}
+use super::sql::{bind_all, Arg, Dialect};
+use super::DbResult;
+use sqlx::any::{Any, AnyRow};
 
 /// SQLite's largest parameter number (SQLITE_MAX_VARIABLE_NUMBER of the bundled library), with room to spare.
 const SQLITE_MAX_PARAMS: usize = 32_000;
@@ -68,20 +25,6 @@ pub(crate) struct Script<'a> {
     returning: Vec<usize>,
     /// The text is the same every time (parameters carry the rows): keep it prepared on PostgreSQL too.
     constant_text: bool,
-}
-
-pub(super) fn bind_all<'q>(
-    mut q: Query<'q, Any, AnyArguments<'q>>,
-    args: Vec<Arg<'q>>,
-) -> Query<'q, Any, AnyArguments<'q>> {
-    for a in args {
-        q = match a {
-            Arg::Int(v) => q.bind(v),
-            Arg::Str(v) => q.bind(v),
-            Arg::Owned(v) => q.bind(v),
-        };
-    }
-    q
 }
 
 /// `sql` with every `$n` turned into `$(n + offset)`. Only for the store's own statements, which hold no `$`

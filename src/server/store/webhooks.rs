@@ -283,7 +283,7 @@ impl Store {
 
     /// Soft-deletes the endpoint and cancels its queued deliveries, in one transaction.
     pub async fn delete_webhook(&self, id: &str) -> DbResult<u64> {
-        self.write_out_fanouts().await?;
+        self.write_out_all().await?;
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE webhooks SET deleted_at = $2, is_active = 0, updated_at = $2 WHERE id = $1")
@@ -323,5 +323,20 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         Ok(cancelled + paused)
+    }
+
+    /// An endpoint (even a deleted or disabled one) with its sealed secrets, for sending.
+    pub async fn webhook_for_send(&self, id: &str) -> DbResult<Option<(Webhook, SealedSecrets, bool)>> {
+        let Some(row) =
+            sqlx::query("SELECT deleted_at FROM webhooks WHERE id = $1").bind(id).fetch_optional(&self.read).await?
+        else {
+            return Ok(None);
+        };
+        let deleted = row.try_get::<Option<i64>, _>("deleted_at")?.is_some();
+        let w =
+            sqlx::query(&format!("SELECT {} FROM webhooks WHERE id = $1", COLS)).bind(id).fetch_one(&self.read).await?;
+        let w = webhook_from(&w)?;
+        let secrets = self.webhook_secrets(id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        Ok(Some((w, secrets, deleted)))
     }
 }

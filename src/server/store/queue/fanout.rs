@@ -2,18 +2,21 @@
 //! endpoint (ten rows cost a publish about as much as everything else together), and the rows are written from
 //! it later, in bulk and inside the database:
 //! - by the worker that was handed the deliveries, in the transaction that records their first attempts (each
-//!   attempted row is then written once, with its outcome; `record_attempts`);
+//!   attempted row is then written once, with its outcome; `Store::record`);
 //! - by a claim, for fan-outs no worker holds (none had room, or its lease ran out after a crash);
-//! - before anything reads or changes queued deliveries, so every reader sees each delivery as a row.
+//! - before a queued delivery is changed (released, cancelled, paused) or endpoints are deleted.
 //!
+//! Readers never write them out: [`pending_view`] shows a fan-out's deliveries as rows, read only.
 //! Rows written from a fan-out keep its lease: a handed-over delivery is not claimed by anyone else meanwhile.
 //! On PostgreSQL whoever writes an event's rows first locks its fan-out row (`FOR UPDATE`), so two instances
 //! never insert the same rows side by side.
 
-use super::events::{delivery_from, DELIVERY_COLS};
-use super::script::{bind_all, Arg, Script};
-use super::{DbResult, Dialect, Store};
+use super::ids::{events_named_by, sql_delivery_id};
 use crate::model::Delivery;
+use crate::server::store::deliveries::{delivery_from, DELIVERY_COLS};
+use crate::server::store::script::Script;
+use crate::server::store::sql::{bind_all, Arg, Dialect};
+use crate::server::store::{DbResult, Store};
 use sqlx::Row;
 
 /// Fan-outs written out per transaction: small, so publishing never waits long behind it.
@@ -24,24 +27,41 @@ const COLS: &str =
     "id, tenant_id, event_id, webhook_id, event_type, status, next_attempt_at, lease_until, created_at, updated_at";
 
 /// The delivery rows of the fan-outs `f` (a table or a `WITH` query with `event_id`, `endpoints`,
-/// `lease_until`) whose event ids satisfy `filter`, named as `store::delivery_id` names them, leased until
-/// `lease` (an SQL expression).
+/// `lease_until`) whose event ids satisfy `filter`, named by [`sql_delivery_id`], leased until `lease` (an SQL
+/// expression), in [`COLS`] order.
 fn expand_select(dialect: Dialect, f: &str, filter: &str, lease: &str) -> String {
+    let (endpoints, n, webhook) = match dialect {
+        Dialect::Sqlite => ("json_each(f.endpoints) j", "j.key", "j.value"),
+        Dialect::Postgres => {
+            ("LATERAL jsonb_array_elements_text(f.endpoints::jsonb) WITH ORDINALITY AS j(w, n)", "(j.n - 1)", "j.w")
+        }
+    };
+    format!(
+        "SELECT {} AS id, e.tenant_id AS tenant_id, e.id AS event_id, {webhook} AS webhook_id, \
+         e.event_type AS event_type, 'pending' AS status, e.created_at AS next_attempt_at, {lease} AS lease_until, \
+         e.created_at AS created_at, e.created_at AS updated_at \
+         FROM {f} f JOIN events e ON e.id = f.event_id CROSS JOIN {endpoints} WHERE {filter}",
+        sql_delivery_id(dialect, "e.id", n)
+    )
+}
+
+/// The deliveries still held in fan-outs of events that satisfy `filter` (on `f` and `e`), as the log's rows
+/// ([`DELIVERY_COLS`]): a read-only view for the log's readers.
+pub(in crate::server::store) fn pending_view(dialect: Dialect, filter: &str) -> String {
+    format!(
+        "SELECT id, tenant_id, event_id, webhook_id, event_type, status, CAST(0 AS BIGINT) AS attempts, \
+         next_attempt_at, CAST(NULL AS BIGINT) AS last_status_code, CAST(NULL AS TEXT) AS last_error, \
+         CAST(NULL AS BIGINT) AS duration_ms, CAST(0 AS BIGINT) AS is_test, CAST(NULL AS TEXT) AS replayed_by, \
+         created_at, updated_at FROM ({}) AS p",
+        expand_select(dialect, "fanouts", filter, "f.lease_until")
+    )
+}
+
+/// How many deliveries a fan-out row (`endpoints`) holds.
+pub(in crate::server::store) fn fanout_length(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Sqlite => format!(
-            "SELECT 'dlv_' || substr(e.id, 5) || '_' || printf('%04x', j.key), e.tenant_id, e.id, j.value, \
-             e.event_type, 'pending', e.created_at, {lease}, e.created_at, e.created_at \
-             FROM {f} f JOIN events e ON e.id = f.event_id, json_each(f.endpoints) j WHERE {filter}"
-        ),
-        // `lpad` cuts longer text, and `{n:04x}` does not: five hex digits and more are kept whole.
-        Dialect::Postgres => format!(
-            "SELECT 'dlv_' || substr(e.id, 5) || '_' || CASE WHEN j.n <= 65536 THEN lpad(to_hex(j.n - 1), 4, '0') \
-             ELSE to_hex(j.n - 1) END, e.tenant_id, e.id, j.w, e.event_type, 'pending', e.created_at, \
-             {lease}, e.created_at, e.created_at \
-             FROM {f} f JOIN events e ON e.id = f.event_id \
-             CROSS JOIN LATERAL jsonb_array_elements_text(f.endpoints::jsonb) WITH ORDINALITY AS j(w, n) \
-             WHERE {filter}"
-        ),
+        Dialect::Sqlite => "json_array_length(endpoints)",
+        Dialect::Postgres => "json_array_length(CAST(endpoints AS json))",
     }
 }
 
@@ -56,24 +76,9 @@ fn taken(events: &str) -> String {
     format!("f AS (DELETE FROM fanouts WHERE event_id IN ({events}) RETURNING event_id, endpoints, lease_until)")
 }
 
-/// The event ids that delivery ids name (`store::delivery_id`), each once; ids named otherwise name none.
-pub(super) fn events_named_by(delivery_ids: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = delivery_ids
-        .iter()
-        .filter_map(|id| {
-            let rest = id.strip_prefix("dlv_")?;
-            let (ulid, _) = rest.split_once('_')?;
-            Some(format!("evt_{ulid}"))
-        })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 /// Adds to a SQLite record script the statements that write out the fan-outs of `events` (after the script's
 /// own upserts of the attempted rows, which the written-out rows then leave alone) and delete them.
-pub(super) fn push_write_out_sqlite<'a>(script: &mut Script<'a>, events: &'a [String]) {
+pub(in crate::server::store) fn push_write_out_sqlite<'a>(script: &mut Script<'a>, events: &'a [String]) {
     for chunk in events.chunks(BATCH) {
         let list = Dialect::Sqlite.list(chunk.len());
         let filter = format!("f.event_id IN ({list})");
@@ -91,7 +96,11 @@ pub(super) fn push_write_out_sqlite<'a>(script: &mut Script<'a>, events: &'a [St
 /// PostgreSQL: writes out (and deletes) the fan-outs of `events` on `conn`, inside the caller's transaction,
 /// except the rows named in `except` (the caller writes those itself). Waits for a fan-out another instance is
 /// writing out; the lock is taken before any row is written, so no two writers wait on each other's rows.
-pub(super) async fn write_out_pg(conn: &mut sqlx::AnyConnection, events: &[String], except: &[&str]) -> DbResult<()> {
+pub(in crate::server::store) async fn write_out_pg(
+    conn: &mut sqlx::AnyConnection,
+    events: &[String],
+    except: &[&str],
+) -> DbResult<()> {
     let events = serde_json::to_string(events).unwrap_or_default();
     let except = serde_json::to_string(except).unwrap_or_default();
     let f = taken(
@@ -108,8 +117,8 @@ pub(super) async fn write_out_pg(conn: &mut sqlx::AnyConnection, events: &[Strin
 }
 
 impl Store {
-    /// Writes out the fan-outs of the events that these deliveries are named after.
-    pub(super) async fn write_out_deliveries(&self, delivery_ids: &[String]) -> DbResult<()> {
+    /// Writes out the fan-outs of the events that these deliveries are named after, before they are changed.
+    pub(in crate::server::store) async fn write_out(&self, delivery_ids: &[String]) -> DbResult<()> {
         let events = events_named_by(delivery_ids);
         if events.is_empty() {
             return Ok(());
@@ -120,13 +129,15 @@ impl Store {
     /// Claims the deliveries of fan-outs that no live worker holds (unleased, or leased until before `now`):
     /// their rows are written leased until `lease_until` and returned, the oldest events first, whole events
     /// up to about `limit` deliveries (one event more than that at most: a fan-out is written out whole).
-    pub(super) async fn claim_fanouts(&self, limit: i64, now: i64, lease_until: i64) -> DbResult<Vec<Delivery>> {
+    pub(in crate::server::store) async fn claim_fanouts(
+        &self,
+        limit: i64,
+        now: i64,
+        lease_until: i64,
+    ) -> DbResult<Vec<Delivery>> {
         // Events in order until the deliveries before each reach the limit; each has at least one, so no more
         // than `limit` events are looked at.
-        let len = match self.dialect {
-            Dialect::Sqlite => "json_array_length(endpoints)",
-            Dialect::Postgres => "json_array_length(endpoints::json)",
-        };
+        let len = fanout_length(self.dialect);
         let lock = if self.dialect == Dialect::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
         let pick = format!(
             "SELECT event_id FROM (SELECT event_id, SUM({len}) OVER (ORDER BY event_id ROWS UNBOUNDED PRECEDING) \
@@ -164,7 +175,7 @@ impl Store {
     }
 
     /// When the earliest fan-out that no worker holds is due: now for unleased ones, else when a lease runs out.
-    pub(super) async fn next_fanout_due(&self, now: i64) -> DbResult<Option<i64>> {
+    pub(in crate::server::store) async fn next_fanout_due(&self, now: i64) -> DbResult<Option<i64>> {
         let row = sqlx::query("SELECT MIN(COALESCE(lease_until, $1)) AS t FROM fanouts")
             .bind(now)
             .fetch_one(&self.read)
@@ -172,9 +183,9 @@ impl Store {
         row.try_get("t")
     }
 
-    /// Writes out every open fan-out: called before deliveries are read or changed in bulk, so that each one
-    /// is a row. Nothing to do (one indexed read) is the common case.
-    pub(super) async fn write_out_fanouts(&self) -> DbResult<()> {
+    /// Writes out every open fan-out, before queued deliveries are changed in bulk (an endpoint deleted).
+    /// Nothing to do (one indexed read) is the common case.
+    pub(in crate::server::store) async fn write_out_all(&self) -> DbResult<()> {
         if sqlx::query("SELECT event_id FROM fanouts LIMIT 1").fetch_optional(&self.read).await?.is_none() {
             return Ok(());
         }
@@ -215,7 +226,7 @@ impl Store {
 
     /// Writes out the fan-outs of these events (each chunk on its own: a release names a few events, a
     /// shutdown at most a worker's window).
-    pub(super) async fn write_out_events(&self, events: &[String]) -> DbResult<()> {
+    async fn write_out_events(&self, events: &[String]) -> DbResult<()> {
         for chunk in events.chunks(BATCH) {
             let open = format!("SELECT event_id FROM fanouts WHERE event_id IN ({})", self.dialect.list(chunk.len()));
             let args = chunk.iter().map(|e| Arg::from(e.as_str())).collect();

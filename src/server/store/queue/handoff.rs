@@ -1,4 +1,4 @@
-//! Direct hand-off from publish to this instance's worker. A publish that finds room reserves it, writes its
+//! The hand-over from publish to this instance's worker. A publish that finds room reserves it, writes its
 //! fan-out already leased to this instance (in the same group-committed insert, so nothing extra is written),
 //! and passes the deliveries with the envelope in memory: a fresh delivery then costs no claim statement and no
 //! envelope read, and its row is written once, with its first attempt. The lease keeps it crash-safe exactly
@@ -16,7 +16,7 @@ pub struct Direct {
     pub envelope: Arc<str>,
 }
 
-struct Handoff {
+struct Attached {
     tx: mpsc::UnboundedSender<Vec<Direct>>,
     /// Slots left: handed-over deliveries not yet finished count against it.
     room: Arc<AtomicUsize>,
@@ -25,7 +25,7 @@ struct Handoff {
 
 /// The publish side's handle; empty while no worker runs in this process.
 #[derive(Default)]
-pub struct Dispatch(Mutex<Option<Handoff>>);
+pub struct HandOff(Mutex<Option<Attached>>);
 
 /// Room taken for `n` deliveries; given back on drop unless the deliveries were handed over.
 pub struct Reservation {
@@ -65,12 +65,12 @@ impl Drop for Slot {
     }
 }
 
-impl Dispatch {
+impl HandOff {
     /// Called by the worker at start: `capacity` deliveries may wait or run at once through the hand-off.
     pub fn attach(&self, capacity: usize, lease_ms: i64) -> Inbox {
         let (tx, rx) = mpsc::unbounded_channel();
         let room = Arc::new(AtomicUsize::new(capacity));
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Handoff { tx, room: room.clone(), lease_ms });
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Attached { tx, room: room.clone(), lease_ms });
         Inbox { rx, room }
     }
 
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn room_is_reserved_all_or_nothing_and_given_back() {
-        let d = Dispatch::default();
+        let d = HandOff::default();
         assert!(d.reserve(1, 0).is_none(), "no worker attached");
         let inbox = d.attach(3, 1000);
         let r = d.reserve(2, 5).expect("room");
@@ -150,7 +150,7 @@ mod tests {
             envelope: serde_json::json!({}),
         };
         let rows: Vec<(String, String)> = (1..=3).map(|i| (format!("dlv_{i}"), format!("wh_{i}"))).collect();
-        Dispatch::hand_over(r, &e, "{}".into(), &rows);
+        HandOff::hand_over(r, &e, "{}".into(), &rows);
         assert!(d.reserve(1, 5).is_none(), "handed-over deliveries hold their slots");
         let mut inbox = inbox;
         let got = inbox.rx.try_recv().unwrap();
