@@ -1,4 +1,4 @@
-//! Per-API-key rate limits: GCRA (the algorithm behind `governor`) over two windows, per minute and per hour.
+//! Per-API-key rate limits: GCRA over two windows, per minute and per hour.
 //! State is one "theoretical arrival time" per key and window, so checking is O(1) and needs no timers.
 //! Limits are per hub instance.
 

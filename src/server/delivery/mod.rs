@@ -2,6 +2,7 @@
 //! Webhooks), endpoint secrets for sending, payload templates and the SSRF guard. The queue the worker takes
 //! deliveries from is the store's ([`crate::server::store::queue`]).
 
+mod attempt;
 pub mod metrics;
 pub mod playground;
 pub mod policy;

@@ -1,5 +1,6 @@
 //! Webhook payload signing per the Standard Webhooks spec
-//! (<https://www.standardwebhooks.com/>), plus a legacy `v1=<hex>` form.
+//! (<https://www.standardwebhooks.com/>), plus a legacy `v1=<hex>` form. (Much of this file is its tests and
+//! the spec's published vectors.)
 //!
 //! Receivers verify `webhook-signature: v1,<base64 HMAC-SHA256>` over
 //! `"{webhook-id}.{webhook-timestamp}.{body}"`. During secret rotation we send one

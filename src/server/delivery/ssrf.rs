@@ -1,4 +1,5 @@
-//! SSRF guard for outbound webhook deliveries.
+//! SSRF guard for outbound webhook deliveries. (Half of this file is its tests: every address range and URL
+//! form the guard must refuse or allow is one case.)
 //!
 //! Users choose webhook URLs, so without a guard they could make the hub call
 //! internal services (databases, admin panels, cloud metadata at

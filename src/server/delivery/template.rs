@@ -22,6 +22,9 @@
 //! longer than [`MAX_TEMPLATE_OUTPUT`], and no list longer than [`MAX_TEMPLATE_ITEMS`]. Past any of them the
 //! render stops with a "template error: …", like any other template error. What is not bounded: the time spent
 //! comparing or searching values inside one operation (fuel counts the operation once).
+//!
+//! One file, long, because it is one mechanism: the operator guards, the formatter, the wrapped filters and the
+//! folding check each close one way around the budget, and changing one means checking the others.
 
 use minijinja::machinery::{self, Instruction, Instructions};
 use minijinja::value::{Rest, Value, ValueKind};

@@ -2,6 +2,7 @@
 
 use super::error::{optional_json, page, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
+use crate::model::Paged;
 use crate::model::{
     Delivery, DeliveryDetail, DeliveryListQuery, DeliveryStats, RecoverRequest, StatsQuery, TestFire, TestFireResult,
 };
@@ -16,7 +17,7 @@ pub async fn list(
     Caller(key): Caller,
     ApiQuery(q): ApiQuery<DeliveryListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 500) as usize;
+    let limit = q.page_limit() as usize;
     let list = hub.list_deliveries(Actor::Key(&key), q).await?;
     Ok(page(list, limit, |d| &d.id))
 }

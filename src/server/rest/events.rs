@@ -2,6 +2,7 @@
 
 use super::error::{page, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
+use crate::model::Paged;
 use crate::model::{AppError, EventListQuery, EventWithDeliveries, PublishEvent, Published};
 use crate::server::service::{Actor, AppState};
 use axum::extract::State;
@@ -36,7 +37,7 @@ pub async fn list(
     Caller(key): Caller,
     ApiQuery(q): ApiQuery<EventListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 500) as usize;
+    let limit = q.page_limit() as usize;
     let list = hub.list_events(Actor::Key(&key), q).await?;
     Ok(page(list, limit, |e| &e.id))
 }

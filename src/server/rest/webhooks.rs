@@ -2,6 +2,7 @@
 
 use super::error::{optional_json, page, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Caller;
+use crate::model::Paged;
 use crate::model::{
     CreateWebhook, RotateWebhookSecret, UpdateWebhook, Webhook, WebhookHeaders, WebhookListQuery, WebhookSecret,
 };
@@ -23,7 +24,7 @@ pub async fn list(
     Caller(key): Caller,
     ApiQuery(q): ApiQuery<WebhookListQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 500) as usize;
+    let limit = q.page_limit() as usize;
     let list = hub.list_webhooks(Actor::Key(&key), q).await?;
     Ok(page(list, limit, |w| &w.id))
 }

@@ -2,6 +2,7 @@
 //! statistics and retention.
 
 use super::{Actor, Hub};
+use crate::model::Paged;
 use crate::model::{
     AppError, AppResult, Delivery, DeliveryDetail, DeliveryListQuery, DeliveryStats, DeliveryStatus, PublishEvent,
     StatsBucket, StatsQuery, StatusCounts, TestFire, TestFireResult,
@@ -15,7 +16,7 @@ pub const MAX_RECOVER: i64 = 10_000;
 impl Hub {
     pub async fn list_deliveries(&self, actor: Actor<'_>, q: DeliveryListQuery) -> AppResult<Vec<Delivery>> {
         let tenant = self.list_tenant(&actor, q.tenant_id.as_deref())?;
-        let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 500));
+        let limit = i64::from(q.page_limit());
         Ok(self.store.list_deliveries(tenant.as_deref(), &q, limit).await?)
     }
 

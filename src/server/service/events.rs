@@ -1,8 +1,9 @@
 //! The event-type catalog and publishing: validate, match against the routing index, write the event and its
 //! deliveries in one transaction, wake the worker.
 
-use super::routing::RouteVerdict;
+use super::routing::{RouteVerdict, CATALOG_CHANGED};
 use super::{Actor, Hub};
+use crate::model::Paged;
 use crate::model::{
     AppError, AppResult, BatchItemResult, ErrorCode, Event, EventListQuery, EventType, EventWithDeliveries,
     PublishEvent, Published, Validator,
@@ -13,8 +14,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub const MAX_BATCH: usize = 100;
-/// Payload on the routes channel meaning "the event-type catalog changed".
-pub const CATALOG_CHANGED: &str = "*catalog";
 
 /// The catalog shipped with the hub (helpdesk, CRM, approvals, event platform), seeded on start.
 const CATALOG_JSON: &str = include_str!("data/event_catalog.json");
@@ -194,7 +193,7 @@ impl Hub {
 
     pub async fn list_events(&self, actor: Actor<'_>, q: EventListQuery) -> AppResult<Vec<Event>> {
         let tenant = self.list_tenant(&actor, q.tenant_id.as_deref())?;
-        let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 500));
+        let limit = i64::from(q.page_limit());
         Ok(self.store.list_events(tenant.as_deref(), &q, limit).await?)
     }
 

@@ -8,6 +8,9 @@ use crate::model::{AppResult, PublishEvent, RouteCheck, RouteOutcome, RoutingPre
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Payload on the routes channel meaning "the event-type catalog changed" (tenant ids never start with `*`).
+pub const CATALOG_CHANGED: &str = "*catalog";
+
 pub struct Route {
     pub webhook_id: String,
     pub events: Vec<String>,
@@ -76,7 +79,6 @@ impl Hub {
     /// Keeps this instance's routing index and catalog in step with changes made by other instances on the
     /// same PostgreSQL database (LISTEN); returns at once on SQLite. Runs until aborted.
     pub async fn listen_for_changes(self: Arc<Self>) {
-        use crate::server::service::events::CATALOG_CHANGED;
         use crate::server::store::{DELIVERIES_CHANNEL, ROUTES_CHANNEL};
         let hub = self;
         loop {

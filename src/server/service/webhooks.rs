@@ -5,6 +5,7 @@ use super::{Actor, Hub};
 use crate::model::filter::{validate_event_pattern, validate_filter, FilterOp};
 use crate::model::webhook::is_reserved_header;
 use crate::model::webhook::limits;
+use crate::model::Paged;
 use crate::model::{
     AppError, AppResult, CreateWebhook, RotateWebhookSecret, UpdateWebhook, Validator, Webhook, WebhookListQuery,
     WebhookSecret,
@@ -190,7 +191,7 @@ impl Hub {
 
     pub async fn list_webhooks(&self, actor: Actor<'_>, q: WebhookListQuery) -> AppResult<Vec<Webhook>> {
         let tenant = self.list_tenant(&actor, q.tenant_id.as_deref())?;
-        let limit = i64::from(q.limit.unwrap_or(100).clamp(1, 500));
+        let limit = i64::from(q.page_limit());
         let list = self.store.list_webhooks(tenant.as_deref(), &q, limit).await?;
         let et = q.event_type.as_deref().filter(|t| !t.is_empty());
         Ok(list

@@ -11,16 +11,13 @@ use std::time::Duration;
 ///
 /// A passive checkpoint alone never shortens the WAL under steady writes: SQLite starts the WAL over only when a
 /// write transaction begins with every frame already copied, and frames keep arriving while a checkpoint runs
-/// (measured: a 1.4 GB WAL after 10 s of publishing, and fsyncs slowed by flushing it). So once the WAL is
+/// (the WAL grows without bound under steady publishing, and fsyncs slow down flushing it). So once the WAL is
 /// longer than [`WAL_RESTART_FRAMES`], the few frames written since the passive pass are copied on the writer
 /// itself, between two transactions; the next write then starts the WAL from the beginning. Every publish waits
 /// while the writer copies and syncs, so reader passes repeat first until one copies fewer than
-/// [`WRITER_TAIL_FRAMES`] (each pass copies what arrived during the previous one). Measured at 64 publishing
-/// connections: those writer passes, not the publishes' own work, were the slowest 1% (a 1 MB tail held the writer
-/// 3–4 ms, up to 16 ms when its fsyncs queued behind the WAL's writeback); a tail of a few frames holds it ~1.7 ms,
-/// at most ~7 ms. Restarting at 32 MB instead of 16 MB halved how often that happens, but once publishing no
-/// longer wrote a row per delivery (`fanout`), large events outran it: the WAL test peaked at 63–80 MB against
-/// 39–43 MB at 16 MB, and the publish p99 had room to spare.
+/// [`WRITER_TAIL_FRAMES`] (each pass copies what arrived during the previous one): the writer's passes set the
+/// slowest publishes, and a tail of a few frames holds it far shorter than a long one. 16 MB keeps the WAL
+/// bounded for large events too, at a restart rate the publish latency absorbs (docs/BENCHMARKS.md).
 /// It runs at most every [`CHECKPOINT_EVERY`] and only after a commit (`written`); it ends with the last handle
 /// on the store (`gone`), so a dropped hub's connections and caches are not kept alive.
 pub(super) async fn checkpointer(

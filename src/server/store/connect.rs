@@ -35,8 +35,8 @@ impl Store {
                         // sqlx's SQLite thread on every transaction of the single writer.
                         .test_before_acquire(false)
                         // Page cache and mapped pages count as the hub's memory: 8 MB of cache per connection
-                        // and no mapped file keep the five connections well inside the RSS budget (with the WAL
-                        // starting over, reads come from the database file, and mapped pages added ~20 MB).
+                        // and no mapped file keep the five connections inside the RSS budget (with the WAL
+                        // starting over, reads come from the database file, whose mapped pages would count).
                         .after_connect(move |conn, _| {
                             Box::pin(async move {
                                 conn.execute(
@@ -94,8 +94,8 @@ impl Store {
 }
 
 /// SQLite's own allocations (pages, statements, bound values) go to mimalloc like the rest of the process, and
-/// without SQLite's allocation statistics, which take a process-wide mutex on every malloc and free. Measured
-/// on the single writer: glibc malloc and that mutex were ~16% of its time. Must run before SQLite initialises,
+/// without SQLite's allocation statistics, which take a process-wide mutex on every malloc and free (a visible
+/// share of the single writer's time). Must run before SQLite initialises,
 /// so it runs once, before the first connection of this process; if SQLite was initialised by something else
 /// first, SQLite refuses the change and keeps its defaults.
 fn sqlite_allocator() {

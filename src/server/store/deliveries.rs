@@ -136,11 +136,11 @@ impl Store {
     /// merged:
     /// - On SQLite an endpoint's log: its own index holds the rows the worker has attempted (or that were
     ///   cancelled), the queue holds the pending rest. Publishing then writes no per-endpoint entry, which on
-    ///   SQLite's single writer was a b-tree leaf per endpoint per commit (~a fifth of the publish path).
+    ///   SQLite's single writer would be a b-tree leaf per endpoint per commit.
     ///   PostgreSQL's writers commit side by side and keep the full endpoint index: one read serves there.
     /// - A tenant's log, on both engines: the deliveries named after the tenant's events are found through the
     ///   events' own index (newest first, each event's deliveries a key range), the few others (replays) through
-    ///   a partial index. An index of every delivery by tenant cost the single writer ~a sixth of its log bytes.
+    ///   a partial index, so the single writer logs no index entry by tenant per delivery.
     pub async fn list_deliveries(
         &self,
         tenant: Option<&str>,

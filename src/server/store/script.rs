@@ -91,7 +91,7 @@ impl<'a> Script<'a> {
         if dialect == Dialect::Postgres {
             if self.fits_one_statement() {
                 // Not kept prepared unless the text is constant: a combined VALUES text is new for nearly every
-                // batch, and a cache of them held ~30 MB per hub (100 statements on each of 16 connections).
+                // batch, and a cache of them would hold megabytes on every connection.
                 let keep = self.constant_text;
                 let (sql, args) = self.into_one_statement();
                 return bind_all(sqlx::query(&sql), args).persistent(keep).fetch_all(pool).await;

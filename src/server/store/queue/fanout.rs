@@ -1,5 +1,5 @@
 //! Fan-outs: publishing writes an event's matched endpoints as one `fanouts` row instead of a delivery row per
-//! endpoint (ten rows cost a publish about as much as everything else together), and the rows are written from
+//! endpoint (the rows would cost a publish more than everything else together), and the rows are written from
 //! it later, in bulk and inside the database:
 //! - by the worker that was handed the deliveries, in the transaction that records their first attempts (each
 //!   attempted row is then written once, with its outcome; `Store::record`);
