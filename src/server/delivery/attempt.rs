@@ -3,10 +3,10 @@
 //! record handed to the results writer. A new kind of destination plugs in where [`sender::send`] is called:
 //! it produces the same [`sender::Sent`], and the claim and record machinery stays as it is.
 
+use super::context::WorkerContext;
 use super::policy::judge;
 use super::secrets::{mask_attempt_headers, open_headers, signing_secrets, Secrets};
 use super::sender;
-use super::worker::WorkerContext;
 use crate::model::{Delivery, DeliveryStatus, Webhook};
 use crate::server::rate_limit::RateLimiter;
 use crate::server::store::{now_ms, AttemptRecord};

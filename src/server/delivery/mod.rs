@@ -3,6 +3,7 @@
 //! deliveries from is the store's ([`crate::server::store::queue`]).
 
 mod attempt;
+pub mod context;
 pub mod metrics;
 pub mod playground;
 pub mod policy;

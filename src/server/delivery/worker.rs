@@ -4,56 +4,18 @@
 //! other instances) or until the next delivery comes due; it never spins.
 //!
 //! It is given a narrow [`WorkerContext`]: the store (whose queue it works), the guarded client, the master key
-//! to open endpoint secrets, its metrics and settings, and [`WorkerEvents`] to tell the service what happened.
+//! to open endpoint secrets, its metrics and settings, and [`super::context::WorkerEvents`] to tell the service
+//! what happened.
 
 use super::attempt::{defer_all, process, Shared, DEFER};
-use super::metrics::Metrics;
-use super::policy::Breaker;
-use super::ssrf::TargetPolicy;
+pub use super::context::{WorkerContext, WorkerEvents, WorkerSettings};
 use crate::model::{Delivery, DeliveryStatus};
-use crate::server::auth::crypto::MasterKey;
 use crate::server::store::queue::{Direct, Inbox, Slot};
-use crate::server::store::{now_ms, AttemptRecord, AutoDisabled, Store, WORK_CHANNEL};
-use futures::future::BoxFuture;
+use crate::server::store::{now_ms, AttemptRecord, Store, WORK_CHANNEL};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Semaphore};
-
-/// What the worker needs, and nothing more.
-#[derive(Clone)]
-pub struct WorkerContext {
-    pub store: Store,
-    /// The SSRF-guarded client deliveries are sent with.
-    pub client: reqwest::Client,
-    /// Opens the endpoints' sealed secrets.
-    pub master_key: MasterKey,
-    pub metrics: Arc<Metrics>,
-    pub settings: WorkerSettings,
-    pub events: Arc<dyn WorkerEvents>,
-}
-
-/// The worker's part of the configuration.
-#[derive(Clone)]
-pub struct WorkerSettings {
-    /// Deliveries sent at once.
-    pub concurrency: usize,
-    pub lease_ms: i64,
-    /// Shrinks retry delays (tests).
-    pub retry_time_scale: f64,
-    /// Whether endpoints' own rate limits apply.
-    pub endpoint_rate_limits: bool,
-    pub breaker: Breaker,
-    pub target_policy: TargetPolicy,
-}
-
-/// What the worker tells the rest of the hub.
-pub trait WorkerEvents: Send + Sync {
-    /// These tenants' deliveries changed (attempts were recorded), for live views on every instance.
-    fn deliveries_changed(&self, tenants: &[&str]);
-    /// An endpoint was switched off while its attempts were recorded (410 Gone, the circuit breaker).
-    fn endpoint_disabled(&self, disabled: AutoDisabled) -> BoxFuture<'_, ()>;
-}
 
 const CLAIM_BATCH: usize = 256;
 const MAX_IDLE_SLEEP: Duration = Duration::from_secs(30);

@@ -8,6 +8,7 @@ pub mod events;
 pub mod portal;
 pub mod routing;
 pub mod secrets;
+pub mod streams;
 pub mod webhooks;
 
 use crate::model::{ApiKey, AppError, AppResult, Role, User};
@@ -31,8 +32,8 @@ pub struct Hub {
     pub catalog: events::CatalogCache,
     pub known_tenants: KnownTenants,
     pub metrics: Arc<crate::server::delivery::metrics::Metrics>,
-    /// Open live streams per session (see `live::StreamCounts`).
-    pub streams: crate::server::live::StreamCounts,
+    /// Open live streams per session.
+    pub streams: streams::StreamCounts,
     pub limiter: crate::server::rate_limit::RateLimiter,
     /// The SSRF-guarded client deliveries and test-fires are sent with (built at open: one that cannot be built
     /// stops the start; there is no unguarded fallback).

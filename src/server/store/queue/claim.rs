@@ -1,8 +1,8 @@
 //! Taking deliveries out of the queue and giving them back: claims with a lease, release, cancel, pause.
 
 use super::fanout::fanout_length;
+use super::row::{delivery_from, DELIVERY_COLS};
 use crate::model::Delivery;
-use crate::server::store::deliveries::{delivery_from, DELIVERY_COLS};
 use crate::server::store::{now_ms, DbResult, Dialect, Store};
 use sqlx::Row;
 

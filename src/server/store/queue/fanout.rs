@@ -12,8 +12,8 @@
 //! never insert the same rows side by side.
 
 use super::ids::{events_named_by, sql_delivery_id};
+use super::row::{delivery_from, DELIVERY_COLS};
 use crate::model::Delivery;
-use crate::server::store::deliveries::{delivery_from, DELIVERY_COLS};
 use crate::server::store::script::Script;
 use crate::server::store::sql::{bind_all, Arg, Dialect};
 use crate::server::store::{DbResult, Store};

@@ -28,6 +28,7 @@ pub(super) mod fanout;
 pub mod handoff;
 pub mod ids;
 mod record;
+pub(super) mod row;
 
 pub use enqueue::PublishOutcome;
 pub use handoff::{Direct, Inbox, Slot};
