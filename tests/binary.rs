@@ -2,7 +2,9 @@
 
 mod common;
 
+use common::fixtures::{numbered_ticket, ticket};
 use common::receiver::Receiver;
+use common::Backend;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -112,7 +114,7 @@ fn an_api_only_instance_queues_and_a_worker_instance_delivers() {
         let post = reqwest::Method::POST;
         let hook = json!({"url": rx.url("/ok"), "events": ["ticket.*"]});
         api(&api_only.base, &key, post.clone(), "/webhooks", Some(hook)).await;
-        let ev = json!({"type": "ticket.created", "data": {"id": "t1", "ticket": {"id": "t1", "subject": "s", "status": "open", "priority": "low"}}});
+        let ev = json!({"type": "ticket.created", "data": ticket()});
         let published = api(&api_only.base, &key, post, "/events", Some(ev)).await;
         assert_eq!(published["matched"], 1);
         tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -122,11 +124,7 @@ fn an_api_only_instance_queues_and_a_worker_instance_delivers() {
 
         // A worker instance on the same database picks the queued delivery up.
         let _worker = start(&db, &[]).await;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while rx.received("/ok").is_empty() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let got = rx.received("/ok");
+        let got = rx.wait_received("/ok", 1, Duration::from_secs(15)).await;
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].headers["webhook-id"], published["id"].as_str().unwrap());
     });
@@ -145,8 +143,8 @@ async fn publish_steadily(bases: Vec<String>, key: String, count: usize, per_sec
     let gap = Duration::from_micros(1_000_000 / per_sec.max(1));
     let mut accepted = Vec::with_capacity(count);
     for i in 0..count {
-        let body = json!({"type": "ticket.created", "idempotency_key": format!("crash-{i}"),
-            "data": {"id": format!("t{i}"), "ticket": {"id": "t", "subject": "s", "status": "open", "priority": "low"}}});
+        let body =
+            json!({"type": "ticket.created", "idempotency_key": format!("crash-{i}"), "data": numbered_ticket(i)});
         let mut tries = 0usize;
         loop {
             let base = &bases[(i + tries) % bases.len()];
@@ -214,58 +212,52 @@ fn crash_events() -> usize {
 
 const FAST_RECOVERY: [(&str, &str); 2] = [("HUB_LEASE_SECONDS", "2"), ("HUB_ENDPOINT_RATE_LIMITS", "false")];
 
+backend_tests!(kill_9_and_restart_loses_no_accepted_event);
 /// kill -9 at random moments (three times), restart each time on the same port: every accepted event arrives,
 /// duplicates only as repeats of the same webhook-id.
-#[test]
-fn kill_9_and_restart_loses_no_accepted_event() {
-    common::run(async {
-        for b in common::backends().await {
-            let rx = Receiver::start().await;
-            let key = crash_setup(&b.url, &rx).await;
-            let port = free_port();
-            let env = FAST_RECOVERY;
-            let mut hub = start_at(&b.url, port, &env).await;
-            let count = crash_events();
-            let publisher = tokio::spawn(publish_steadily(vec![hub.base.clone()], key.clone(), count, 400));
-            for _ in 0..3 {
-                tokio::time::sleep(Duration::from_millis(700) + jitter(1_500)).await;
-                drop(hub); // SIGKILL: no graceful anything
-                tokio::time::sleep(jitter(300)).await;
-                hub = start_at(&b.url, port, &env).await;
-            }
-            let accepted = publisher.await.unwrap();
-            assert_eq!(accepted.len(), count);
-            let (distinct, dups) = await_all(&rx, &accepted, 60).await;
-            eprintln!(
-                "[{}] crash test: {distinct} events delivered after 3 × kill -9, {dups} duplicate deliveries",
-                b.name
-            );
-            drop(hub);
-        }
-    });
+async fn kill_9_and_restart_loses_no_accepted_event(b: Backend) {
+    let rx = Receiver::start().await;
+    let key = crash_setup(&b.url, &rx).await;
+    let port = free_port();
+    let env = FAST_RECOVERY;
+    let mut hub = start_at(&b.url, port, &env).await;
+    let count = crash_events();
+    let publisher = tokio::spawn(publish_steadily(vec![hub.base.clone()], key.clone(), count, 400));
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(700) + jitter(1_500)).await;
+        drop(hub); // SIGKILL: no graceful anything
+        tokio::time::sleep(jitter(300)).await;
+        hub = start_at(&b.url, port, &env).await;
+    }
+    let accepted = publisher.await.unwrap();
+    assert_eq!(accepted.len(), count);
+    let (distinct, dups) = await_all(&rx, &accepted, 60).await;
+    eprintln!("[{}] crash test: {distinct} events delivered after 3 × kill -9, {dups} duplicate deliveries", b.name);
+    drop(hub);
 }
 
+backend_tests!(postgres: two_instances_on_postgres_survive_losing_one);
 /// Two instances on one PostgreSQL database share the publish stream; one is killed mid-run. Nothing is lost
 /// and no delivery attempt was made by both (an attempt number is never recorded twice).
-#[test]
-fn two_instances_on_postgres_survive_losing_one() {
-    common::run(async {
-        let Some(b) = common::backends().await.into_iter().find(|b| b.name == "postgres") else { return };
-        let rx = Receiver::start().await;
-        let key = crash_setup(&b.url, &rx).await;
-        let a = start(&b.url, &FAST_RECOVERY).await;
-        let other = start(&b.url, &FAST_RECOVERY).await;
-        let count = crash_events();
-        let publisher = tokio::spawn(publish_steadily(vec![a.base.clone(), other.base.clone()], key, count, 400));
-        tokio::time::sleep(Duration::from_millis(1_500) + jitter(1_000)).await;
-        drop(a);
-        let accepted = publisher.await.unwrap();
-        let (distinct, dups) = await_all(&rx, &accepted, 60).await;
-        eprintln!("[postgres] scale-out: {distinct} events delivered by two instances (one killed), {dups} duplicates");
-        let hub = common::hub(&b).await;
-        assert_eq!(hub.store.repeated_attempts().await.unwrap(), 0, "an attempt was made twice");
-        drop(other);
-    });
+async fn two_instances_on_postgres_survive_losing_one(b: Backend) {
+    let rx = Receiver::start().await;
+    let key = crash_setup(&b.url, &rx).await;
+    let a = start(&b.url, &FAST_RECOVERY).await;
+    let other = start(&b.url, &FAST_RECOVERY).await;
+    let count = crash_events();
+    let publisher = tokio::spawn(publish_steadily(vec![a.base.clone(), other.base.clone()], key, count, 400));
+    tokio::time::sleep(Duration::from_millis(1_500) + jitter(1_000)).await;
+    drop(a);
+    let accepted = publisher.await.unwrap();
+    let (distinct, dups) = await_all(&rx, &accepted, 60).await;
+    eprintln!("[postgres] scale-out: {distinct} events delivered by two instances (one killed), {dups} duplicates");
+    let hub = common::hub(&b).await;
+    assert_eq!(
+        integration_hub::server::store::testing::repeated_attempts(&hub.store).await.unwrap(),
+        0,
+        "an attempt was made twice"
+    );
+    drop(other);
 }
 
 /// At the most verbose log level, through sign-in, key use, endpoint secrets (set, read, rotated) and deliveries,
@@ -295,7 +287,7 @@ fn no_secret_reaches_the_log_at_any_level() {
         let issued =
             api(&hub.base, &key, post.clone(), "/keys", Some(json!({"name": "n", "scopes": ["events:write"]}))).await;
         let minted = issued["secret"].as_str().unwrap().to_string();
-        let ev = json!({"type": "ticket.created", "data": {"id": "t", "ticket": {"id": "t", "subject": "s", "status": "open", "priority": "low"}}});
+        let ev = json!({"type": "ticket.created", "data": ticket()});
         api(&hub.base, &minted, post.clone(), "/events", Some(ev)).await;
         // A wrong key and a wrong password are logged as failures, without what was presented.
         let wrong = format!("{}x", &key[..key.len() - 1]);
@@ -311,10 +303,7 @@ fn no_secret_reaches_the_log_at_any_level() {
                 .await
                 .unwrap();
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while rx.received("/ok").is_empty() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        rx.wait_received("/ok", 1, Duration::from_secs(10)).await;
         assert_eq!(rx.received("/ok").len(), 1);
         tokio::time::sleep(Duration::from_millis(300)).await;
         drop(hub);

@@ -7,10 +7,12 @@
 
 mod common;
 
+use common::fixtures::{add_event_type, hook_to};
 use common::receiver::Receiver;
-use integration_hub::model::{CreateWebhook, ErrorKind, EventType, TestFire};
-use integration_hub::server::config::{CommonArgs, Config, LogFormat, ServeArgs};
-use integration_hub::server::service::{Actor, AppState, Hub};
+use common::Backend;
+use integration_hub::model::{CreateWebhook, ErrorKind, TestFire};
+use integration_hub::server::config::{Config, ServeArgs};
+use integration_hub::server::service::{Actor, AppState};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -76,31 +78,11 @@ impl RecordingProxy {
     }
 }
 
-fn config(url: &str, extra: &[&'static str]) -> Config {
-    let common_args = CommonArgs {
-        database_url: url.to_string(),
-        master_key: Some(common::MASTER_KEY.into()),
-        log: "warn".into(),
-        log_format: LogFormat::Text,
-    };
-    let args = ["--admin-email", "admin@example.com", "--retry-time-scale", "0.001"];
-    let serve = ServeArgs::parse_args(args.into_iter().chain(extra.iter().copied())).unwrap();
-    Config::from_args(&common_args, serve).unwrap()
-}
-
-async fn hub(url: &str, extra: &[&'static str]) -> AppState {
-    let hub = Hub::open(config(url, extra)).await.unwrap();
-    let ty = EventType {
-        name: "proxy.test".into(),
-        category: "Test".into(),
-        description: "a test".into(),
-        example: serde_json::json!({"n": 1}),
-        schema: None,
-        archived: false,
-        created_at: 0,
-        updated_at: 0,
-    };
-    hub.save_event_type(Actor::System, ty).await.unwrap();
+/// A hub with the plain flags (no private target allowed) and `extra`, and the event type `proxy.test`.
+async fn hub(b: &Backend, extra: &[&'static str]) -> AppState {
+    let args = common::PLAIN_ARGS.into_iter().chain(extra.iter().copied());
+    let hub = common::open(b, common::config_from(&b.url, args)).await;
+    add_event_type(&hub, "proxy.test", "a test", serde_json::json!({"n": 1})).await;
     hub
 }
 
@@ -109,13 +91,7 @@ async fn fire(hub: &AppState, url: &str) -> (Option<ErrorKind>, Option<String>) 
     static TENANTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let name = format!("Tenant {}", TENANTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let t = hub.create_tenant(Actor::System, &name).await.unwrap();
-    let hook = CreateWebhook {
-        url: url.to_string(),
-        events: vec!["proxy.test".into()],
-        tenant_id: Some(t.id),
-        timeout_ms: Some(5_000),
-        ..Default::default()
-    };
+    let hook = CreateWebhook { events: vec!["proxy.test".into()], timeout_ms: Some(5_000), ..hook_to(url, &t.id) };
     let w = hub.create_webhook(Actor::System, hook).await.unwrap();
     let fired = hub.test_fire(Actor::System, &w.id, TestFire::default()).await.unwrap();
     (fired.attempt.error_kind, fired.attempt.error)
@@ -125,74 +101,62 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-#[test]
-fn environment_proxies_are_ignored_so_the_guard_sees_every_target() {
-    common::run(async {
-        let proxy = RecordingProxy::start(false).await;
-        for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
-            std::env::set_var(var, &proxy.url);
-        }
-        std::env::remove_var("NO_PROXY");
-        std::env::remove_var("no_proxy");
-        let receiver = Receiver::start().await;
-        let port = receiver.base.rsplit(':').next().unwrap().to_string();
-        for b in common::backends().await {
-            let n = b.name;
-            // No private target allowed: localhost (a name, so only the resolver can refuse it) is refused.
-            let guarded = hub(&b.url, &[]).await;
-            let (kind, error) = fire(&guarded, &format!("http://localhost:{port}/ok")).await;
-            assert_eq!(kind, Some(ErrorKind::SsrfBlocked), "[{n}] {error:?}");
-            // 127.0.0.1 allowed: delivered straight to it.
-            let open = hub(&b.url, &["--allow-private-targets", "127.0.0.1/32"]).await;
-            let (kind, error) = fire(&open, &receiver.url("/ok")).await;
-            assert_eq!((kind, error), (None, None), "[{n}]");
-        }
-        assert!(proxy.seen().is_empty(), "the environment's proxy was used: {:?}", proxy.seen());
-        assert!(!receiver.received("/ok").is_empty());
-    });
+backend_tests!(environment_proxies_are_ignored_so_the_guard_sees_every_target);
+/// The proxy variables are set for the whole process (each case points them at a proxy of its own; whichever is
+/// set, none may be used).
+async fn environment_proxies_are_ignored_so_the_guard_sees_every_target(b: Backend) {
+    let n = b.name;
+    let proxy = RecordingProxy::start(false).await;
+    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+        std::env::set_var(var, &proxy.url);
+    }
+    std::env::remove_var("NO_PROXY");
+    std::env::remove_var("no_proxy");
+    let receiver = Receiver::start().await;
+    let port = receiver.base.rsplit(':').next().unwrap().to_string();
+    // No private target allowed: localhost (a name, so only the resolver can refuse it) is refused.
+    let guarded = hub(&b, &[]).await;
+    let (kind, error) = fire(&guarded, &format!("http://localhost:{port}/ok")).await;
+    assert_eq!(kind, Some(ErrorKind::SsrfBlocked), "[{n}] {error:?}");
+    // 127.0.0.1 allowed: delivered straight to it.
+    let open = hub(&b, &["--allow-private-targets", "127.0.0.1/32"]).await;
+    let (kind, error) = fire(&open, &receiver.url("/ok")).await;
+    assert_eq!((kind, error), (None, None), "[{n}]");
+    assert!(proxy.seen().is_empty(), "[{n}] the environment's proxy was used: {:?}", proxy.seen());
+    assert!(!receiver.received("/ok").is_empty(), "[{n}]");
 }
 
-#[test]
-fn an_egress_proxy_carries_allowed_targets_and_never_sees_refused_ones() {
-    common::run(async {
-        let proxy = RecordingProxy::start(true).await;
-        let receiver = Receiver::start().await;
-        let port = receiver.base.rsplit(':').next().unwrap().to_string();
-        for b in common::backends().await {
-            let n = b.name;
-            let via = leak(proxy.url.clone());
-            let allowed = hub(&b.url, &["--egress-proxy", via, "--allow-private-targets", "127.0.0.1/32"]).await;
-            let before = proxy.seen().len();
-            let (kind, error) = fire(&allowed, &receiver.url("/ok")).await;
-            assert_eq!((kind, error), (None, None), "[{n}]");
-            let seen = proxy.seen();
-            assert_eq!(seen.len(), before + 1, "[{n}] {seen:?}");
-            assert_eq!(seen.last().unwrap(), &format!("POST {} HTTP/1.1", receiver.url("/ok")), "[{n}]");
+backend_tests!(an_egress_proxy_carries_allowed_targets_and_never_sees_refused_ones);
+async fn an_egress_proxy_carries_allowed_targets_and_never_sees_refused_ones(b: Backend) {
+    let n = b.name;
+    let proxy = RecordingProxy::start(true).await;
+    let receiver = Receiver::start().await;
+    let port = receiver.base.rsplit(':').next().unwrap().to_string();
+    let via = leak(proxy.url.clone());
+    let allowed = hub(&b, &["--egress-proxy", via, "--allow-private-targets", "127.0.0.1/32"]).await;
+    let before = proxy.seen().len();
+    let (kind, error) = fire(&allowed, &receiver.url("/ok")).await;
+    assert_eq!((kind, error), (None, None), "[{n}]");
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), before + 1, "[{n}] {seen:?}");
+    assert_eq!(seen.last().unwrap(), &format!("POST {} HTTP/1.1", receiver.url("/ok")), "[{n}]");
 
-            let refused = hub(&b.url, &["--egress-proxy", via]).await;
-            let before = proxy.seen().len();
-            let (kind, error) = fire(&refused, &format!("http://localhost:{port}/refused")).await;
-            assert_eq!(kind, Some(ErrorKind::SsrfBlocked), "[{n}] {error:?}");
-            assert_eq!(error.as_deref(), Some("target address is not allowed"), "[{n}]");
-            let (kind, _) = fire(&refused, "http://no-such-host.invalid/in").await;
-            assert_eq!(kind, Some(ErrorKind::Dns), "[{n}]");
-            assert_eq!(proxy.seen().len(), before, "[{n}] a refused target reached the proxy: {:?}", proxy.seen());
-            assert!(receiver.received("/refused").is_empty(), "[{n}]");
-        }
-    });
+    let refused = hub(&b, &["--egress-proxy", via]).await;
+    let before = proxy.seen().len();
+    let (kind, error) = fire(&refused, &format!("http://localhost:{port}/refused")).await;
+    assert_eq!(kind, Some(ErrorKind::SsrfBlocked), "[{n}] {error:?}");
+    assert_eq!(error.as_deref(), Some("target address is not allowed"), "[{n}]");
+    let (kind, _) = fire(&refused, "http://no-such-host.invalid/in").await;
+    assert_eq!(kind, Some(ErrorKind::Dns), "[{n}]");
+    assert_eq!(proxy.seen().len(), before, "[{n}] a refused target reached the proxy: {:?}", proxy.seen());
+    assert!(receiver.received("/refused").is_empty(), "[{n}]");
 }
 
 #[test]
 fn an_egress_proxy_that_is_not_a_plain_http_url_stops_the_start() {
     for bad in ["socks5://127.0.0.1:1080", "https://proxy:3128", "proxy:3128", "http://proxy:3128/x"] {
-        let common_args = CommonArgs {
-            database_url: "sqlite://unused.db".into(),
-            master_key: Some(common::MASTER_KEY.into()),
-            log: "warn".into(),
-            log_format: LogFormat::Text,
-        };
         let serve = ServeArgs::parse_args(["--egress-proxy", leak(bad.to_string())]).unwrap();
-        let e = Config::from_args(&common_args, serve).unwrap_err();
+        let e = Config::from_args(&common::common_args("sqlite://unused.db"), serve).unwrap_err();
         assert!(e.starts_with("HUB_EGRESS_PROXY: "), "{bad}: {e}");
     }
 }

@@ -5,145 +5,114 @@
 
 mod common;
 
-use common::receiver::{Received, Receiver};
-use integration_hub::model::{CreateWebhook, DeliveryListQuery, DeliveryStatus, PublishEvent};
+use common::fixtures::{add_hook, hook, ticket_event};
+use common::receiver::{copies, copy, Receiver};
+use common::Backend;
+use integration_hub::model::{DeliveryListQuery, DeliveryStatus};
 use integration_hub::server::service::{Actor, AppState, Hub};
 use integration_hub::server::store::delivery_id;
 use std::time::Duration;
 
-fn event(tenant: &str) -> PublishEvent {
-    PublishEvent {
-        event_type: "ticket.created".into(),
-        data: serde_json::json!({"id": "t1", "ticket": {"id": "t1", "subject": "s", "status": "open", "priority": "low"}}),
-        tenant_id: Some(tenant.to_string()),
-        ..Default::default()
-    }
-}
-
 async fn endpoints(hub: &AppState, rx: &Receiver, tenant: &str, path: &str, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let hook = CreateWebhook {
-            url: rx.url(&format!("{path}/{i}")),
-            events: vec!["ticket.*".into()],
-            tenant_id: Some(tenant.to_string()),
-            ..Default::default()
-        };
-        ids.push(hub.create_webhook(Actor::System, hook).await.unwrap().id);
+        ids.push(add_hook(hub, hook(rx, &format!("{path}/{i}"), tenant)).await.id);
     }
     ids
 }
 
-/// One endpoint's copy of one event: "path webhook-id".
-fn copy(r: &Received) -> Option<String> {
-    Some(format!("{} {}", r.path, r.headers["webhook-id"]))
+backend_tests!(a_publish_reads_as_pending_rows_named_after_its_event_before_any_worker_runs);
+async fn a_publish_reads_as_pending_rows_named_after_its_event_before_any_worker_runs(b: Backend) {
+    let n = b.name;
+    let hub = common::hub(&b).await;
+    let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let rx = Receiver::start().await;
+    // Twenty endpoints: delivery numbers past 9 are hex digits in the ids.
+    let hooks = endpoints(&hub, &rx, &t.id, "/ok/fan", 20).await;
+    let published = hub.publish(Actor::System, ticket_event(&t.id)).await.unwrap();
+    assert_eq!(published.matched, 20, "[{n}]");
+    let ev = hub.get_event(Actor::System, &published.id).await.unwrap();
+    let ids: Vec<String> = ev.deliveries.iter().map(|d| d.id.clone()).collect();
+    let expected: Vec<String> = (0..20).map(|i| delivery_id(&published.id, i)).collect();
+    assert_eq!(ids, expected, "[{n}] ids named after the event, in match order");
+    let mut got: Vec<&str> = ev.deliveries.iter().map(|d| d.webhook_id.as_str()).collect();
+    let mut want: Vec<&str> = hooks.iter().map(String::as_str).collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "[{n}] one delivery per endpoint");
+    for d in &ev.deliveries {
+        assert_eq!(d.status, DeliveryStatus::Pending, "[{n}]");
+        assert_eq!((&*d.tenant_id, &*d.event_id, &*d.event_type), (&*t.id, &*published.id, "ticket.created"));
+        assert_eq!(d.next_attempt_at, Some(d.created_at), "[{n}] due at once");
+    }
+    // One delivery by id, the endpoint's log, the tenant's log and the queue depth all see the same rows.
+    let one = hub.get_delivery(&Actor::System, &expected[13]).await.unwrap();
+    assert_eq!(one.delivery.status, DeliveryStatus::Pending, "[{n}]");
+    let q = DeliveryListQuery { webhook_id: Some(hooks[7].clone()), ..Default::default() };
+    assert_eq!(hub.list_deliveries(Actor::System, q).await.unwrap().len(), 1, "[{n}]");
+    let q = DeliveryListQuery { tenant_id: Some(t.id.clone()), limit: Some(100), ..Default::default() };
+    assert_eq!(hub.list_deliveries(Actor::System, q).await.unwrap().len(), 20, "[{n}]");
+    assert_eq!(hub.store.queue_depth().await.unwrap(), 20, "[{n}]");
+
+    // A second publish with no reader in between: the worker claims straight from its fan-out.
+    let second = hub.publish(Actor::System, ticket_event(&t.id)).await.unwrap();
+    let worker = common::Worker::start(&hub);
+    let all = copies("/ok/fan", 20, &[published.id.clone(), second.id.clone()]);
+    let s = rx.wait_for(&all, Duration::from_secs(30), copy).await;
+    assert!(all.iter().all(|id| s.get(id) == Some(&1)), "[{n}] each delivered once: {s:?}");
+    worker.stop().await;
+    let ev = hub.get_event(Actor::System, &second.id).await.unwrap();
+    assert!(ev.deliveries.iter().all(|d| d.status == DeliveryStatus::Success), "[{n}]");
+    assert_eq!(hub.store.queue_depth().await.unwrap(), 0, "[{n}]");
 }
 
-/// What `copy` names for each endpoint (`path/0`, `path/1`, …) of each event.
-fn sends(path: &str, endpoints: usize, events: &[String]) -> Vec<String> {
-    events.iter().flat_map(|e| (0..endpoints).map(move |i| format!("{path}/{i} {e}"))).collect()
-}
-
-#[test]
-fn a_publish_reads_as_pending_rows_named_after_its_event_before_any_worker_runs() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = common::hub(&b).await;
-            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
-            let rx = Receiver::start().await;
-            // Twenty endpoints: delivery numbers past 9 are hex digits in the ids.
-            let hooks = endpoints(&hub, &rx, &t.id, "/ok/fan", 20).await;
-            let published = hub.publish(Actor::System, event(&t.id)).await.unwrap();
-            assert_eq!(published.matched, 20, "[{n}]");
-            let ev = hub.get_event(Actor::System, &published.id).await.unwrap();
-            let ids: Vec<String> = ev.deliveries.iter().map(|d| d.id.clone()).collect();
-            let expected: Vec<String> = (0..20).map(|i| delivery_id(&published.id, i)).collect();
-            assert_eq!(ids, expected, "[{n}] ids named after the event, in match order");
-            let mut got: Vec<&str> = ev.deliveries.iter().map(|d| d.webhook_id.as_str()).collect();
-            let mut want: Vec<&str> = hooks.iter().map(String::as_str).collect();
-            got.sort_unstable();
-            want.sort_unstable();
-            assert_eq!(got, want, "[{n}] one delivery per endpoint");
-            for d in &ev.deliveries {
-                assert_eq!(d.status, DeliveryStatus::Pending, "[{n}]");
-                assert_eq!((&*d.tenant_id, &*d.event_id, &*d.event_type), (&*t.id, &*published.id, "ticket.created"));
-                assert_eq!(d.next_attempt_at, Some(d.created_at), "[{n}] due at once");
+backend_tests!(handed_over_deliveries_stay_with_their_worker_while_another_engine_reads_them);
+async fn handed_over_deliveries_stay_with_their_worker_while_another_engine_reads_them(b: Backend) {
+    let n = b.name;
+    let rx = Receiver::start().await;
+    let a = common::hub(&b).await;
+    let t = a.create_tenant(Actor::System, "Acme").await.unwrap();
+    endpoints(&a, &rx, &t.id, "/slow/500", 3).await;
+    let worker_a = common::Worker::start(&a);
+    // Engine B reads the log over and over, and starts a worker of its own (which claims at once), while
+    // A's worker holds the deliveries it was handed at publish (each send takes 500 ms, inside A's 3-s
+    // lease): the rows B's reads write out keep A's lease, so B's worker leaves them alone.
+    let c = Hub::open(common::config(&b.url)).await.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (c, stop, tenant) = (c.clone(), stop.clone(), t.id.clone());
+        tokio::spawn(async move {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let q = DeliveryListQuery { tenant_id: Some(tenant.clone()), ..Default::default() };
+                c.list_deliveries(Actor::System, q).await.expect("log read");
+                c.store.queue_depth().await.expect("queue depth");
+                reads += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            // One delivery by id, the endpoint's log, the tenant's log and the queue depth all see the same rows.
-            let one = hub.get_delivery(&Actor::System, &expected[13]).await.unwrap();
-            assert_eq!(one.delivery.status, DeliveryStatus::Pending, "[{n}]");
-            let q = DeliveryListQuery { webhook_id: Some(hooks[7].clone()), ..Default::default() };
-            assert_eq!(hub.list_deliveries(Actor::System, q).await.unwrap().len(), 1, "[{n}]");
-            let q = DeliveryListQuery { tenant_id: Some(t.id.clone()), limit: Some(100), ..Default::default() };
-            assert_eq!(hub.list_deliveries(Actor::System, q).await.unwrap().len(), 20, "[{n}]");
-            assert_eq!(hub.store.queue_depth().await.unwrap(), 20, "[{n}]");
-
-            // A second publish with no reader in between: the worker claims straight from its fan-out.
-            let second = hub.publish(Actor::System, event(&t.id)).await.unwrap();
-            let worker = common::Worker::start(&hub);
-            let all = sends("/ok/fan", 20, &[published.id.clone(), second.id.clone()]);
-            let s = rx.wait_for(&all, Duration::from_secs(30), copy).await;
-            assert!(all.iter().all(|id| s.get(id) == Some(&1)), "[{n}] each delivered once: {s:?}");
-            worker.stop().await;
-            let ev = hub.get_event(Actor::System, &second.id).await.unwrap();
-            assert!(ev.deliveries.iter().all(|d| d.status == DeliveryStatus::Success), "[{n}]");
-            assert_eq!(hub.store.queue_depth().await.unwrap(), 0, "[{n}]");
-        }
-    });
-}
-
-#[test]
-fn handed_over_deliveries_stay_with_their_worker_while_another_engine_reads_them() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let rx = Receiver::start().await;
-            let a = common::hub(&b).await;
-            let t = a.create_tenant(Actor::System, "Acme").await.unwrap();
-            endpoints(&a, &rx, &t.id, "/slow/500", 3).await;
-            let worker_a = common::Worker::start(&a);
-            // Engine B reads the log over and over, and starts a worker of its own (which claims at once), while
-            // A's worker holds the deliveries it was handed at publish (each send takes 500 ms, inside A's 3-s
-            // lease): the rows B's reads write out keep A's lease, so B's worker leaves them alone.
-            let c = Hub::open(common::config(&b.url)).await.unwrap();
-            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let reader = {
-                let (c, stop, tenant) = (c.clone(), stop.clone(), t.id.clone());
-                tokio::spawn(async move {
-                    let mut reads = 0;
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        let q = DeliveryListQuery { tenant_id: Some(tenant.clone()), ..Default::default() };
-                        c.list_deliveries(Actor::System, q).await.expect("log read");
-                        c.store.queue_depth().await.expect("queue depth");
-                        reads += 1;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    reads
-                })
-            };
-            let mut events = Vec::new();
-            for _ in 0..30 {
-                events.push(a.publish(Actor::System, event(&t.id)).await.unwrap().id);
-            }
-            let ids = sends("/slow/500", 3, &events);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let worker_c = common::Worker::start(&c);
-            rx.wait_for(&ids, Duration::from_secs(30), copy).await;
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            let reads = reader.await.unwrap();
-            assert!(reads > 0, "[{n}]");
-            // Stopped gracefully: whatever either engine was sending has arrived.
-            worker_a.stop().await;
-            worker_c.stop().await;
-            let s = rx.count_by(copy);
-            let twice: Vec<_> = s.iter().filter(|(_, c)| **c > 1).collect();
-            assert!(ids.iter().all(|id| s.contains_key(id)), "[{n}] every delivery sent");
-            assert!(twice.is_empty(), "[{n}] {} sent by both engines, e.g. {:?}", twice.len(), twice.first());
-            let q = DeliveryListQuery { tenant_id: Some(t.id.clone()), limit: Some(100), ..Default::default() };
-            let log = c.list_deliveries(Actor::System, q).await.unwrap();
-            assert_eq!(log.len(), 90, "[{n}]");
-            assert!(log.iter().all(|d| d.status == DeliveryStatus::Success && d.attempts == 1), "[{n}]");
-        }
-    });
+            reads
+        })
+    };
+    let mut events = Vec::new();
+    for _ in 0..30 {
+        events.push(a.publish(Actor::System, ticket_event(&t.id)).await.unwrap().id);
+    }
+    let ids = copies("/slow/500", 3, &events);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let worker_c = common::Worker::start(&c);
+    rx.wait_for(&ids, Duration::from_secs(30), copy).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads = reader.await.unwrap();
+    assert!(reads > 0, "[{n}]");
+    // Stopped gracefully: whatever either engine was sending has arrived.
+    worker_a.stop().await;
+    worker_c.stop().await;
+    let s = rx.count_by(copy);
+    let twice: Vec<_> = s.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(ids.iter().all(|id| s.contains_key(id)), "[{n}] every delivery sent");
+    assert!(twice.is_empty(), "[{n}] {} sent by both engines, e.g. {:?}", twice.len(), twice.first());
+    let q = DeliveryListQuery { tenant_id: Some(t.id.clone()), limit: Some(100), ..Default::default() };
+    let log = c.list_deliveries(Actor::System, q).await.unwrap();
+    assert_eq!(log.len(), 90, "[{n}]");
+    assert!(log.iter().all(|d| d.status == DeliveryStatus::Success && d.attempts == 1), "[{n}]");
 }

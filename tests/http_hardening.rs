@@ -4,47 +4,19 @@
 
 mod common;
 
-use integration_hub::model::{CreateWebhook, PublishEvent, Role};
+use common::fixtures::{add_hook, hook_to, ticket_event};
+use common::Backend;
+use integration_hub::model::Role;
 use integration_hub::server::app::{self, Readiness};
-use integration_hub::server::config::{CommonArgs, Config, LogFormat, ServeArgs};
-use integration_hub::server::service::{Actor, AppState, Hub};
+use integration_hub::server::config::{Config, ServeArgs};
+use integration_hub::server::service::{Actor, AppState};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::redirect::Policy;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// The tests' configuration (as `common::config`) plus `extra` flags.
-fn config_with(url: &str, extra: &[&'static str]) -> Config {
-    let common = CommonArgs {
-        database_url: url.to_string(),
-        master_key: Some(common::MASTER_KEY.to_string()),
-        log: "warn".into(),
-        log_format: LogFormat::Text,
-    };
-    let mut args = vec![
-        "--admin-email",
-        "admin@example.com",
-        "--allow-private-targets",
-        "127.0.0.1/32",
-        "--retry-time-scale",
-        "0.001",
-    ];
-    args.extend_from_slice(extra);
-    Config::from_args(&common, ServeArgs::parse_args(args).expect("serve args")).expect("config")
-}
-
-async fn hub_with(b: &common::Backend, extra: &[&'static str]) -> AppState {
-    Hub::open(config_with(&b.url, extra)).await.unwrap_or_else(|e| panic!("[{}] open: {e}", b.name))
-}
-
-/// Serves `app` on an ephemeral loopback port (with the peer address, as the binary does); returns its base URL.
-async fn serve_app(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
-    });
-    format!("http://{addr}")
+/// A hub with the tests' usual flags (as `common::config`, less its endpoint and lease settings) and `extra`.
+async fn hub_with(b: &Backend, extra: &[&'static str]) -> AppState {
+    common::open(b, common::local_config_with(&b.url, extra)).await
 }
 
 fn options() -> leptos::config::LeptosOptions {
@@ -79,26 +51,16 @@ fn set_cookie(res: &reqwest::Response) -> String {
     res.headers().get(SET_COOKIE).expect("a session cookie").to_str().unwrap().to_string()
 }
 
-fn publish(tenant: &str) -> PublishEvent {
-    PublishEvent {
-        event_type: "ticket.created".into(),
-        data: serde_json::json!({"id": "t",
-            "ticket": {"id": "t", "subject": "s", "status": "open", "priority": "low"}}),
-        tenant_id: Some(tenant.to_string()),
-        ..Default::default()
-    }
-}
-
 #[test]
 fn https_requests_get_a_secure_host_prefixed_session_cookie_and_hsts() {
     common::run(async {
         let http = client();
 
         // Behind a trusted proxy that says https: Secure, __Host-, Path=/, no Domain, and HSTS.
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
         let hub = hub_with(&b, &["--trusted-proxies", "127.0.0.1/32"]).await;
         let acme = tenant_user(&hub).await;
-        let base = serve_app(app::router(hub.clone(), options())).await;
+        let base = common::serve_router(app::router(hub.clone(), options())).await;
         let res = sign_in(&http, &base, Some("https")).await;
         let cookie = set_cookie(&res);
         assert!(cookie.starts_with("__Host-hub_session="), "{cookie}");
@@ -148,20 +110,20 @@ fn https_requests_get_a_secure_host_prefixed_session_cookie_and_hsts() {
         assert!(res.headers().get("strict-transport-security").is_none());
 
         // X-Forwarded-Proto from a peer that is not a trusted proxy is ignored.
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
         let hub = hub_with(&b, &[]).await;
         tenant_user(&hub).await;
-        let base = serve_app(app::router(hub, options())).await;
+        let base = common::serve_router(app::router(hub, options())).await;
         let res = sign_in(&http, &base, Some("https")).await;
         let cookie = set_cookie(&res);
         assert!(cookie.starts_with("hub_session=") && !cookie.contains("Secure"), "{cookie}");
         assert!(res.headers().get("strict-transport-security").is_none());
 
         // An https base URL makes every request https.
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
         let hub = hub_with(&b, &["--base-url", "https://hub.example.test"]).await;
         tenant_user(&hub).await;
-        let base = serve_app(app::router(hub, options())).await;
+        let base = common::serve_router(app::router(hub, options())).await;
         let res = sign_in(&http, &base, None).await;
         let cookie = set_cookie(&res);
         assert!(cookie.starts_with("__Host-hub_session=") && cookie.ends_with("; Secure"), "{cookie}");
@@ -172,7 +134,7 @@ fn https_requests_get_a_secure_host_prefixed_session_cookie_and_hsts() {
 #[test]
 fn every_response_carries_the_security_headers() {
     common::run(async {
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
         let hub = common::hub(&b).await;
         let base = common::serve(hub).await;
         let http = client();
@@ -236,7 +198,7 @@ fn assert_scripts_allowed(html: &str, csp: &str, what: &str) -> (usize, usize) {
 #[test]
 fn pages_inline_scripts_are_all_allowed_by_their_content_security_policy() {
     common::run(async {
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
         let hub = common::hub(&b).await;
         let acme = tenant_user(&hub).await;
         let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
@@ -266,7 +228,7 @@ fn pages_inline_scripts_are_all_allowed_by_their_content_security_policy() {
 #[test]
 fn the_cross_site_check_accepts_only_the_exact_configured_origin() {
     common::run(async {
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
         let hub = common::hub(&b).await;
         tenant_user(&hub).await;
         let configured = hub.config.base_url.origin().ascii_serialization();
@@ -331,56 +293,42 @@ async fn until_end(mut res: reqwest::Response, bound: Duration) -> String {
     text
 }
 
-#[test]
-fn the_live_stream_ends_once_its_session_is_signed_out() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = hub_with(&b, &["--stream-recheck-seconds", "1"]).await;
-            let acme = tenant_user(&hub).await;
-            let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
-            let base = common::serve(hub.clone()).await;
-            let url = format!("{base}/api/ui/deliveries/stream?tenant_id={acme}");
-            let res = client().get(&url).header(COOKIE, format!("hub_session={token}")).send().await.unwrap();
-            assert_eq!(res.status(), 200, "[{n}]");
-            let started = Instant::now();
-            hub.logout(&token).await.unwrap();
-            until_end(res, Duration::from_secs(5)).await;
-            assert!(started.elapsed() < Duration::from_secs(3), "[{n}] ended after {:?}", started.elapsed());
-            // Opening it again is refused.
-            let res = client().get(&url).header(COOKIE, format!("hub_session={token}")).send().await.unwrap();
-            assert_eq!(res.status(), 401, "[{n}]");
-        }
-    });
+backend_tests!(the_live_stream_ends_once_its_session_is_signed_out);
+async fn the_live_stream_ends_once_its_session_is_signed_out(b: Backend) {
+    let n = b.name;
+    let hub = hub_with(&b, &["--stream-recheck-seconds", "1"]).await;
+    let acme = tenant_user(&hub).await;
+    let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+    let base = common::serve(hub.clone()).await;
+    let url = format!("{base}/api/ui/deliveries/stream?tenant_id={acme}");
+    let res = client().get(&url).header(COOKIE, format!("hub_session={token}")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "[{n}]");
+    let started = Instant::now();
+    hub.logout(&token).await.unwrap();
+    until_end(res, Duration::from_secs(5)).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "[{n}] ended after {:?}", started.elapsed());
+    // Opening it again is refused.
+    let res = client().get(&url).header(COOKIE, format!("hub_session={token}")).send().await.unwrap();
+    assert_eq!(res.status(), 401, "[{n}]");
 }
 
+backend_tests!(the_live_stream_sends_no_event_after_its_session_is_signed_out);
 /// Between periodic checks, the check before an event ends the stream: a signed-out browser hears nothing more.
-#[test]
-fn the_live_stream_sends_no_event_after_its_session_is_signed_out() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = hub_with(&b, &["--stream-recheck-seconds", "3600"]).await;
-            let acme = tenant_user(&hub).await;
-            let rx = common::receiver::Receiver::start().await;
-            let hook = CreateWebhook {
-                url: rx.url("/ok"),
-                events: vec!["*".into()],
-                tenant_id: Some(acme.clone()),
-                ..Default::default()
-            };
-            hub.create_webhook(Actor::System, hook).await.unwrap();
-            let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
-            let base = common::serve(hub.clone()).await;
-            let url = format!("{base}/api/ui/deliveries/stream?tenant_id={acme}");
-            let res = client().get(&url).header(COOKIE, format!("hub_session={token}")).send().await.unwrap();
-            assert_eq!(res.status(), 200, "[{n}]");
-            hub.logout(&token).await.unwrap();
-            hub.publish(Actor::System, publish(&acme)).await.unwrap();
-            let text = until_end(res, Duration::from_secs(5)).await;
-            assert!(!text.contains("event: deliveries"), "[{n}] an event after sign-out: {text}");
-        }
-    });
+async fn the_live_stream_sends_no_event_after_its_session_is_signed_out(b: Backend) {
+    let n = b.name;
+    let hub = hub_with(&b, &["--stream-recheck-seconds", "3600"]).await;
+    let acme = tenant_user(&hub).await;
+    let rx = common::receiver::Receiver::start().await;
+    add_hook(&hub, hook_to(&rx.url("/ok"), &acme)).await;
+    let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+    let base = common::serve(hub.clone()).await;
+    let url = format!("{base}/api/ui/deliveries/stream?tenant_id={acme}");
+    let res = client().get(&url).header(COOKIE, format!("hub_session={token}")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "[{n}]");
+    hub.logout(&token).await.unwrap();
+    hub.publish(Actor::System, ticket_event(&acme)).await.unwrap();
+    let text = until_end(res, Duration::from_secs(5)).await;
+    assert!(!text.contains("event: deliveries"), "[{n}] an event after sign-out: {text}");
 }
 
 async fn ready_status(http: &reqwest::Client, base: &str) -> (u16, serde_json::Value) {
@@ -389,38 +337,34 @@ async fn ready_status(http: &reqwest::Client, base: &str) -> (u16, serde_json::V
     (status, res.json().await.unwrap())
 }
 
-#[test]
-fn readiness_follows_start_drain_and_the_database() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = common::hub(&b).await;
-            let readiness = Readiness::starting();
-            let base = serve_app(app::router_with_readiness(hub.clone(), options(), readiness.clone())).await;
-            let http = client();
+backend_tests!(readiness_follows_start_drain_and_the_database);
+async fn readiness_follows_start_drain_and_the_database(b: Backend) {
+    let n = b.name;
+    let hub = common::hub(&b).await;
+    let readiness = Readiness::starting();
+    let base = common::serve_router(app::router_with_readiness(hub.clone(), options(), readiness.clone())).await;
+    let http = client();
 
-            let (status, body) = ready_status(&http, &base).await;
-            assert_eq!((status, body["status"].as_str()), (503, Some("starting")), "[{n}] {body}");
-            readiness.set_ready();
-            let (status, body) = ready_status(&http, &base).await;
-            assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "[{n}] {body}");
+    let (status, body) = ready_status(&http, &base).await;
+    assert_eq!((status, body["status"].as_str()), (503, Some("starting")), "[{n}] {body}");
+    readiness.set_ready();
+    let (status, body) = ready_status(&http, &base).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "[{n}] {body}");
 
-            // The database gone: not ready, while liveness (no database) still answers.
-            hub.store.close().await;
-            let (status, body) = ready_status(&http, &base).await;
-            assert_eq!((status, body["status"].as_str()), (503, Some("unavailable")), "[{n}] {body}");
-            let live = http.get(format!("{base}/healthz")).send().await.unwrap();
-            assert_eq!(live.status(), 200, "[{n}]");
+    // The database gone: not ready, while liveness (no database) still answers.
+    hub.store.close().await;
+    let (status, body) = ready_status(&http, &base).await;
+    assert_eq!((status, body["status"].as_str()), (503, Some("unavailable")), "[{n}] {body}");
+    let live = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(live.status(), 200, "[{n}]");
 
-            // Draining (SIGTERM received): not ready, whatever the database says.
-            let hub = common::hub(&b).await;
-            let base = common::serve(hub.clone()).await;
-            assert_eq!(ready_status(&http, &base).await.0, 200, "[{n}]");
-            hub.stopping.send_replace(true);
-            let (status, body) = ready_status(&http, &base).await;
-            assert_eq!((status, body["status"].as_str()), (503, Some("draining")), "[{n}] {body}");
-        }
-    });
+    // Draining (SIGTERM received): not ready, whatever the database says.
+    let hub = common::hub(&b).await;
+    let base = common::serve(hub.clone()).await;
+    assert_eq!(ready_status(&http, &base).await.0, 200, "[{n}]");
+    hub.stopping.send_replace(true);
+    let (status, body) = ready_status(&http, &base).await;
+    assert_eq!((status, body["status"].as_str()), (503, Some("draining")), "[{n}] {body}");
 }
 
 const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
@@ -429,7 +373,7 @@ const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
 fn metrics_need_the_token_and_are_not_served_without_one() {
     common::run(async {
         let http = client();
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
 
         // No token configured: the main address does not serve metrics at all.
         let hub = common::hub(&b).await;
@@ -439,16 +383,16 @@ fn metrics_need_the_token_and_are_not_served_without_one() {
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["error"]["code"], "not_found", "{body}");
         // The separate metrics address serves them.
-        let metrics_base = serve_app(app::metrics_router(hub)).await;
+        let metrics_base = common::serve_router(app::metrics_router(hub)).await;
         let res = http.get(format!("{metrics_base}/metrics")).send().await.unwrap();
         assert_eq!(res.status(), 200);
         assert!(res.text().await.unwrap().contains("hub_queue_depth"));
 
         // With a token: 401 without it or with another, 200 with it.
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
         let hub = hub_with(&b, &["--metrics-token", METRICS_TOKEN]).await;
         let base = common::serve(hub.clone()).await;
-        let metrics_base = serve_app(app::metrics_router(hub)).await;
+        let metrics_base = common::serve_router(app::metrics_router(hub)).await;
         for base in [&base, &metrics_base] {
             let res = http.get(format!("{base}/metrics")).send().await.unwrap();
             assert_eq!(res.status(), 401, "{base}");
@@ -464,13 +408,8 @@ fn metrics_need_the_token_and_are_not_served_without_one() {
         }
 
         // A token too short to be one is a configuration error.
-        let common = CommonArgs {
-            database_url: b.url.clone(),
-            master_key: Some(common::MASTER_KEY.to_string()),
-            log: "warn".into(),
-            log_format: LogFormat::Text,
-        };
-        let err = Config::from_args(&common, ServeArgs::parse_args(["--metrics-token", "short"]).unwrap()).unwrap_err();
+        let short = ServeArgs::parse_args(["--metrics-token", "short"]).unwrap();
+        let err = Config::from_args(&common::common_args(&b.url), short).unwrap_err();
         assert!(err.contains("HUB_METRICS_TOKEN"), "{err}");
     });
 }
@@ -481,78 +420,64 @@ async fn count(url: &str, table: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut conn).await.unwrap()
 }
 
+backend_tests!(a_metrics_scrape_writes_nothing);
 /// Reading the queue-depth gauge changes nothing: open fan-outs stay fan-outs (no delivery row is written).
-#[test]
-fn a_metrics_scrape_writes_nothing() {
-    common::run(async {
-        sqlx::any::install_default_drivers();
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = hub_with(&b, &["--metrics-token", METRICS_TOKEN]).await;
-            let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
-            let rx = common::receiver::Receiver::start().await;
-            for path in ["/a", "/b", "/c"] {
-                let hook = CreateWebhook {
-                    url: rx.url(path),
-                    events: vec!["*".into()],
-                    tenant_id: Some(acme.id.clone()),
-                    ..Default::default()
-                };
-                hub.create_webhook(Actor::System, hook).await.unwrap();
-            }
-            // No worker runs: the publishes' fan-outs stay open.
-            for _ in 0..4 {
-                hub.publish(Actor::System, publish(&acme.id)).await.unwrap();
-            }
-            let before = (count(&b.url, "deliveries").await, count(&b.url, "fanouts").await);
-            assert_eq!(before.1, 4, "[{n}] open fan-outs");
-            let base = common::serve(hub.clone()).await;
-            let res = client().get(format!("{base}/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
-            assert_eq!(res.status(), 200, "[{n}]");
-            let text = res.text().await.unwrap();
-            assert!(text.contains("hub_queue_depth 12"), "[{n}] the 12 waiting deliveries: {text}");
-            let after = (count(&b.url, "deliveries").await, count(&b.url, "fanouts").await);
-            assert_eq!(before, after, "[{n}] (deliveries, fanouts) rows before and after a scrape");
-        }
-    });
+async fn a_metrics_scrape_writes_nothing(b: Backend) {
+    sqlx::any::install_default_drivers();
+    let n = b.name;
+    let hub = hub_with(&b, &["--metrics-token", METRICS_TOKEN]).await;
+    let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let rx = common::receiver::Receiver::start().await;
+    for path in ["/a", "/b", "/c"] {
+        add_hook(&hub, hook_to(&rx.url(path), &acme.id)).await;
+    }
+    // No worker runs: the publishes' fan-outs stay open.
+    for _ in 0..4 {
+        hub.publish(Actor::System, ticket_event(&acme.id)).await.unwrap();
+    }
+    let before = (count(&b.url, "deliveries").await, count(&b.url, "fanouts").await);
+    assert_eq!(before.1, 4, "[{n}] open fan-outs");
+    let base = common::serve(hub.clone()).await;
+    let res = client().get(format!("{base}/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 200, "[{n}]");
+    let text = res.text().await.unwrap();
+    assert!(text.contains("hub_queue_depth 12"), "[{n}] the 12 waiting deliveries: {text}");
+    let after = (count(&b.url, "deliveries").await, count(&b.url, "fanouts").await);
+    assert_eq!(before, after, "[{n}] (deliveries, fanouts) rows before and after a scrape");
 }
 
+backend_tests!(a_session_cannot_open_more_live_streams_than_its_limit);
 /// One session holds at most `HUB_MAX_STREAMS_PER_SESSION` live streams; closing one frees its place, and other
 /// sessions are not affected.
-#[test]
-fn a_session_cannot_open_more_live_streams_than_its_limit() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = hub_with(&b, &["--max-streams-per-session", "2"]).await;
-            let acme = tenant_user(&hub).await;
-            let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
-            let (_, other) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
-            let base = common::serve(hub.clone()).await;
-            let url = format!("{base}/api/ui/deliveries/stream?tenant_id={acme}");
-            let open = |t: String| {
-                let url = url.clone();
-                async move { client().get(&url).header(COOKIE, format!("hub_session={t}")).send().await.unwrap() }
-            };
-            let first = open(token.clone()).await;
-            let second = open(token.clone()).await;
-            assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200), "[{n}]");
-            let third = open(token.clone()).await;
-            assert_eq!(third.status(), 429, "[{n}]");
-            let body: serde_json::Value = third.json().await.unwrap();
-            assert!(body["error"]["message"].as_str().unwrap().contains("live streams"), "[{n}] {body}");
-            assert_eq!(open(other).await.status(), 200, "[{n}] another session has its own");
-            drop(first);
-            let mut again = 0;
-            for _ in 0..50 {
-                again = open(token.clone()).await.status().as_u16();
-                if again == 200 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            assert_eq!(again, 200, "[{n}] a closed stream gives its place back");
-            drop(second);
+async fn a_session_cannot_open_more_live_streams_than_its_limit(b: Backend) {
+    let n = b.name;
+    let hub = hub_with(&b, &["--max-streams-per-session", "2"]).await;
+    let acme = tenant_user(&hub).await;
+    let (_, token) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+    let (_, other) = hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
+    let base = common::serve(hub.clone()).await;
+    let url = format!("{base}/api/ui/deliveries/stream?tenant_id={acme}");
+    let open = |t: String| {
+        let url = url.clone();
+        async move { client().get(&url).header(COOKIE, format!("hub_session={t}")).send().await.unwrap() }
+    };
+    let first = open(token.clone()).await;
+    let second = open(token.clone()).await;
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200), "[{n}]");
+    let third = open(token.clone()).await;
+    assert_eq!(third.status(), 429, "[{n}]");
+    let body: serde_json::Value = third.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("live streams"), "[{n}] {body}");
+    assert_eq!(open(other).await.status(), 200, "[{n}] another session has its own");
+    drop(first);
+    let mut again = 0;
+    for _ in 0..50 {
+        again = open(token.clone()).await.status().as_u16();
+        if again == 200 {
+            break;
         }
-    });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(again, 200, "[{n}] a closed stream gives its place back");
+    drop(second);
 }

@@ -3,32 +3,23 @@
 
 mod common;
 
-use integration_hub::model::CreateWebhook;
+use common::fixtures::{add_hook, hook_to};
+use common::Backend;
 use integration_hub::server::service::{Actor, Hub};
 
-#[test]
-fn a_database_whose_secrets_no_key_opens_refuses_to_start() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = common::hub(&b).await;
-            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
-            let hook = CreateWebhook {
-                url: "https://example.com/hook".into(),
-                events: vec!["*".into()],
-                tenant_id: Some(t.id.clone()),
-                ..Default::default()
-            };
-            hub.create_webhook(Actor::System, hook).await.unwrap();
-            drop(hub);
-            let mut other = common::config(&b.url);
-            other.master_key = Some([7u8; 32]);
-            let err = Hub::open(other).await.err().unwrap_or_else(|| panic!("[{n}] opened with the wrong key"));
-            assert!(err.contains("does not open the secrets"), "[{n}] {err}");
-            // The right key still opens it.
-            assert!(Hub::open(common::config(&b.url)).await.is_ok(), "[{n}]");
-        }
-    });
+backend_tests!(a_database_whose_secrets_no_key_opens_refuses_to_start);
+async fn a_database_whose_secrets_no_key_opens_refuses_to_start(b: Backend) {
+    let n = b.name;
+    let hub = common::hub(&b).await;
+    let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    add_hook(&hub, hook_to("https://example.com/hook", &t.id)).await;
+    drop(hub);
+    let mut other = common::config(&b.url);
+    other.master_key = Some([7u8; 32]);
+    let err = Hub::open(other).await.err().unwrap_or_else(|| panic!("[{n}] opened with the wrong key"));
+    assert!(err.contains("does not open the secrets"), "[{n}] {err}");
+    // The right key still opens it.
+    assert!(Hub::open(common::config(&b.url)).await.is_ok(), "[{n}]");
 }
 
 #[test]
@@ -42,13 +33,7 @@ fn a_missing_master_key_file_is_not_replaced_when_secrets_exist() {
         let hub = Hub::open(cfg.clone()).await.unwrap();
         assert!(key_file.exists(), "the first start writes the key beside the database");
         let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
-        let hook = CreateWebhook {
-            url: "https://example.com/hook".into(),
-            events: vec!["*".into()],
-            tenant_id: Some(t.id),
-            ..Default::default()
-        };
-        hub.create_webhook(Actor::System, hook).await.unwrap();
+        add_hook(&hub, hook_to("https://example.com/hook", &t.id)).await;
         drop(hub);
         let saved = std::fs::read(&key_file).unwrap();
         std::fs::remove_file(&key_file).unwrap();

@@ -4,9 +4,10 @@
 
 mod common;
 
-use integration_hub::model::{CreateApiKey, CreateWebhook, NewPortalLink, Role, Scope, Tenant, User};
-use integration_hub::server::config::{CommonArgs, Config, LogFormat, ServeArgs};
-use integration_hub::server::service::{Actor, AppState, Hub};
+use common::fixtures::{add_hook, hook_to, issue_key, signed_in_user};
+use common::Backend;
+use integration_hub::model::{CreateWebhook, NewPortalLink, Role, Scope, Tenant, User};
+use integration_hub::server::service::{Actor, AppState};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::redirect::Policy;
 use serde_json::{json, Value};
@@ -22,25 +23,17 @@ struct Env {
     globex: Tenant,
     admin: User,
     admin_cookie: String,
-    _backend: common::Backend,
+    _backend: Backend,
 }
 
-async fn setup(b: common::Backend) -> Env {
+async fn setup(b: Backend) -> Env {
     setup_with(b, &[]).await
 }
 
 /// As [`setup`], with these serve flags added to the tests' usual ones.
-async fn setup_with(b: common::Backend, extra: &[&'static str]) -> Env {
-    let common_args = CommonArgs {
-        database_url: b.url.clone(),
-        master_key: Some(common::MASTER_KEY.to_string()),
-        log: "warn".into(),
-        log_format: LogFormat::Text,
-    };
-    let mut args = vec!["--admin-email", "admin@example.com", "--allow-private-targets", "127.0.0.1/32"];
-    args.extend_from_slice(extra);
-    let config = Config::from_args(&common_args, ServeArgs::parse_args(args).unwrap()).unwrap();
-    let hub = Hub::open(config).await.unwrap_or_else(|e| panic!("[{}] open: {e}", b.name));
+async fn setup_with(b: Backend, extra: &[&'static str]) -> Env {
+    let usual = ["--admin-email", "admin@example.com", "--allow-private-targets", "127.0.0.1/32"];
+    let hub = common::open(&b, common::config_from(&b.url, usual.into_iter().chain(extra.iter().copied()))).await;
     let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
     let globex = hub.create_tenant(Actor::System, "Globex").await.unwrap();
     let admin = hub.create_user(Actor::System, "root@hub.test", "admin-password-1", Role::Admin, None).await.unwrap();
@@ -108,230 +101,188 @@ impl Env {
     }
 }
 
-#[test]
-fn link_page_sets_no_cookie_and_only_a_same_site_post_opens_the_portal() {
-    common::run(async {
-        for b in common::backends().await {
-            let e = setup(b).await;
-            let n = e.n;
-            let (_, path) = e.link(&e.acme.id, 3600).await;
+backend_tests!(link_page_sets_no_cookie_and_only_a_same_site_post_opens_the_portal);
+async fn link_page_sets_no_cookie_and_only_a_same_site_post_opens_the_portal(b: Backend) {
+    let e = setup(b).await;
+    let n = e.n;
+    let (_, path) = e.link(&e.acme.id, 3600).await;
 
-            // The GET is a page naming the tenant, whose form posts back to the same URL; no session yet.
-            let page = e.http.get(format!("{}{path}", e.base)).send().await.unwrap();
-            assert_eq!(page.status(), 200, "[{n}]");
-            assert!(page.headers().get(SET_COOKIE).is_none(), "[{n}] GET set a cookie");
-            assert_eq!(page.headers().get("cache-control").unwrap(), "no-store", "[{n}]");
-            let html = page.text().await.unwrap();
-            assert!(html.contains("Open the Acme portal"), "[{n}] {html}");
-            assert!(html.contains(&format!("<form method=\"post\" action=\"{path}\">")), "[{n}] {html}");
+    // The GET is a page naming the tenant, whose form posts back to the same URL; no session yet.
+    let page = e.http.get(format!("{}{path}", e.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200, "[{n}]");
+    assert!(page.headers().get(SET_COOKIE).is_none(), "[{n}] GET set a cookie");
+    assert_eq!(page.headers().get("cache-control").unwrap(), "no-store", "[{n}]");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Open the Acme portal"), "[{n}] {html}");
+    assert!(html.contains(&format!("<form method=\"post\" action=\"{path}\">")), "[{n}] {html}");
 
-            // Another site's POST (by Origin, or a browser's Sec-Fetch-Site) is refused before a session exists.
-            for (name, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")] {
-                let res = e.http.post(format!("{}{path}", e.base)).header(name, value).send().await.unwrap();
-                assert_eq!(res.status(), 403, "[{n}] {name}");
-                assert!(res.headers().get(SET_COOKIE).is_none(), "[{n}] {name}");
-            }
+    // Another site's POST (by Origin, or a browser's Sec-Fetch-Site) is refused before a session exists.
+    for (name, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")] {
+        let res = e.http.post(format!("{}{path}", e.base)).header(name, value).send().await.unwrap();
+        assert_eq!(res.status(), 403, "[{n}] {name}");
+        assert!(res.headers().get(SET_COOKIE).is_none(), "[{n}] {name}");
+    }
 
-            // Our own page's POST opens the tenant's pages.
-            let res = e.confirm(&path).await;
-            assert_eq!(res.status(), 303, "[{n}]");
-            assert_eq!(
-                res.headers().get(LOCATION).unwrap().to_str().unwrap(),
-                format!("/t/{}/integrations", e.acme.id)
-            );
-            let cookie =
-                res.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
-            let own = e.http.get(format!("{}/t/{}/integrations", e.base, e.acme.id)).header(COOKIE, &cookie);
-            assert_eq!(own.send().await.unwrap().status(), 200, "[{n}]");
+    // Our own page's POST opens the tenant's pages.
+    let res = e.confirm(&path).await;
+    assert_eq!(res.status(), 303, "[{n}]");
+    assert_eq!(res.headers().get(LOCATION).unwrap().to_str().unwrap(), format!("/t/{}/integrations", e.acme.id));
+    let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let own = e.http.get(format!("{}/t/{}/integrations", e.base, e.acme.id)).header(COOKIE, &cookie);
+    assert_eq!(own.send().await.unwrap().status(), 200, "[{n}]");
 
-            // A made-up id or a wrong secret is a 404 page, on GET and POST alike.
-            let (id, secret) = path.trim_start_matches("/portal/").split_once('.').unwrap();
-            let wrong = format!("/portal/{id}.{}", secret.chars().rev().collect::<String>());
-            for bad in [wrong.as_str(), "/portal/ptl_01AAAAAAAAAAAAAAAAAAAAAAAA.x", "/portal/nonsense"] {
-                let res = e.http.get(format!("{}{bad}", e.base)).send().await.unwrap();
-                assert_eq!(res.status(), 404, "[{n}] GET {bad}");
-                assert!(res.text().await.unwrap().contains("not valid"), "[{n}]");
-                let res = e.confirm(bad).await;
-                assert_eq!(res.status(), 404, "[{n}] POST {bad}");
-                assert!(res.headers().get(SET_COOKIE).is_none(), "[{n}]");
-            }
-        }
-    });
+    // A made-up id or a wrong secret is a 404 page, on GET and POST alike.
+    let (id, secret) = path.trim_start_matches("/portal/").split_once('.').unwrap();
+    let wrong = format!("/portal/{id}.{}", secret.chars().rev().collect::<String>());
+    for bad in [wrong.as_str(), "/portal/ptl_01AAAAAAAAAAAAAAAAAAAAAAAA.x", "/portal/nonsense"] {
+        let res = e.http.get(format!("{}{bad}", e.base)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "[{n}] GET {bad}");
+        assert!(res.text().await.unwrap().contains("not valid"), "[{n}]");
+        let res = e.confirm(bad).await;
+        assert_eq!(res.status(), 404, "[{n}] POST {bad}");
+        assert!(res.headers().get(SET_COOKIE).is_none(), "[{n}]");
+    }
 }
 
-#[test]
-fn revoked_link_stops_opening_and_ends_the_session_it_opened() {
-    common::run(async {
-        for b in common::backends().await {
-            let e = setup(b).await;
-            let n = e.n;
-            let (id, path) = e.link(&e.acme.id, 3600).await;
-            let portal = e.open(&path).await;
-            let list = json!({"tenant_id": e.acme.id, "search": null, "status": null});
-            assert_eq!(e.call(&portal, "list_webhooks", list.clone()).await.0, 200, "[{n}]");
+backend_tests!(revoked_link_stops_opening_and_ends_the_session_it_opened);
+async fn revoked_link_stops_opening_and_ends_the_session_it_opened(b: Backend) {
+    let e = setup(b).await;
+    let n = e.n;
+    let (id, path) = e.link(&e.acme.id, 3600).await;
+    let portal = e.open(&path).await;
+    let list = json!({"tenant_id": e.acme.id, "search": null, "status": null});
+    assert_eq!(e.call(&portal, "list_webhooks", list.clone()).await.0, 200, "[{n}]");
 
-            let (status, revoked) =
-                e.call(&e.admin_cookie, "revoke_portal_link", json!({"tenant_id": e.acme.id, "id": id})).await;
-            assert_eq!(status, 200, "[{n}] {revoked}");
-            assert!(revoked["revoked_at"].is_i64(), "[{n}] {revoked}");
+    let (status, revoked) =
+        e.call(&e.admin_cookie, "revoke_portal_link", json!({"tenant_id": e.acme.id, "id": id})).await;
+    assert_eq!(status, 200, "[{n}] {revoked}");
+    assert!(revoked["revoked_at"].is_i64(), "[{n}] {revoked}");
 
-            // The session it opened is refused on its very next call, and the link opens nothing any more.
-            let (status, body) = e.call(&portal, "list_webhooks", list).await;
-            assert_eq!(status, 401, "[{n}] {body}");
-            let page = e.http.get(format!("{}{path}", e.base)).send().await.unwrap();
-            assert_eq!(page.status(), 410, "[{n}]");
-            assert!(page.text().await.unwrap().contains("revoked or has expired"), "[{n}]");
-            let res = e.confirm(&path).await;
-            assert_eq!(res.status(), 410, "[{n}]");
-            assert!(res.headers().get(SET_COOKIE).is_none(), "[{n}]");
+    // The session it opened is refused on its very next call, and the link opens nothing any more.
+    let (status, body) = e.call(&portal, "list_webhooks", list).await;
+    assert_eq!(status, 401, "[{n}] {body}");
+    let page = e.http.get(format!("{}{path}", e.base)).send().await.unwrap();
+    assert_eq!(page.status(), 410, "[{n}]");
+    assert!(page.text().await.unwrap().contains("revoked or has expired"), "[{n}]");
+    let res = e.confirm(&path).await;
+    assert_eq!(res.status(), 410, "[{n}]");
+    assert!(res.headers().get(SET_COOKIE).is_none(), "[{n}]");
 
-            // Listed as revoked, with who made it; both changes are in the audit log.
-            let (status, links) = e.call(&e.admin_cookie, "list_portal_links", json!({"tenant_id": e.acme.id})).await;
-            assert_eq!(status, 200, "[{n}] {links}");
-            assert_eq!(links[0]["id"], id.as_str(), "[{n}]");
-            assert_eq!(links[0]["created_by_email"], "root@hub.test", "[{n}]");
-            assert_eq!(links[0]["label"], "Support", "[{n}]");
-            assert!(links[0]["revoked_at"].is_i64() && links[0]["last_used_at"].is_i64(), "[{n}] {links}");
-            let audit = e.hub.store.list_audit(Some(&e.acme.id), 50).await.unwrap();
-            for action in ["portal_link.created", "portal_link.revoked"] {
-                let row = audit.iter().find(|a| a.action == action).unwrap_or_else(|| panic!("[{n}] no {action}"));
-                assert_eq!(row.actor, e.admin.id, "[{n}] {action}");
-                assert_eq!(row.target.as_deref(), Some(id.as_str()), "[{n}] {action}");
-            }
-        }
-    });
+    // Listed as revoked, with who made it; both changes are in the audit log.
+    let (status, links) = e.call(&e.admin_cookie, "list_portal_links", json!({"tenant_id": e.acme.id})).await;
+    assert_eq!(status, 200, "[{n}] {links}");
+    assert_eq!(links[0]["id"], id.as_str(), "[{n}]");
+    assert_eq!(links[0]["created_by_email"], "root@hub.test", "[{n}]");
+    assert_eq!(links[0]["label"], "Support", "[{n}]");
+    assert!(links[0]["revoked_at"].is_i64() && links[0]["last_used_at"].is_i64(), "[{n}] {links}");
+    let audit = e.hub.store.list_audit(Some(&e.acme.id), 50).await.unwrap();
+    for action in ["portal_link.created", "portal_link.revoked"] {
+        let row = audit.iter().find(|a| a.action == action).unwrap_or_else(|| panic!("[{n}] no {action}"));
+        assert_eq!(row.actor, e.admin.id, "[{n}] {action}");
+        assert_eq!(row.target.as_deref(), Some(id.as_str()), "[{n}] {action}");
+    }
 }
 
-#[test]
-fn portal_session_runs_its_endpoints_but_is_refused_api_keys_and_users() {
-    common::run(async {
-        for b in common::backends().await {
-            let e = setup(b).await;
-            let n = e.n;
-            let rx = common::receiver::Receiver::start().await;
-            let a = e.acme.id.as_str();
-            let hook = CreateWebhook {
-                name: Some("Orders".into()),
-                url: rx.url("/ok"),
-                events: vec!["*".into()],
-                tenant_id: Some(a.to_string()),
-                ..Default::default()
-            };
-            let hook = e.hub.create_webhook(Actor::System, hook).await.unwrap();
-            let new_key = CreateApiKey {
-                name: "acme-ci".into(),
-                tenant_id: Some(a.to_string()),
-                scopes: vec![Scope::EventsWrite],
-                ..Default::default()
-            };
-            let key = e.hub.create_api_key(Actor::System, new_key).await.unwrap().key;
-            let (_, path) = e.link(a, 3600).await;
-            let portal = e.open(&path).await;
+backend_tests!(portal_session_runs_its_endpoints_but_is_refused_api_keys_and_users);
+async fn portal_session_runs_its_endpoints_but_is_refused_api_keys_and_users(b: Backend) {
+    let e = setup(b).await;
+    let n = e.n;
+    let rx = common::receiver::Receiver::start().await;
+    let a = e.acme.id.as_str();
+    let hook = add_hook(&e.hub, CreateWebhook { name: Some("Orders".into()), ..hook_to(&rx.url("/ok"), a) }).await;
+    let key = issue_key(&e.hub, Some(a), &[Scope::EventsWrite]).await.key;
+    let (_, path) = e.link(a, 3600).await;
+    let portal = e.open(&path).await;
 
-            // What the portal is for: its endpoints, their signing secret, test-fire, the log and replay.
-            let (s, hooks) =
-                e.call(&portal, "list_webhooks", json!({"tenant_id": a, "search": null, "status": null})).await;
-            assert_eq!((s, hooks[0]["id"].as_str()), (200, Some(hook.id.as_str())), "[{n}] {hooks}");
-            let (s, secret) = e.call(&portal, "reveal_webhook_secret", json!({"tenant_id": a, "id": hook.id})).await;
-            assert_eq!(s, 200, "[{n}] {secret}");
-            let fire = json!({"tenant_id": a, "webhook_id": hook.id, "input": {}});
-            let (s, fired) = e.call(&portal, "send_test_event", fire).await;
-            assert_eq!(s, 200, "[{n}] {fired}");
-            assert_eq!(fired["success"], true, "[{n}] {fired}");
-            assert_eq!(rx.received("/ok").len(), 1, "[{n}]");
-            let (s, log) = e.call(&portal, "list_deliveries", json!({"tenant_id": a, "query": {}})).await;
-            assert_eq!(s, 200, "[{n}] {log}");
-            let delivery = fired["delivery_id"].as_str().unwrap();
-            let (s, replay) = e.call(&portal, "replay_delivery", json!({"tenant_id": a, "id": delivery})).await;
-            assert_eq!(s, 200, "[{n}] {replay}");
+    // What the portal is for: its endpoints, their signing secret, test-fire, the log and replay.
+    let (s, hooks) = e.call(&portal, "list_webhooks", json!({"tenant_id": a, "search": null, "status": null})).await;
+    assert_eq!((s, hooks[0]["id"].as_str()), (200, Some(hook.id.as_str())), "[{n}] {hooks}");
+    let (s, secret) = e.call(&portal, "reveal_webhook_secret", json!({"tenant_id": a, "id": hook.id})).await;
+    assert_eq!(s, 200, "[{n}] {secret}");
+    let fire = json!({"tenant_id": a, "webhook_id": hook.id, "input": {}});
+    let (s, fired) = e.call(&portal, "send_test_event", fire).await;
+    assert_eq!(s, 200, "[{n}] {fired}");
+    assert_eq!(fired["success"], true, "[{n}] {fired}");
+    assert_eq!(rx.received("/ok").len(), 1, "[{n}]");
+    let (s, log) = e.call(&portal, "list_deliveries", json!({"tenant_id": a, "query": {}})).await;
+    assert_eq!(s, 200, "[{n}] {log}");
+    let delivery = fired["delivery_id"].as_str().unwrap();
+    let (s, replay) = e.call(&portal, "replay_delivery", json!({"tenant_id": a, "id": delivery})).await;
+    assert_eq!(s, 200, "[{n}] {replay}");
 
-            // Not for it: API keys (listing, issuing, changing one of its own tenant's) and portal links.
-            let refused = [
-                ("list_keys", json!({"tenant_id": a, "search": null, "status": null})),
-                ("issue_key", json!({"tenant_id": a, "input": {"name": "x", "scopes": ["events:write"]}})),
-                ("revoke_key", json!({"tenant_id": a, "id": key.id})),
-                ("edit_key", json!({"tenant_id": a, "id": key.id, "patch": {"name": "pwned"}})),
-                ("rotate_key", json!({"tenant_id": a, "id": key.id, "grace_seconds": 0})),
-                ("list_portal_links", json!({"tenant_id": a})),
-                ("create_portal_link", json!({"tenant_id": a, "input": {"expires_in_seconds": 60}})),
-            ];
-            for (name, body) in refused {
-                let (s, answer) = e.call(&portal, name, body).await;
-                assert_eq!(s, 403, "[{n}] {name}: {answer}");
-            }
-            assert!(e.hub.get_api_key(&Actor::System, &key.id).await.unwrap().revoked_at.is_none(), "[{n}]");
+    // Not for it: API keys (listing, issuing, changing one of its own tenant's) and portal links.
+    let refused = [
+        ("list_keys", json!({"tenant_id": a, "search": null, "status": null})),
+        ("issue_key", json!({"tenant_id": a, "input": {"name": "x", "scopes": ["events:write"]}})),
+        ("revoke_key", json!({"tenant_id": a, "id": key.id})),
+        ("edit_key", json!({"tenant_id": a, "id": key.id, "patch": {"name": "pwned"}})),
+        ("rotate_key", json!({"tenant_id": a, "id": key.id, "grace_seconds": 0})),
+        ("list_portal_links", json!({"tenant_id": a})),
+        ("create_portal_link", json!({"tenant_id": a, "input": {"expires_in_seconds": 60}})),
+    ];
+    for (name, body) in refused {
+        let (s, answer) = e.call(&portal, name, body).await;
+        assert_eq!(s, 403, "[{n}] {name}: {answer}");
+    }
+    assert!(e.hub.get_api_key(&Actor::System, &key.id).await.unwrap().revoked_at.is_none(), "[{n}]");
 
-            // Users: the portal session's own user, as the service sees it, is refused too.
-            let token = portal.trim_start_matches("hub_session=");
-            let user = e.hub.session_user(Some(token)).await.unwrap();
-            assert_eq!(user.role, Role::Portal, "[{n}]");
-            let made = e.hub.create_user(Actor::User(&user), "x@acme.test", "long-password-1", Role::Tenant, Some(a));
-            assert_eq!(made.await.unwrap_err().code.http_status(), 403, "[{n}]");
+    // Users: the portal session's own user, as the service sees it, is refused too.
+    let token = portal.trim_start_matches("hub_session=");
+    let user = e.hub.session_user(Some(token)).await.unwrap();
+    assert_eq!(user.role, Role::Portal, "[{n}]");
+    let made = e.hub.create_user(Actor::User(&user), "x@acme.test", "long-password-1", Role::Tenant, Some(a));
+    assert_eq!(made.await.unwrap_err().code.http_status(), 403, "[{n}]");
 
-            // Another tenant stays out of reach.
-            let (s, _) = e
-                .call(&portal, "list_webhooks", json!({"tenant_id": e.globex.id, "search": null, "status": null}))
-                .await;
-            assert_eq!(s, 403, "[{n}]");
-        }
-    });
+    // Another tenant stays out of reach.
+    let (s, _) =
+        e.call(&portal, "list_webhooks", json!({"tenant_id": e.globex.id, "search": null, "status": null})).await;
+    assert_eq!(s, 403, "[{n}]");
 }
 
-#[test]
-fn portal_session_ends_when_its_link_expires() {
-    common::run(async {
-        for b in common::backends().await {
-            let e = setup(b).await;
-            let n = e.n;
-            let (_, path) = e.link(&e.acme.id, 2).await;
-            let portal = e.open(&path).await;
-            let list = json!({"tenant_id": e.acme.id, "search": null, "status": null});
-            assert_eq!(e.call(&portal, "list_webhooks", list.clone()).await.0, 200, "[{n}]");
-            tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-            let (status, body) = e.call(&portal, "list_webhooks", list).await;
-            assert_eq!(status, 401, "[{n}] {body}");
-            assert_eq!(e.http.get(format!("{}{path}", e.base)).send().await.unwrap().status(), 410, "[{n}]");
-        }
-    });
+backend_tests!(portal_session_ends_when_its_link_expires);
+async fn portal_session_ends_when_its_link_expires(b: Backend) {
+    let e = setup(b).await;
+    let n = e.n;
+    let (_, path) = e.link(&e.acme.id, 2).await;
+    let portal = e.open(&path).await;
+    let list = json!({"tenant_id": e.acme.id, "search": null, "status": null});
+    assert_eq!(e.call(&portal, "list_webhooks", list.clone()).await.0, 200, "[{n}]");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, body) = e.call(&portal, "list_webhooks", list).await;
+    assert_eq!(status, 401, "[{n}] {body}");
+    assert_eq!(e.http.get(format!("{}{path}", e.base)).send().await.unwrap().status(), 410, "[{n}]");
 }
 
-#[test]
-fn another_tenants_link_cannot_be_revoked_or_listed_from_this_tenant() {
-    common::run(async {
-        for b in common::backends().await {
-            let e = setup(b).await;
-            let n = e.n;
-            let (g_link, g_path) = e.link(&e.globex.id, 3600).await;
-            let (s, answer) =
-                e.call(&e.admin_cookie, "revoke_portal_link", json!({"tenant_id": e.acme.id, "id": g_link})).await;
-            assert_eq!(s, 404, "[{n}] {answer}");
-            let (s, links) = e.call(&e.admin_cookie, "list_portal_links", json!({"tenant_id": e.acme.id})).await;
-            assert_eq!((s, links.as_array().map(Vec::len)), (200, Some(0)), "[{n}] {links}");
-            // Still open: nothing was revoked.
-            assert_eq!(e.http.get(format!("{}{g_path}", e.base)).send().await.unwrap().status(), 200, "[{n}]");
+backend_tests!(another_tenants_link_cannot_be_revoked_or_listed_from_this_tenant);
+async fn another_tenants_link_cannot_be_revoked_or_listed_from_this_tenant(b: Backend) {
+    let e = setup(b).await;
+    let n = e.n;
+    let (g_link, g_path) = e.link(&e.globex.id, 3600).await;
+    let (s, answer) =
+        e.call(&e.admin_cookie, "revoke_portal_link", json!({"tenant_id": e.acme.id, "id": g_link})).await;
+    assert_eq!(s, 404, "[{n}] {answer}");
+    let (s, links) = e.call(&e.admin_cookie, "list_portal_links", json!({"tenant_id": e.acme.id})).await;
+    assert_eq!((s, links.as_array().map(Vec::len)), (200, Some(0)), "[{n}] {links}");
+    // Still open: nothing was revoked.
+    assert_eq!(e.http.get(format!("{}{g_path}", e.base)).send().await.unwrap().status(), 200, "[{n}]");
 
-            // A tenant's own (password) user cannot manage links either: they are the admin's to hand out.
-            let a = Some(e.acme.id.as_str());
-            e.hub.create_user(Actor::System, "u@acme.test", "tenant-password-1", Role::Tenant, a).await.unwrap();
-            let (_, token) = e.hub.login("u@acme.test", "tenant-password-1", "127.0.0.1").await.unwrap();
-            let tenant_user = format!("hub_session={token}");
-            let (s, _) = e.call(&tenant_user, "list_portal_links", json!({"tenant_id": e.acme.id})).await;
-            assert_eq!(s, 403, "[{n}]");
+    // A tenant's own (password) user cannot manage links either: they are the admin's to hand out.
+    let tenant_user = format!("hub_session={}", signed_in_user(&e.hub, &e.acme.id).await);
+    let (s, _) = e.call(&tenant_user, "list_portal_links", json!({"tenant_id": e.acme.id})).await;
+    assert_eq!(s, 403, "[{n}]");
 
-            // Bad input is a field error.
-            let bad = json!({"tenant_id": e.acme.id, "input": {"expires_in_seconds": 0, "label": "x".repeat(101)}});
-            let (s, answer) = e.call(&e.admin_cookie, "create_portal_link", bad).await;
-            assert_eq!(s, 422, "[{n}] {answer}");
-            let fields: Vec<_> = answer["fields"].as_array().unwrap().iter().map(|f| f["field"].clone()).collect();
-            assert_eq!(fields, [json!("expires_in_seconds"), json!("label")], "[{n}] {answer}");
-        }
-    });
+    // Bad input is a field error.
+    let bad = json!({"tenant_id": e.acme.id, "input": {"expires_in_seconds": 0, "label": "x".repeat(101)}});
+    let (s, answer) = e.call(&e.admin_cookie, "create_portal_link", bad).await;
+    assert_eq!(s, 422, "[{n}] {answer}");
+    let fields: Vec<_> = answer["fields"].as_array().unwrap().iter().map(|f| f["field"].clone()).collect();
+    assert_eq!(fields, [json!("expires_in_seconds"), json!("label")], "[{n}] {answer}");
 }
 
 #[test]
 fn portal_cookie_follows_the_request_scheme_as_a_sign_in_does() {
     common::run(async {
-        let b = common::backends().await.remove(0);
+        let b = common::sqlite();
         let e = setup_with(b, &["--trusted-proxies", "127.0.0.1/32"]).await;
         let (_, path) = e.link(&e.acme.id, 3600).await;
         // Behind a trusted proxy that says https: the __Host- cookie with Secure, which https requests read.
@@ -353,22 +304,17 @@ fn portal_cookie_follows_the_request_scheme_as_a_sign_in_does() {
     });
 }
 
+backend_tests!(a_tenant_cannot_hold_more_open_portal_links_than_its_limit);
 /// A tenant holds at most `HUB_MAX_PORTAL_LINKS_PER_TENANT` open links; a revoked one frees its place.
-#[test]
-fn a_tenant_cannot_hold_more_open_portal_links_than_its_limit() {
-    common::run(async {
-        for b in common::backends().await {
-            let env = setup_with(b, &["--max-portal-links-per-tenant", "2"]).await;
-            let (first, _) = env.link(&env.acme.id, 3600).await;
-            env.link(&env.acme.id, 3600).await;
-            let input = NewPortalLink { label: None, expires_in_seconds: 3600 };
-            let err =
-                env.hub.create_portal_link(Actor::User(&env.admin), &env.acme.id, input.clone()).await.unwrap_err();
-            assert_eq!(err.code, integration_hub::model::ErrorCode::Conflict, "[{}] {err:?}", env.n);
-            assert!(err.message.contains("HUB_MAX_PORTAL_LINKS_PER_TENANT"), "[{}]", env.n);
-            env.link(&env.globex.id, 3600).await; // another tenant has its own
-            env.hub.revoke_portal_link(Actor::User(&env.admin), &env.acme.id, &first).await.unwrap();
-            env.hub.create_portal_link(Actor::User(&env.admin), &env.acme.id, input).await.unwrap();
-        }
-    });
+async fn a_tenant_cannot_hold_more_open_portal_links_than_its_limit(b: Backend) {
+    let env = setup_with(b, &["--max-portal-links-per-tenant", "2"]).await;
+    let (first, _) = env.link(&env.acme.id, 3600).await;
+    env.link(&env.acme.id, 3600).await;
+    let input = NewPortalLink { label: None, expires_in_seconds: 3600 };
+    let err = env.hub.create_portal_link(Actor::User(&env.admin), &env.acme.id, input.clone()).await.unwrap_err();
+    assert_eq!(err.code, integration_hub::model::ErrorCode::Conflict, "[{}] {err:?}", env.n);
+    assert!(err.message.contains("HUB_MAX_PORTAL_LINKS_PER_TENANT"), "[{}]", env.n);
+    env.link(&env.globex.id, 3600).await; // another tenant has its own
+    env.hub.revoke_portal_link(Actor::User(&env.admin), &env.acme.id, &first).await.unwrap();
+    env.hub.create_portal_link(Actor::User(&env.admin), &env.acme.id, input).await.unwrap();
 }

@@ -4,7 +4,9 @@
 
 mod common;
 
-use integration_hub::model::{CreateWebhook, DeliveryListQuery, DeliveryStatus, ErrorKind, EventType, PublishEvent};
+use common::fixtures::{add_event_type, hook_to, poll};
+use common::Backend;
+use integration_hub::model::{CreateWebhook, Delivery, DeliveryListQuery, DeliveryStatus, ErrorKind, PublishEvent};
 use integration_hub::server::service::{Actor, AppState};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -119,234 +121,169 @@ async fn serve(chaos: Chaos) -> String {
     base
 }
 
-async fn all_final(hub: &AppState, tenant: &str) -> Vec<integration_hub::model::Delivery> {
-    for _ in 0..600 {
+/// Waits until none of the tenant's deliveries is pending or retrying; returns them.
+async fn all_final(hub: &AppState, tenant: &str) -> Vec<Delivery> {
+    let probe = || async {
         let q = DeliveryListQuery { tenant_id: Some(tenant.into()), limit: Some(500), ..Default::default() };
-        let list = hub.list_deliveries(Actor::System, q).await.unwrap();
-        if list.iter().all(|d| !matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying)) {
-            return list;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("deliveries did not settle");
+        hub.list_deliveries(Actor::System, q).await.unwrap()
+    };
+    let settled = |list: &Vec<Delivery>| {
+        list.iter().all(|d| !matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Retrying))
+    };
+    let list = poll(Duration::from_secs(30), probe, settled).await;
+    assert!(settled(&list), "deliveries did not settle");
+    list
 }
 
-#[test]
-fn a_chaotic_receiver_gets_exactly_the_retry_policy() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = common::hub(&b).await;
-            let worker = common::Worker::start(&hub);
-            let chaos = Chaos::default();
-            let base = serve(chaos.clone()).await;
-            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
-            let hook = CreateWebhook {
-                url: format!("{base}/in"),
-                events: vec!["*".into()],
-                tenant_id: Some(t.id.clone()),
-                max_retries: Some(MAX_RETRIES),
-                retry_delay_seconds: Some(1),
-                backoff_factor: Some(2.0),
-                timeout_ms: Some(1_000),
-                rate_limit_per_minute: Some(1_000),
-                ..Default::default()
-            };
-            let w = hub.create_webhook(Actor::System, hook).await.unwrap();
-            let ty = EventType {
-                name: "chaos.test".into(),
-                category: "Test".into(),
-                description: "numbered messages".into(),
-                example: serde_json::json!({"n": 0}),
-                schema: None,
-                archived: false,
-                created_at: 0,
-                updated_at: 0,
-            };
-            hub.save_event_type(Actor::System, ty).await.unwrap();
-            let mut events = Vec::new();
-            for i in 0..MESSAGES {
-                let e = PublishEvent {
-                    event_type: "chaos.test".into(),
-                    data: serde_json::json!({"n": i}),
-                    tenant_id: Some(t.id.clone()),
-                    ..Default::default()
-                };
-                events.push(hub.publish(Actor::System, e).await.unwrap().id);
-            }
-            let list = all_final(&hub, &t.id).await;
-            assert_eq!(list.len(), MESSAGES, "[{n}]");
-            let mut dead = 0;
-            for (i, event) in events.iter().enumerate() {
-                let d = list.iter().find(|d| &d.event_id == event).unwrap();
-                let attempts = hub.store.attempts_for(&d.id).await.unwrap();
-                // The planned history: faults until the first success, at most 1 + MAX_RETRIES attempts.
-                let expected: Vec<Fault> = (1..=MAX_RETRIES + 1)
-                    .map(|k| plan(i, k))
-                    .scan(false, |done, f| {
-                        if *done {
-                            return None;
-                        }
-                        *done = matches!(f, Fault::Ok | Fault::Slow);
-                        Some(f)
-                    })
-                    .collect();
-                assert_eq!(attempts.len(), expected.len(), "[{n}] message {i}: {attempts:?}");
-                let succeeded = matches!(expected.last(), Some(Fault::Ok | Fault::Slow));
-                let want = if succeeded { DeliveryStatus::Success } else { DeliveryStatus::Failed };
-                assert_eq!((d.status, d.attempts as usize), (want, expected.len()), "[{n}] message {i}");
-                dead += usize::from(!succeeded);
-                for (k, (a, f)) in attempts.iter().zip(&expected).enumerate() {
-                    let kind = match f {
-                        Fault::Ok | Fault::Slow => None,
-                        Fault::Status500 | Fault::TooMany => Some(ErrorKind::Status),
-                        Fault::Reset => Some(ErrorKind::Reset),
-                        Fault::Timeout => Some(ErrorKind::Timeout),
-                    };
-                    assert_eq!(a.error_kind, kind, "[{n}] message {i} attempt {}: {a:?}", k + 1);
-                    let last = k + 1 == attempts.len();
-                    assert_eq!(a.next_retry_at.is_some(), !last, "[{n}] message {i} attempt {}", k + 1);
-                    if let Some(next) = a.next_retry_at {
-                        let ended = a.created_at + a.duration_ms as i64;
-                        let waited = next - ended;
-                        // delay × factor^(k-1) with full jitter, × the time scale (0.001); Retry-After wins.
-                        let ceiling = (1000.0 * 2f64.powi(k as i32) * 0.001).ceil() as i64 + 20;
-                        if *f == Fault::TooMany {
-                            assert!(waited >= RETRY_AFTER_SECS - 2, "[{n}] Retry-After ignored: {waited} ms");
-                        } else {
-                            assert!((-2..=ceiling).contains(&waited), "[{n}] message {i}: waited {waited} ms");
-                        }
-                        let again = &attempts[k + 1];
-                        assert!(again.created_at >= next, "[{n}] message {i} retried before it was due");
-                    }
+backend_tests!(a_chaotic_receiver_gets_exactly_the_retry_policy);
+async fn a_chaotic_receiver_gets_exactly_the_retry_policy(b: Backend) {
+    let n = b.name;
+    let hub = common::hub(&b).await;
+    let worker = common::Worker::start(&hub);
+    let chaos = Chaos::default();
+    let base = serve(chaos.clone()).await;
+    let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let hook = CreateWebhook {
+        max_retries: Some(MAX_RETRIES),
+        retry_delay_seconds: Some(1),
+        backoff_factor: Some(2.0),
+        timeout_ms: Some(1_000),
+        rate_limit_per_minute: Some(1_000),
+        ..hook_to(&format!("{base}/in"), &t.id)
+    };
+    let w = hub.create_webhook(Actor::System, hook).await.unwrap();
+    add_test_type(&hub).await;
+    let mut events = Vec::new();
+    for i in 0..MESSAGES {
+        let e = PublishEvent { data: serde_json::json!({"n": i}), tenant_id: Some(t.id.clone()), ..test_publish() };
+        events.push(hub.publish(Actor::System, e).await.unwrap().id);
+    }
+    let list = all_final(&hub, &t.id).await;
+    assert_eq!(list.len(), MESSAGES, "[{n}]");
+    let mut dead = 0;
+    for (i, event) in events.iter().enumerate() {
+        let d = list.iter().find(|d| &d.event_id == event).unwrap();
+        let attempts = hub.store.attempts_for(&d.id).await.unwrap();
+        // The planned history: faults until the first success, at most 1 + MAX_RETRIES attempts.
+        let expected: Vec<Fault> = (1..=MAX_RETRIES + 1)
+            .map(|k| plan(i, k))
+            .scan(false, |done, f| {
+                if *done {
+                    return None;
                 }
+                *done = matches!(f, Fault::Ok | Fault::Slow);
+                Some(f)
+            })
+            .collect();
+        assert_eq!(attempts.len(), expected.len(), "[{n}] message {i}: {attempts:?}");
+        let succeeded = matches!(expected.last(), Some(Fault::Ok | Fault::Slow));
+        let want = if succeeded { DeliveryStatus::Success } else { DeliveryStatus::Failed };
+        assert_eq!((d.status, d.attempts as usize), (want, expected.len()), "[{n}] message {i}");
+        dead += usize::from(!succeeded);
+        for (k, (a, f)) in attempts.iter().zip(&expected).enumerate() {
+            let kind = match f {
+                Fault::Ok | Fault::Slow => None,
+                Fault::Status500 | Fault::TooMany => Some(ErrorKind::Status),
+                Fault::Reset => Some(ErrorKind::Reset),
+                Fault::Timeout => Some(ErrorKind::Timeout),
+            };
+            assert_eq!(a.error_kind, kind, "[{n}] message {i} attempt {}: {a:?}", k + 1);
+            let last = k + 1 == attempts.len();
+            assert_eq!(a.next_retry_at.is_some(), !last, "[{n}] message {i} attempt {}", k + 1);
+            if let Some(next) = a.next_retry_at {
+                let ended = a.created_at + a.duration_ms as i64;
+                let waited = next - ended;
+                // delay × factor^(k-1) with full jitter, × the time scale (0.001); Retry-After wins.
+                let ceiling = (1000.0 * 2f64.powi(k as i32) * 0.001).ceil() as i64 + 20;
+                if *f == Fault::TooMany {
+                    assert!(waited >= RETRY_AFTER_SECS - 2, "[{n}] Retry-After ignored: {waited} ms");
+                } else {
+                    assert!((-2..=ceiling).contains(&waited), "[{n}] message {i}: waited {waited} ms");
+                }
+                let again = &attempts[k + 1];
+                assert!(again.created_at >= next, "[{n}] message {i} retried before it was due");
             }
-            assert_eq!(dead, MESSAGES / 5, "[{n}]");
-
-            // The receiver recovers; so do the dead letters.
-            chaos.healthy.store(true, Ordering::SeqCst);
-            assert_eq!(hub.recover_webhook(Actor::System, &w.id, 0).await.unwrap(), dead, "[{n}]");
-            let list = all_final(&hub, &t.id).await;
-            let ok = list.iter().filter(|d| d.status == DeliveryStatus::Success).count();
-            assert_eq!(ok, MESSAGES, "[{n}] every message delivered in the end");
-
-            worker.stop().await;
         }
-    });
+    }
+    assert_eq!(dead, MESSAGES / 5, "[{n}]");
+
+    // The receiver recovers; so do the dead letters.
+    chaos.healthy.store(true, Ordering::SeqCst);
+    assert_eq!(hub.recover_webhook(Actor::System, &w.id, 0).await.unwrap(), dead, "[{n}]");
+    let list = all_final(&hub, &t.id).await;
+    let ok = list.iter().filter(|d| d.status == DeliveryStatus::Success).count();
+    assert_eq!(ok, MESSAGES, "[{n}] every message delivered in the end");
+
+    worker.stop().await;
 }
 
 /// A hub with no private targets allowed at all (the tests' usual config allows 127.0.0.1).
-async fn hub_without_private_targets(b: &common::Backend) -> AppState {
-    use integration_hub::server::config::{CommonArgs, Config, LogFormat, ServeArgs};
-    let common_args = CommonArgs {
-        database_url: b.url.clone(),
-        master_key: Some(common::MASTER_KEY.into()),
-        log: "warn".into(),
-        log_format: LogFormat::Text,
-    };
-    let serve = ServeArgs::parse_args(["--admin-email", "admin@example.com", "--retry-time-scale", "0.001"]).unwrap();
-    integration_hub::server::service::Hub::open(Config::from_args(&common_args, serve).unwrap()).await.unwrap()
+async fn hub_without_private_targets(b: &Backend) -> AppState {
+    common::open(b, common::config_from(&b.url, common::PLAIN_ARGS)).await
 }
 
+backend_tests!(attempt_errors_say_what_failed_without_the_hubs_network_details);
 /// What an attempt's error (and a test-fire's answer) tells the tenant is one fixed sentence per kind of failure:
 /// never the hub's connection and resolver errors, the addresses a name resolved to, or OS error numbers (they
 /// describe the hub's network; they are logged at debug level).
-#[test]
-fn attempt_errors_say_what_failed_without_the_hubs_network_details() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = common::hub(&b).await;
-            add_test_type(&hub).await;
-            let receiver = common::receiver::Receiver::start().await;
-            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
-            let closed = {
-                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                l.local_addr().unwrap().port()
-            };
-            let cases = [
-                (format!("http://127.0.0.1:{closed}/in"), ErrorKind::Connect, "connection refused"),
-                (receiver.url("/slow/3000"), ErrorKind::Timeout, "timed out after 1000 ms"),
-                (
-                    "http://no-such-host.invalid/in".to_string(),
-                    ErrorKind::Dns,
-                    "the endpoint's host name could not be resolved",
-                ),
-            ];
-            for (url, kind, message) in cases {
-                let hook = CreateWebhook {
-                    url: url.clone(),
-                    events: vec!["*".into()],
-                    tenant_id: Some(t.id.clone()),
-                    timeout_ms: Some(1_000),
-                    max_retries: Some(0),
-                    ..Default::default()
-                };
-                let w = hub.create_webhook(Actor::System, hook).await.unwrap();
-                let fired = hub.test_fire(Actor::System, &w.id, test_event()).await.unwrap();
-                assert_eq!(fired.attempt.error_kind, Some(kind), "[{n}] {url}: {:?}", fired.attempt);
-                assert_eq!(fired.attempt.error.as_deref(), Some(message), "[{n}] {url}");
-                hub.delete_webhook(Actor::System, &w.id).await.unwrap();
-            }
+async fn attempt_errors_say_what_failed_without_the_hubs_network_details(b: Backend) {
+    let n = b.name;
+    let hub = common::hub(&b).await;
+    add_test_type(&hub).await;
+    let receiver = common::receiver::Receiver::start().await;
+    let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cases = [
+        (format!("http://127.0.0.1:{closed}/in"), ErrorKind::Connect, "connection refused"),
+        (receiver.url("/slow/3000"), ErrorKind::Timeout, "timed out after 1000 ms"),
+        (
+            "http://no-such-host.invalid/in".to_string(),
+            ErrorKind::Dns,
+            "the endpoint's host name could not be resolved",
+        ),
+    ];
+    for (url, kind, message) in cases {
+        let hook = CreateWebhook { timeout_ms: Some(1_000), max_retries: Some(0), ..hook_to(&url, &t.id) };
+        let w = hub.create_webhook(Actor::System, hook).await.unwrap();
+        let fired = hub.test_fire(Actor::System, &w.id, test_event()).await.unwrap();
+        assert_eq!(fired.attempt.error_kind, Some(kind), "[{n}] {url}: {:?}", fired.attempt);
+        assert_eq!(fired.attempt.error.as_deref(), Some(message), "[{n}] {url}");
+        hub.delete_webhook(Actor::System, &w.id).await.unwrap();
+    }
 
-            // The same wording on attempts the worker records.
-            let worker = common::Worker::start(&hub);
-            let hook = CreateWebhook {
-                url: format!("http://127.0.0.1:{closed}/in"),
-                events: vec!["*".into()],
-                tenant_id: Some(t.id.clone()),
-                max_retries: Some(0),
-                ..Default::default()
-            };
-            let w = hub.create_webhook(Actor::System, hook).await.unwrap();
-            let e = PublishEvent { tenant_id: Some(t.id.clone()), ..test_publish() };
-            hub.publish(Actor::System, e).await.unwrap();
-            let list = all_final(&hub, &t.id).await;
-            let d = list.iter().find(|d| d.webhook_id == w.id).expect("a delivery");
-            let attempts = hub.store.attempts_for(&d.id).await.unwrap();
-            assert_eq!(attempts.len(), 1, "[{n}]");
-            assert_eq!(attempts[0].error.as_deref(), Some("connection refused"), "[{n}] {attempts:?}");
-            worker.stop().await;
-        }
-    });
+    // The same wording on attempts the worker records.
+    let worker = common::Worker::start(&hub);
+    let hook = CreateWebhook { max_retries: Some(0), ..hook_to(&format!("http://127.0.0.1:{closed}/in"), &t.id) };
+    let w = hub.create_webhook(Actor::System, hook).await.unwrap();
+    let e = PublishEvent { tenant_id: Some(t.id.clone()), ..test_publish() };
+    hub.publish(Actor::System, e).await.unwrap();
+    let list = all_final(&hub, &t.id).await;
+    let d = list.iter().find(|d| d.webhook_id == w.id).expect("a delivery");
+    let attempts = hub.store.attempts_for(&d.id).await.unwrap();
+    assert_eq!(attempts.len(), 1, "[{n}]");
+    assert_eq!(attempts[0].error.as_deref(), Some("connection refused"), "[{n}] {attempts:?}");
+    worker.stop().await;
 }
 
+backend_tests!(a_refused_target_is_reported_without_its_resolved_address);
 /// A name that resolves to a refused address: the attempt says so, and neither the name's address nor the
 /// resolver's words reach the tenant.
-#[test]
-fn a_refused_target_is_reported_without_its_resolved_address() {
-    common::run(async {
-        for b in common::backends().await {
-            let n = b.name;
-            let hub = hub_without_private_targets(&b).await;
-            add_test_type(&hub).await;
-            let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
-            let hook = CreateWebhook {
-                url: "http://localhost:9/in".into(),
-                events: vec!["*".into()],
-                tenant_id: Some(t.id.clone()),
-                ..Default::default()
-            };
-            let w = hub.create_webhook(Actor::System, hook).await.unwrap();
-            let fired = hub.test_fire(Actor::System, &w.id, test_event()).await.unwrap();
-            assert_eq!(fired.attempt.error_kind, Some(ErrorKind::SsrfBlocked), "[{n}] {:?}", fired.attempt);
-            assert_eq!(fired.attempt.error.as_deref(), Some("target address is not allowed"), "[{n}]");
-        }
-    });
+async fn a_refused_target_is_reported_without_its_resolved_address(b: Backend) {
+    let n = b.name;
+    let hub = hub_without_private_targets(&b).await;
+    add_test_type(&hub).await;
+    let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let w = hub.create_webhook(Actor::System, hook_to("http://localhost:9/in", &t.id)).await.unwrap();
+    let fired = hub.test_fire(Actor::System, &w.id, test_event()).await.unwrap();
+    assert_eq!(fired.attempt.error_kind, Some(ErrorKind::SsrfBlocked), "[{n}] {:?}", fired.attempt);
+    assert_eq!(fired.attempt.error.as_deref(), Some("target address is not allowed"), "[{n}]");
 }
 
 async fn add_test_type(hub: &AppState) {
-    let ty = EventType {
-        name: "chaos.test".into(),
-        category: "Test".into(),
-        description: "numbered messages".into(),
-        example: serde_json::json!({"n": 0}),
-        schema: None,
-        archived: false,
-        created_at: 0,
-        updated_at: 0,
-    };
-    hub.save_event_type(Actor::System, ty).await.unwrap();
+    add_event_type(hub, "chaos.test", "numbered messages", serde_json::json!({"n": 0})).await;
 }
 
 fn test_event() -> integration_hub::model::TestFire {

@@ -44,6 +44,18 @@ impl Receiver {
         self.requests.lock().unwrap().iter().filter(|r| r.path == path).cloned().collect()
     }
 
+    /// Waits until at least `n` requests to `path` have come or `within` has passed; returns them as they are then.
+    pub async fn wait_received(&self, path: &str, n: usize, within: std::time::Duration) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let got = self.received(path);
+            if got.len() >= n || std::time::Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// How many requests came for each key that `key` gives a request (requests it gives none are left out).
     pub fn count_by(&self, key: impl Fn(&Received) -> Option<String>) -> HashMap<String, usize> {
         let mut m = HashMap::new();
@@ -109,4 +121,20 @@ async fn handle(State(r): State<Receiver>, Path(path): Path<String>, headers: He
         ["nul", ..] => (StatusCode::OK, "ok\0done").into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The event a request delivered (its `webhook-id`): a key for [`Receiver::count_by`] and [`Receiver::wait_for`].
+pub fn webhook_id(r: &Received) -> Option<String> {
+    r.headers.get("webhook-id").cloned()
+}
+
+/// One endpoint's copy of one event, "path webhook-id": a key for [`Receiver::count_by`] and
+/// [`Receiver::wait_for`].
+pub fn copy(r: &Received) -> Option<String> {
+    Some(format!("{} {}", r.path, r.headers.get("webhook-id")?))
+}
+
+/// What [`copy`] names for each of the endpoints at `path/0`, `path/1`, … of each event.
+pub fn copies(path: &str, endpoints: usize, events: &[String]) -> Vec<String> {
+    events.iter().flat_map(|e| (0..endpoints).map(move |i| format!("{path}/{i} {e}"))).collect()
 }
