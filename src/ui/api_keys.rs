@@ -1,11 +1,13 @@
 //! The API Keys tab: list with search and status filter, create/edit modal, one-time reveal, rotate with a
 //! grace period, enable/disable and revoke. Every action goes through the same service as the REST API.
 
-use super::modal::{DialogActions, GracePeriodField, Modal};
+use super::layout::use_tenant_id;
+use super::modal::{ConfirmDialog, DialogActions, EditDialog, Modal, RotateDialog};
 use super::style::*;
 use super::time::{absolute, now_ms, relative};
-use super::toast::use_toasts;
-use crate::model::{ApiKey, AppError, CreateApiKey, IssuedKey, KeyStatus, RateTier, Scope, ShellContext, UpdateApiKey};
+use super::toast::{on_success, toggled, use_toasts};
+use super::widgets::{CardTable, Column, EmptyState, TextField};
+use crate::model::{ApiKey, AppError, CreateApiKey, IssuedKey, KeyStatus, RateTier, Scope, UpdateApiKey};
 use crate::server_fns::api_keys::{edit_key, issue_key, list_keys, revoke_key, rotate_key};
 use leptos::prelude::*;
 
@@ -31,8 +33,7 @@ fn tier_label(t: RateTier) -> &'static str {
 
 #[component]
 pub fn ApiKeysPanel() -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let tenant = use_tenant_id();
     let toasts = use_toasts();
     let search = RwSignal::new(String::new());
     let status = RwSignal::new(None::<KeyStatus>);
@@ -43,13 +44,16 @@ pub fn ApiKeysPanel() -> impl IntoView {
     );
     let refresh = move || version.update(|v| *v += 1);
 
-    let form_open = RwSignal::new(false);
-    let editing = RwSignal::new(None::<ApiKey>);
     let reveal_open = RwSignal::new(false);
     let revealed = RwSignal::new(None::<IssuedKey>);
     let rotate_open = RwSignal::new(false);
     let revoke_open = RwSignal::new(false);
     let target = RwSignal::new(None::<ApiKey>);
+    let reveal = move |issued: IssuedKey| {
+        revealed.set(Some(issued));
+        reveal_open.set(true);
+        refresh();
+    };
 
     let save = Action::new(move |(id, input): &(Option<String>, CreateApiKey)| {
         let (id, input, t) = (id.clone(), input.clone(), tenant.get_value());
@@ -73,77 +77,45 @@ pub fn ApiKeysPanel() -> impl IntoView {
             }
         }
     });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(Some(issued))) => {
-            form_open.set(false);
-            revealed.set(Some(issued));
-            reveal_open.set(true);
-            refresh();
-        }
-        Some(Ok(None)) => {
-            form_open.set(false);
+    let form = EditDialog::new(save, move |issued| match issued {
+        Some(issued) => reveal(issued),
+        None => {
             toasts.success("API key saved");
             refresh();
         }
-        _ => {}
     });
 
     let rotate = Action::new(move |(id, grace): &(String, u64)| rotate_key(tenant.get_value(), id.clone(), *grace));
-    Effect::new(move |_| match rotate.value().get() {
-        Some(Ok(issued)) => {
-            rotate_open.set(false);
-            revealed.set(Some(issued));
-            reveal_open.set(true);
-            refresh();
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(rotate, move |issued| {
+        rotate_open.set(false);
+        reveal(issued);
     });
     let revoke = Action::new(move |id: &String| revoke_key(tenant.get_value(), id.clone()));
-    Effect::new(move |_| match revoke.value().get() {
-        Some(Ok(k)) => {
-            revoke_open.set(false);
-            toasts.success(format!("Revoked “{}”", k.name));
-            refresh();
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(revoke, move |k| {
+        revoke_open.set(false);
+        toasts.success(format!("Revoked “{}”", k.name));
+        refresh();
     });
     let toggle = Action::new(move |(id, active): &(String, bool)| {
         let patch = UpdateApiKey { is_active: Some(*active), ..Default::default() };
         edit_key(tenant.get_value(), id.clone(), patch)
     });
-    Effect::new(move |_| match toggle.value().get() {
-        Some(Ok(k)) => {
-            toasts.success(format!("“{}” {}", k.name, if k.is_active { "enabled" } else { "disabled" }));
-            refresh();
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(toggle, move |k| {
+        toasts.success(toggled(&k.name, k.is_active));
+        refresh();
     });
 
-    let open_create = move |_| {
-        editing.set(None);
-        save.value().set(None);
-        form_open.set(true);
+    let ask = move |k: ApiKey, dialog: RwSignal<bool>| {
+        target.set(Some(k));
+        dialog.set(true);
     };
     let actions = RowActions {
-        edit: Callback::new(move |k: ApiKey| {
-            editing.set(Some(k));
-            save.value().set(None);
-            form_open.set(true);
-        }),
+        edit: Callback::new(move |k| form.show(Some(k))),
         toggle: Callback::new(move |k: ApiKey| {
             toggle.dispatch((k.id.clone(), !k.is_active));
         }),
-        rotate: Callback::new(move |k: ApiKey| {
-            target.set(Some(k));
-            rotate_open.set(true);
-        }),
-        revoke: Callback::new(move |k: ApiKey| {
-            target.set(Some(k));
-            revoke_open.set(true);
-        }),
+        rotate: Callback::new(move |k| ask(k, rotate_open)),
+        revoke: Callback::new(move |k| ask(k, revoke_open)),
     };
 
     view! {
@@ -160,33 +132,32 @@ pub fn ApiKeysPanel() -> impl IntoView {
                     {KeyStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{status_badge(s).0}</option> }).collect_view()}
                 </select>
             </div>
-            <button type="button" class=PRIMARY_BUTTON on:click=open_create>"New API key"</button>
+            <button type="button" class=PRIMARY_BUTTON on:click=move |_| form.show(None)>"New API key"</button>
         </div>
         <Transition fallback=|| view! { <p class="mt-6 text-sm">"Loading keys…"</p> }>
             {move || keys.get().map(|r| match r {
                 Err(e) => view! { <p role="alert" class="mt-6 text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
                 Ok(list) if list.is_empty() => view! {
-                    <div class="mt-6 rounded-xl border border-dashed border-slate-300 p-10 text-center dark:border-slate-700">
-                        <h3 class="text-base font-semibold">"No API keys here"</h3>
-                        <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"Producers publish events and tenants call the API with keys issued here."</p>
-                        <button type="button" class=format!("{PRIMARY_BUTTON} mt-4") on:click=open_create>"Create an API key"</button>
-                    </div>
+                    <EmptyState title="No API keys here"
+                        action=("Create an API key", Callback::new(move |_| form.show(None)))>
+                        "Producers publish events and tenants call the API with keys issued here."
+                    </EmptyState>
                 }.into_any(),
                 Ok(list) => view! { <KeyTable keys=list actions=actions/> }.into_any(),
             })}
         </Transition>
 
-        <Modal open=form_open id="key-form" wide=true title=Signal::derive(move || if editing.get().is_some() { "Edit API key".to_string() } else { "New API key".to_string() })>
+        <Modal open=form.open id="key-form" wide=true title=Signal::derive(move || if form.editing.get().is_some() { "Edit API key".to_string() } else { "New API key".to_string() })>
             {move || {
-                let initial = editing.get();
+                let initial = form.editing.get();
                 let id = initial.as_ref().map(|k| k.id.clone());
                 view! {
                     <KeyForm
                         initial=initial
                         pending=save.pending().into()
-                        error=Signal::derive(move || save.value().get().and_then(|r| r.err()))
+                        error=form.error()
                         on_submit=Callback::new(move |input: CreateApiKey| { save.dispatch((id.clone(), input)); })
-                        on_cancel=Callback::new(move |_| form_open.set(false))
+                        on_cancel=Callback::new(move |_| form.open.set(false))
                     />
                 }
             }}
@@ -194,29 +165,21 @@ pub fn ApiKeysPanel() -> impl IntoView {
 
         <RevealModal open=reveal_open revealed=revealed/>
 
-        <Modal open=rotate_open id="rotate-dialog" title="Rotate API key">
-            {move || target.get().map(|k| {
-                let grace = RwSignal::new(86_400u64);
-                let id = k.id.clone();
-                view! {
-                    <p class="text-sm">"A new secret is issued for " <strong>{k.name.clone()}</strong> ". The current secret keeps working for:"</p>
-                    <GracePeriodField id="rotate-grace" grace=grace/>
-                    <DialogActions on_dismiss=move |_| rotate_open.set(false) label="Rotate key" pending_label="Rotating…"
-                        pending=rotate.pending() on_action=move |_| { rotate.dispatch((id.clone(), grace.get_untracked())); }/>
-                }
+        <RotateDialog open=rotate_open id="rotate-dialog" title="Rotate API key" grace_id="rotate-grace" label="Rotate key"
+            pending=rotate.pending()
+            on_rotate=move |grace| if let Some(k) = target.get_untracked() { rotate.dispatch((k.id, grace)); }>
+            {move || target.get().map(|k| view! {
+                <p class="text-sm">"A new secret is issued for " <strong>{k.name}</strong> ". The current secret keeps working for:"</p>
             })}
-        </Modal>
+        </RotateDialog>
 
-        <Modal open=revoke_open id="revoke-dialog" title="Revoke API key">
-            {move || target.get().map(|k| {
-                let id = k.id.clone();
-                view! {
-                    <p class="text-sm">"Revoke " <strong>{k.name.clone()}</strong> " (" <code>{k.prefix.clone()}</code> ")? Every request with it is refused immediately. This cannot be undone."</p>
-                    <DialogActions on_dismiss=move |_| revoke_open.set(false) label="Revoke key" danger=true
-                        pending=revoke.pending() on_action=move |_| { revoke.dispatch(id.clone()); }/>
-                }
+        <ConfirmDialog open=revoke_open id="revoke-dialog" title="Revoke API key" label="Revoke key"
+            pending=revoke.pending()
+            on_confirm=move |_| if let Some(k) = target.get_untracked() { revoke.dispatch(k.id); }>
+            {move || target.get().map(|k| view! {
+                <p class="text-sm">"Revoke " <strong>{k.name}</strong> " (" <code>{k.prefix}</code> ")? Every request with it is refused immediately. This cannot be undone."</p>
             })}
-        </Modal>
+        </ConfirmDialog>
     }
 }
 
@@ -230,27 +193,22 @@ struct RowActions {
 
 #[component]
 fn KeyTable(keys: Vec<ApiKey>, actions: RowActions) -> impl IntoView {
+    use Column::*;
+    const COLUMNS: &[Column] = &[
+        Left("Name"),
+        Left("Key"),
+        Left("Scopes"),
+        Left("Status"),
+        Left("Last used"),
+        Right("Uses"),
+        Left("Expires"),
+        Unseen("Actions"),
+    ];
     let now = now_ms();
     view! {
-        <div class="mt-6 overflow-x-auto rounded-xl bg-white shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
-            <table class="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800">
-                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600 dark:bg-slate-800/50 dark:text-slate-300">
-                    <tr>
-                        <th scope="col" class="px-4 py-3">"Name"</th>
-                        <th scope="col" class="px-4 py-3">"Key"</th>
-                        <th scope="col" class="px-4 py-3">"Scopes"</th>
-                        <th scope="col" class="px-4 py-3">"Status"</th>
-                        <th scope="col" class="px-4 py-3">"Last used"</th>
-                        <th scope="col" class="px-4 py-3 text-right">"Uses"</th>
-                        <th scope="col" class="px-4 py-3">"Expires"</th>
-                        <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-                    {keys.into_iter().map(|k| key_row(k, now, actions)).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <CardTable columns=COLUMNS>
+            {keys.into_iter().map(|k| key_row(k, now, actions)).collect_view()}
+        </CardTable>
     }
 }
 
@@ -427,12 +385,7 @@ fn KeyForm(
     view! {
         <form on:submit=submit class="space-y-5" novalidate=true>
             <div class="grid gap-4 sm:grid-cols-2">
-                <div>
-                    <label for="key-name" class=LABEL>"Name"</label>
-                    <input id="key-name" class=INPUT_CLASS autofocus=true prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))
-                        aria-invalid=move || field("name")().is_some().to_string() aria-describedby="key-name-error"/>
-                    <p id="key-name-error" class=FIELD_ERROR>{field("name")}</p>
-                </div>
+                <TextField id="key-name" label="Name" value=name error=Signal::derive(field("name")) autofocus=true/>
                 <div>
                     <label for="key-description" class=LABEL>"Description"</label>
                     <input id="key-description" class=INPUT_CLASS prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))/>

@@ -4,13 +4,14 @@
 
 use super::charts::{LatencyChart, OutcomeChart};
 use super::json::Body;
+use super::layout::use_tenant_id;
 use super::modal::Modal;
 use super::style::*;
 use super::time::{absolute, now_ms, relative};
-use super::toast::use_toasts;
+use super::toast::{on_success, use_toasts};
+use super::widgets::{fixed_options, CardTable, Column, EmptyState};
 use crate::model::{
-    Delivery, DeliveryAttempt, DeliveryDetail, DeliveryListQuery, DeliveryStats, DeliveryStatus, ShellContext,
-    StatsWindow, Webhook,
+    Delivery, DeliveryAttempt, DeliveryDetail, DeliveryListQuery, DeliveryStats, DeliveryStatus, StatsWindow, Webhook,
 };
 use crate::server_fns::deliveries::{
     get_delivery, list_deliveries, load_delivery_stats, recover_webhook, replay_delivery,
@@ -97,9 +98,7 @@ enum Live {
 
 #[component]
 pub fn DeliveriesPanel() -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
-    let toasts = use_toasts();
+    let tenant = use_tenant_id();
     let query = use_query_map();
     let location = use_location();
     let navigate = use_navigate();
@@ -174,13 +173,9 @@ pub fn DeliveriesPanel() -> impl IntoView {
         let (t, q) = (tenant.get_value(), filters.get_untracked().query(Some(cursor.clone()), PAGE));
         async move { list_deliveries(t, q).await }
     });
-    Effect::new(move |_| match load_more.value().get() {
-        Some(Ok(rows)) => {
-            more.set(rows.len() as u32 == PAGE);
-            extra.update(|e| e.extend(rows));
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(load_more, move |rows| {
+        more.set(rows.len() as u32 == PAGE);
+        extra.update(|e| e.extend(rows));
     });
 
     let selected = RwSignal::new(None::<String>);
@@ -197,39 +192,27 @@ pub fn DeliveriesPanel() -> impl IntoView {
     view! {
         <div class="flex flex-col gap-3 lg:flex-row lg:items-end">
             <div class="grid flex-1 grid-cols-2 gap-3 md:grid-cols-4">
-                <div>
-                    <label for="dlv-status" class=LABEL>"Status"</label>
-                    <select id="dlv-status" class=INPUT_CLASS on:change=move |ev| set_filter.run(("status", event_target_value(&ev)))
-                        prop:value=move || filters.get().status>
-                        <option value="">"All"</option>
-                        {DeliveryStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=move || filters.get().status == s.as_str()>{status_label(s).0}</option> }).collect_view()}
-                    </select>
-                </div>
-                <div>
-                    <label for="dlv-endpoint" class=LABEL>"Endpoint"</label>
-                    <select id="dlv-endpoint" class=INPUT_CLASS on:change=move |ev| set_filter.run(("webhook", event_target_value(&ev)))
-                        prop:value=move || filters.get().webhook>
-                        <option value="">"All endpoints"</option>
-                        <Transition>
-                            {move || hooks.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|w| view! {
-                                <option value=w.id.clone() selected={let id = w.id.clone(); move || filters.get().webhook == id}>{w.name}</option>
-                            }).collect_view())}
-                        </Transition>
-                    </select>
-                </div>
+                <FilterSelect id="dlv-status" label="Status" key="status" set=set_filter any="All"
+                    value=Signal::derive(move || filters.get().status)>
+                    {DeliveryStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=move || filters.get().status == s.as_str()>{status_label(s).0}</option> }).collect_view()}
+                </FilterSelect>
+                <FilterSelect id="dlv-endpoint" label="Endpoint" key="webhook" set=set_filter any="All endpoints"
+                    value=Signal::derive(move || filters.get().webhook)>
+                    <Transition>
+                        {move || hooks.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|w| view! {
+                            <option value=w.id.clone() selected={let id = w.id.clone(); move || filters.get().webhook == id}>{w.name}</option>
+                        }).collect_view())}
+                    </Transition>
+                </FilterSelect>
                 <div>
                     <label for="dlv-type" class=LABEL>"Event type"</label>
                     <input id="dlv-type" type="search" class=INPUT_CLASS placeholder="e.g. ticket.created"
                         prop:value=move || filters.get().event_type on:change=move |ev| set_filter.run(("type", event_target_value(&ev)))/>
                 </div>
-                <div>
-                    <label for="dlv-range" class=LABEL>"Time range"</label>
-                    <select id="dlv-range" class=INPUT_CLASS on:change=move |ev| set_filter.run(("range", event_target_value(&ev)))
-                        prop:value=move || filters.get().range>
-                        <option value="">"Any time"</option>
-                        {RANGES.into_iter().map(|(v, l, _)| view! { <option value=v selected=move || filters.get().range == v>{l}</option> }).collect_view()}
-                    </select>
-                </div>
+                <FilterSelect id="dlv-range" label="Time range" key="range" set=set_filter any="Any time"
+                    value=Signal::derive(move || filters.get().range)>
+                    {RANGES.into_iter().map(|(v, l, _)| view! { <option value=v selected=move || filters.get().range == v>{l}</option> }).collect_view()}
+                </FilterSelect>
             </div>
             <div class="flex items-center gap-3">
                 <span data-testid="live-status" class="flex items-center gap-2 text-sm" aria-live="polite">
@@ -270,10 +253,9 @@ pub fn DeliveriesPanel() -> impl IntoView {
                     all.extend(extra.get().into_iter().filter(|d| !seen.contains(&d.id)));
                     if all.is_empty() {
                         return view! {
-                            <div class="mt-6 rounded-xl border border-dashed border-slate-300 p-10 text-center dark:border-slate-700">
-                                <h3 class="text-base font-semibold">"No deliveries match"</h3>
-                                <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"Published events show up here as they are delivered."</p>
-                            </div>
+                            <EmptyState title="No deliveries match">
+                                "Published events show up here as they are delivered."
+                            </EmptyState>
                         }.into_any();
                     }
                     let last = all.last().map(|d| d.id.clone()).unwrap_or_default();
@@ -300,24 +282,45 @@ pub fn DeliveriesPanel() -> impl IntoView {
     }
 }
 
+/// One filter of the log as a select: `any` (no filter) first, then `children`; `set` puts a choice in the URL
+/// as `key`.
+#[component]
+fn FilterSelect(
+    id: &'static str,
+    label: &'static str,
+    key: &'static str,
+    value: Signal<String>,
+    set: Callback<(&'static str, String)>,
+    any: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div>
+            <label for=id class=LABEL>{label}</label>
+            <select id=id class=INPUT_CLASS on:change=move |ev| set.run((key, event_target_value(&ev)))
+                prop:value=move || value.get()>
+                <option value="">{any}</option>
+                {children()}
+            </select>
+        </div>
+    }
+}
+
 #[component]
 fn DeliveryTable(rows: Vec<Delivery>, names: HashMap<String, Webhook>, open: Callback<String>) -> impl IntoView {
+    use Column::*;
+    const COLUMNS: &[Column] = &[
+        Left("Time"),
+        Left("Event type"),
+        Left("Endpoint"),
+        Left("Status"),
+        Right("Attempts"),
+        Right("Response"),
+        Right("Duration"),
+    ];
     let now = now_ms();
     view! {
-        <div class="mt-6 overflow-x-auto rounded-xl bg-white shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
-            <table class="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800" aria-label="Deliveries">
-                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600 dark:bg-slate-800/50 dark:text-slate-300">
-                    <tr>
-                        <th scope="col" class="px-4 py-3">"Time"</th>
-                        <th scope="col" class="px-4 py-3">"Event type"</th>
-                        <th scope="col" class="px-4 py-3">"Endpoint"</th>
-                        <th scope="col" class="px-4 py-3">"Status"</th>
-                        <th scope="col" class="px-4 py-3 text-right">"Attempts"</th>
-                        <th scope="col" class="px-4 py-3 text-right">"Response"</th>
-                        <th scope="col" class="px-4 py-3 text-right">"Duration"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+        <CardTable columns=COLUMNS label="Deliveries">
                     {rows.into_iter().map(|d| {
                         let (label, class) = status_label(d.status);
                         let endpoint = names.get(&d.webhook_id).map(|w| w.name.clone()).unwrap_or_else(|| d.webhook_id.clone());
@@ -342,9 +345,7 @@ fn DeliveryTable(rows: Vec<Delivery>, names: HashMap<String, Webhook>, open: Cal
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        </CardTable>
     }
 }
 
@@ -353,22 +354,26 @@ type Hooks = Resource<Result<Vec<Webhook>, crate::model::AppError>>;
 /// Dead-letter view: queue an endpoint's failed deliveries again.
 #[component]
 fn RecoverBar(hooks: Hooks, #[prop(into)] webhook: Signal<String>, on_done: Callback<()>) -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    const SINCE: &[(&str, &str)] = &[
+        ("3600000", "1 hour ago"),
+        ("86400000", "24 hours ago"),
+        ("604800000", "7 days ago"),
+        ("2592000000", "30 days ago"),
+    ];
+    let tenant = use_tenant_id();
     let toasts = use_toasts();
     let target = RwSignal::new(webhook.get_untracked());
     Effect::new(move |_| target.set(webhook.get()));
     let back = RwSignal::new(86_400_000i64);
     let recover =
         Action::new(move |(id, since): &(String, i64)| recover_webhook(tenant.get_value(), id.clone(), *since));
-    Effect::new(move |_| match recover.value().get() {
-        Some(Ok(0)) => toasts.success("Nothing to recover: every dead letter in range was replayed already"),
-        Some(Ok(n)) => {
+    on_success(recover, move |n| {
+        if n == 0 {
+            toasts.success("Nothing to recover: every dead letter in range was replayed already");
+        } else {
             toasts.success(format!("Queued {n} dead-letter deliveries again"));
             on_done.run(());
         }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
     });
     view! {
         <section aria-label="Dead-letter queue" class="mt-4 flex flex-col gap-3 rounded-xl bg-rose-50 p-4 ring-1 ring-rose-200 sm:flex-row sm:items-end dark:bg-rose-500/10 dark:ring-rose-500/30">
@@ -387,10 +392,7 @@ fn RecoverBar(hooks: Hooks, #[prop(into)] webhook: Signal<String>, on_done: Call
             <div>
                 <label for="recover-since" class=LABEL>"Failed since"</label>
                 <select id="recover-since" class=INPUT_CLASS on:change=move |ev| back.set(event_target_value(&ev).parse().unwrap_or(86_400_000))>
-                    <option value="3600000">"1 hour ago"</option>
-                    <option value="86400000" selected=true>"24 hours ago"</option>
-                    <option value="604800000">"7 days ago"</option>
-                    <option value="2592000000">"30 days ago"</option>
+                    {fixed_options(SINCE, "86400000")}
                 </select>
             </div>
             <button type="button" class=PRIMARY_BUTTON disabled=move || target.get().is_empty() || recover.pending().get()
@@ -403,20 +405,15 @@ fn RecoverBar(hooks: Hooks, #[prop(into)] webhook: Signal<String>, on_done: Call
 
 #[component]
 fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Callback<()>) -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let tenant = use_tenant_id();
     let toasts = use_toasts();
     let id = StoredValue::new(id);
     let detail =
         Resource::new(move || (id.get_value(), tick.get()), move |(id, _)| get_delivery(tenant.get_value(), id));
     let replay = Action::new(move |id: &String| replay_delivery(tenant.get_value(), id.clone()));
-    Effect::new(move |_| match replay.value().get() {
-        Some(Ok(_)) => {
-            toasts.success("Replay queued");
-            on_replayed.run(());
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(replay, move |_| {
+        toasts.success("Replay queued");
+        on_replayed.run(());
     });
     let url_of = move |webhook_id: &str| {
         hooks
@@ -523,8 +520,7 @@ fn AttemptView(a: DeliveryAttempt, open: bool) -> impl IntoView {
 /// Figures and charts for the endpoint in the filter, or the whole tenant.
 #[component]
 fn StatsPanel(#[prop(into)] webhook: Signal<String>, tick: Signal<u32>) -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let tenant = use_tenant_id();
     let window = RwSignal::new(StatsWindow::Day);
     let stats = Resource::new(
         move || (webhook.get(), window.get(), tick.get()),

@@ -3,10 +3,10 @@
 //! like the REST API does; tenant users only read.
 
 use super::json::Body;
-use super::modal::{DialogActions, Modal};
+use super::modal::{DialogActions, EditDialog, Modal};
 use super::style::*;
 use super::test_fire::parse_json;
-use super::toast::use_toasts;
+use super::toast::{on_success, use_toasts};
 use crate::model::{AppError, EventType, Role, ShellContext};
 use crate::server_fns::tools::save_event_type;
 use crate::server_fns::webhooks::list_event_types;
@@ -45,34 +45,20 @@ pub fn EventTypesPanel() -> impl IntoView {
     let types = Resource::new(move || version.get(), |_| list_event_types());
     let catalog = Signal::derive(move || types.get().and_then(|r| r.ok()).unwrap_or_default());
 
-    let form_open = RwSignal::new(false);
-    let editing = RwSignal::new(None::<EventType>);
     let save = Action::new(|t: &EventType| save_event_type(t.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(t)) = save.value().get() {
-            form_open.set(false);
-            toasts.success(format!("Saved {}", t.name));
-            refresh();
-        }
+    let form = EditDialog::new(save, move |t| {
+        toasts.success(format!("Saved {}", t.name));
+        refresh();
     });
     // Archiving is a save with the flag flipped; a separate action so its outcome goes to a toast, not the form.
     let archive = Action::new(|t: &EventType| save_event_type(t.clone()));
-    Effect::new(move |_| match archive.value().get() {
-        Some(Ok(t)) => {
-            toasts.success(format!("{} {}", if t.archived { "Archived" } else { "Unarchived" }, t.name));
-            refresh();
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(archive, move |t| {
+        toasts.success(format!("{} {}", if t.archived { "Archived" } else { "Unarchived" }, t.name));
+        refresh();
     });
 
-    let open_form = move |t: Option<EventType>| {
-        editing.set(t);
-        save.value().set(None);
-        form_open.set(true);
-    };
     let actions = admin.then(|| CardActions {
-        edit: Callback::new(move |t| open_form(Some(t))),
+        edit: Callback::new(move |t| form.show(Some(t))),
         toggle_archived: Callback::new(move |t: EventType| {
             archive.dispatch(EventType { archived: !t.archived, ..t });
         }),
@@ -83,7 +69,7 @@ pub fn EventTypesPanel() -> impl IntoView {
         <div class="mb-4 flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
             <p class="text-sm text-slate-600 dark:text-slate-400">"The events producers publish and endpoints subscribe to. Open an entry for its example payload and schema."</p>
             {admin.then(|| view! {
-                <button type="button" class=format!("{PRIMARY_BUTTON} shrink-0") on:click=move |_| open_form(None)>"New event type"</button>
+                <button type="button" class=format!("{PRIMARY_BUTTON} shrink-0") on:click=move |_| form.show(None)>"New event type"</button>
             })}
         </div>
         <Transition fallback=|| view! { <p class="text-sm">"Loading the catalog…"</p> }>
@@ -104,16 +90,16 @@ pub fn EventTypesPanel() -> impl IntoView {
             })}
         </Transition>
 
-        <Modal open=form_open id="event-type-form" wide=true
-            title=Signal::derive(move || editing.get().map_or_else(|| "New event type".to_string(), |t| format!("Edit {}", t.name)))>
+        <Modal open=form.open id="event-type-form" wide=true
+            title=Signal::derive(move || form.editing.get().map_or_else(|| "New event type".to_string(), |t| format!("Edit {}", t.name)))>
             {move || view! {
                 <EventTypeForm
-                    initial=editing.get()
+                    initial=form.editing.get()
                     catalog=catalog
                     pending=save.pending()
-                    error=Signal::derive(move || save.value().get().and_then(|r| r.err()))
+                    error=form.error()
                     on_submit=Callback::new(move |t: EventType| { save.dispatch(t); })
-                    on_cancel=Callback::new(move |_| form_open.set(false))
+                    on_cancel=Callback::new(move |_| form.open.set(false))
                 />
             }}
         </Modal>

@@ -2,7 +2,7 @@
 //! sign-out. The server decides access: without a session the page redirects to /login; another tenant's page
 //! is a 403.
 
-use super::icons::{MenuIcon, PuzzleIcon, WrenchIcon};
+use super::icons::{Glyph, Icon};
 use super::modal::Modal;
 use super::theme::ThemeToggle;
 use super::{set_page_status, ErrorPage};
@@ -44,6 +44,11 @@ pub fn access_error(e: AppError) -> impl IntoView {
     }
 }
 
+/// The current tenant's id, for the server calls of the components inside [`TenantLayout`].
+pub fn use_tenant_id() -> StoredValue<String> {
+    StoredValue::new(expect_context::<ShellContext>().tenant.id)
+}
+
 #[component]
 pub fn TenantLayout() -> impl IntoView {
     let params = use_params_map();
@@ -83,7 +88,7 @@ fn Frame(ctx: ShellContext) -> impl IntoView {
             <div class="flex min-w-0 flex-1 flex-col">
                 <header class="sticky top-0 z-20 flex h-14 items-center gap-3 border-b border-slate-200 bg-white/90 px-4 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
                     <button type="button" class="rounded-md p-2 md:hidden" aria-label="Open navigation" aria-controls="sidebar" aria-expanded=move || drawer.get().to_string() on:click=move |_| drawer.update(|d| *d = !*d)>
-                        <MenuIcon/>
+                        <Icon glyph=Glyph::Menu class="h-6 w-6"/>
                     </button>
                     <TenantSwitcher ctx=ctx.clone()/>
                     <div class="ml-auto flex items-center gap-1">
@@ -137,12 +142,12 @@ fn Sidebar(tenant_id: String, on_navigate: impl Fn() + Copy + Send + Sync + 'sta
     };
     view! {
         <div class="flex h-14 items-center gap-2 border-b border-slate-200 px-4 font-semibold dark:border-slate-800">
-            <span class="text-indigo-600 dark:text-indigo-400"><PuzzleIcon class="h-6 w-6"/></span>
+            <span class="text-indigo-600 dark:text-indigo-400"><Icon glyph=Glyph::Puzzle class="h-6 w-6"/></span>
             "Integration Hub"
         </div>
         <nav class="space-y-1 p-3" aria-label="Main">
-            {link("integrations", "Integrations", view! { <PuzzleIcon/> }.into_any())}
-            {link("tools", "Developer tools", view! { <WrenchIcon/> }.into_any())}
+            {link("integrations", "Integrations", view! { <Icon glyph=Glyph::Puzzle/> }.into_any())}
+            {link("tools", "Developer tools", view! { <Icon glyph=Glyph::Wrench/> }.into_any())}
         </nav>
     }
 }

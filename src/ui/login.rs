@@ -1,5 +1,6 @@
 //! The sign-in page.
 
+use super::icons::{Glyph, Icon};
 use super::style::{INPUT_CLASS, PRIMARY_BUTTON};
 use crate::server_fns::auth::Login;
 use leptos::prelude::*;
@@ -14,7 +15,7 @@ pub fn LoginPage() -> impl IntoView {
         <main class="flex min-h-screen items-center justify-center p-6">
             <div class="w-full max-w-sm">
                 <div class="mb-8 flex items-center justify-center gap-2 text-indigo-600 dark:text-indigo-400">
-                    <super::icons::PuzzleIcon class="h-8 w-8"/>
+                    <Icon glyph=Glyph::Puzzle class="h-8 w-8"/>
                     <span class="text-xl font-semibold text-slate-900 dark:text-white">"Integration Hub"</span>
                 </div>
                 <div class="rounded-xl bg-white p-8 shadow ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">

@@ -21,6 +21,7 @@ pub mod toast;
 pub mod tools;
 pub mod webhook_form;
 pub mod webhooks;
+pub mod widgets;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

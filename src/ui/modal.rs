@@ -1,6 +1,8 @@
 //! The one modal dialog: centered above everything, body scroll locked, focus trapped, closed by Esc, by the
 //! backdrop and by its close button, with `role="dialog"` and `aria-modal`.
 
+use super::icons::{Glyph, Icon};
+use crate::model::{AppError, DEFAULT_ROTATION_GRACE_SECONDS};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -127,7 +129,7 @@ pub fn Modal(
                             disabled=move || locked.get()
                             class="rounded-md p-1 text-slate-500 hover:bg-slate-100 hover:text-slate-700 dark:hover:bg-slate-800 dark:hover:text-slate-200 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500"
                         >
-                            <super::icons::CloseIcon/>
+                            <Icon glyph=Glyph::Close/>
                         </button>
                     </div>
                     <div class="px-6 py-4">{children()}</div>
@@ -202,13 +204,116 @@ pub fn DialogActions(
 #[component]
 pub fn GracePeriodField(#[prop(into)] id: String, grace: RwSignal<u64>) -> impl IntoView {
     use super::style::{INPUT_CLASS, LABEL};
+    const CHOICES: &[(&str, &str)] = &[
+        ("0", "None — the old secret stops now"),
+        ("3600", "1 hour"),
+        ("86400", "24 hours (recommended)"),
+        ("604800", "7 days"),
+    ];
     view! {
         <label for=id.clone() class=format!("{LABEL} mt-4")>"Grace period"</label>
-        <select id=id class=INPUT_CLASS on:change=move |ev| grace.set(event_target_value(&ev).parse().unwrap_or(86_400))>
-            <option value="0">"None — the old secret stops now"</option>
-            <option value="3600">"1 hour"</option>
-            <option value="86400" selected=true>"24 hours (recommended)"</option>
-            <option value="604800">"7 days"</option>
+        <select id=id class=INPUT_CLASS
+            on:change=move |ev| grace.set(event_target_value(&ev).parse().unwrap_or(DEFAULT_ROTATION_GRACE_SECONDS))>
+            {super::widgets::fixed_options(CHOICES, "86400")}
         </select>
+    }
+}
+
+/// Confirms rotating a secret: what happens (`children`), how long the old secret keeps working (the
+/// recommended period at each opening), and the action; `on_rotate` receives the period in seconds.
+#[component]
+pub fn RotateDialog(
+    open: RwSignal<bool>,
+    #[prop(into)] id: String,
+    title: &'static str,
+    /// The grace period field's DOM id.
+    grace_id: &'static str,
+    /// The action's label.
+    label: &'static str,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(into)] on_rotate: Callback<u64>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    view! {
+        <Modal open=open id=id title=title>
+            {
+                let grace = RwSignal::new(DEFAULT_ROTATION_GRACE_SECONDS);
+                view! {
+                    {children()}
+                    <GracePeriodField id=grace_id grace=grace/>
+                    <DialogActions on_dismiss=move |_| open.set(false) label=label pending_label="Rotating…"
+                        pending=pending on_action=move |_| on_rotate.run(grace.get_untracked())/>
+                }
+            }
+        </Modal>
+    }
+}
+
+/// Asks before a destructive action (red): what it does (`children`), then the way out and the action.
+#[component]
+pub fn ConfirmDialog(
+    open: RwSignal<bool>,
+    #[prop(into)] id: String,
+    title: &'static str,
+    /// The action's label.
+    label: &'static str,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(into)] on_confirm: Callback<()>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    view! {
+        <Modal open=open id=id title=title>
+            {children()}
+            <DialogActions on_dismiss=move |_| open.set(false) label=label danger=true pending=pending
+                on_action=on_confirm/>
+        </Modal>
+    }
+}
+
+/// A page's create/edit dialog: whether it is open, the item edited (None: a new one), and the save. A failed
+/// save stays in the form, beside its fields; a successful one closes it.
+pub struct EditDialog<T: 'static, I: 'static, O: 'static> {
+    pub open: RwSignal<bool>,
+    pub editing: RwSignal<Option<T>>,
+    pub save: Action<I, Result<O, AppError>>,
+}
+
+impl<T, I, O> Clone for EditDialog<T, I, O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T, I, O> Copy for EditDialog<T, I, O> {}
+
+impl<T, I, O> EditDialog<T, I, O>
+where
+    T: Send + Sync + 'static,
+    I: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    /// `done` gets what each successful save returns, once the dialog is closed.
+    pub fn new(save: Action<I, Result<O, AppError>>, done: impl Fn(O) + 'static) -> Self {
+        let dialog = EditDialog { open: RwSignal::new(false), editing: RwSignal::new(None), save };
+        Effect::new(move |_| {
+            if let Some(Ok(saved)) = save.value().get() {
+                dialog.open.set(false);
+                done(saved);
+            }
+        });
+        dialog
+    }
+
+    /// Opens the form on `item` (None: a new one), without the last save's outcome.
+    pub fn show(&self, item: Option<T>) {
+        self.editing.set(item);
+        self.save.value().set(None);
+        self.open.set(true);
+    }
+
+    /// The last save's failure, for the form to show.
+    pub fn error(&self) -> Signal<Option<AppError>> {
+        let save = self.save;
+        Signal::derive(move || save.value().get().and_then(|r| r.err()))
     }
 }

@@ -4,7 +4,8 @@
 use super::modal::{DialogActions, Modal};
 use super::style::*;
 use super::time::absolute;
-use super::toast::use_toasts;
+use super::toast::{on_success, use_toasts};
+use super::widgets::fixed_options;
 use crate::model::{NewPortalLink, Role, ShellContext};
 use crate::server_fns::portal::create_portal_link;
 use leptos::prelude::*;
@@ -25,11 +26,7 @@ pub fn PortalLinkButton() -> impl IntoView {
         let input = NewPortalLink { label: Some(l.clone()), expires_in_seconds: h * 3600 };
         create_portal_link(tenant.get_value(), input)
     });
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(_)) => version.update(|v| *v += 1),
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
+    on_success(create, move |_| version.update(|v| *v += 1));
     let link = move || create.value().get().and_then(|r| r.ok());
     admin.then(|| view! {
         <button type="button" class=SECONDARY_BUTTON on:click=move |_| { create.value().set(None); label.set(String::new()); open.set(true); }>"Portal link"</button>
@@ -40,10 +37,7 @@ pub fn PortalLinkButton() -> impl IntoView {
                 prop:value=move || label.get() on:input=move |ev| label.set(event_target_value(&ev))/>
             <label for="portal-hours" class=format!("{LABEL} mt-4")>"Valid for"</label>
             <select id="portal-hours" class=INPUT_CLASS on:change=move |ev| hours.set(event_target_value(&ev).parse().unwrap_or(24))>
-                <option value="1">"1 hour"</option>
-                <option value="24" selected=true>"24 hours"</option>
-                <option value="168">"7 days"</option>
-                <option value="720">"30 days"</option>
+                {fixed_options(&[("1", "1 hour"), ("24", "24 hours"), ("168", "7 days"), ("720", "30 days")], "24")}
             </select>
             {move || link().map(|l| {
                 let url = l.url.clone();

@@ -3,7 +3,7 @@
 
 use super::style::*;
 use super::time::{absolute, now_ms, relative};
-use super::toast::use_toasts;
+use super::toast::{on_success, use_toasts};
 use crate::model::PortalLink;
 use crate::server_fns::portal::{list_portal_links, revoke_portal_link};
 use leptos::prelude::*;
@@ -24,13 +24,9 @@ pub fn PortalLinkList(#[prop(into)] tenant_id: String, version: RwSignal<u32>) -
     let toasts = use_toasts();
     let links = Resource::new(move || (tenant.get_value(), version.get()), |(t, _)| list_portal_links(t));
     let revoke = Action::new(move |id: &String| revoke_portal_link(tenant.get_value(), id.clone()));
-    Effect::new(move |_| match revoke.value().get() {
-        Some(Ok(l)) => {
-            toasts.success(format!("Revoked “{}”", l.label.unwrap_or_else(|| "portal link".into())));
-            version.update(|v| *v += 1);
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(revoke, move |l| {
+        toasts.success(format!("Revoked “{}”", l.label.unwrap_or_else(|| "portal link".into())));
+        version.update(|v| *v += 1);
     });
     view! {
         <h3 class="mt-6 text-base font-semibold">"Links"</h3>

@@ -2,11 +2,12 @@
 
 use super::event_types::Catalog;
 use super::json::Body;
+use super::layout::use_tenant_id;
 use super::modal::{DialogActions, Modal};
 use super::style::*;
-use super::toast::use_toasts;
+use super::toast::{on_success, use_toasts};
 use crate::model::filter::subscribed;
-use crate::model::{EventType, ShellContext, TestFire, TestFireResult, Webhook};
+use crate::model::{EventType, TestFire, TestFireResult, Webhook};
 use crate::server_fns::deliveries::send_test_event;
 use leptos::prelude::*;
 
@@ -15,27 +16,80 @@ pub fn parse_json(text: &str) -> Result<serde_json::Value, String> {
     serde_json::from_str(text).map_err(|e| format!("Not valid JSON: {e}"))
 }
 
+/// An event to send: a type from the catalog and the payload typed for it, which picking a type fills with the
+/// type's example.
+#[derive(Clone, Copy)]
+pub struct EventDraft {
+    pub event_type: RwSignal<String>,
+    pub payload: RwSignal<String>,
+    /// Why the payload is not JSON (None while it is).
+    pub json_error: Memo<Option<String>>,
+    types: Catalog,
+}
+
+impl EventDraft {
+    pub fn new(types: Catalog) -> EventDraft {
+        let payload = RwSignal::new(String::new());
+        let json_error = Memo::new(move |_| parse_json(&payload.get()).err());
+        EventDraft { event_type: RwSignal::new(String::new()), payload, json_error, types }
+    }
+
+    /// Picks the type `name` and puts its example in the payload (`{}` for a type not in the catalog).
+    pub fn pick(&self, name: String) {
+        let example = self
+            .types
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .and_then(|l| l.into_iter().find(|t| t.name == name))
+            .map(|t| serde_json::to_string_pretty(&t.example).unwrap_or_default())
+            .unwrap_or_else(|| "{}".into());
+        self.event_type.set(name);
+        self.payload.set(example);
+    }
+}
+
+/// The type and payload fields of an [`EventDraft`], offering `choices`; their ids start with `id`.
+#[component]
+pub fn EventDraftFields(
+    draft: EventDraft,
+    id: &'static str,
+    #[prop(into)] choices: Signal<Vec<EventType>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-payload-error");
+    view! {
+        <div>
+            <label for=format!("{id}-type") class=LABEL>"Event type"</label>
+            <select id=format!("{id}-type") class=INPUT_CLASS prop:value=move || draft.event_type.get()
+                on:change=move |ev| draft.pick(event_target_value(&ev))>
+                <Transition>
+                    {move || choices.get().into_iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view()}
+                </Transition>
+            </select>
+        </div>
+        <div>
+            <label for=format!("{id}-payload") class=LABEL>"Payload (" <code>"data"</code> ")"</label>
+            <textarea id=format!("{id}-payload") rows="10" spellcheck="false" class=format!("{INPUT_CLASS} font-mono text-xs")
+                aria-invalid=move || draft.json_error.get().is_some().to_string() aria-describedby=error_id.clone()
+                prop:value=move || draft.payload.get() on:input=move |ev| draft.payload.set(event_target_value(&ev))></textarea>
+            <p id=error_id class=FIELD_ERROR>{move || draft.json_error.get()}</p>
+        </div>
+    }
+}
+
 #[component]
 pub fn TestFireDialog(open: RwSignal<bool>, webhook: RwSignal<Option<Webhook>>, types: Catalog) -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let tenant = use_tenant_id();
     let toasts = use_toasts();
-    let event_type = RwSignal::new(String::new());
-    let payload = RwSignal::new(String::new());
-    let json_error = Memo::new(move |_| parse_json(&payload.get()).err());
+    let draft = EventDraft::new(types);
     let send = Action::new(move |(id, input): &(String, TestFire)| {
         send_test_event(tenant.get_value(), id.clone(), input.clone())
     });
-    Effect::new(move |_| match send.value().get() {
-        Some(Ok(r)) => {
-            if r.success {
-                toasts.success("Test event delivered")
-            } else {
-                toasts.error("The endpoint did not accept the test event")
-            }
+    on_success(send, move |r| {
+        if r.success {
+            toasts.success("Test event delivered")
+        } else {
+            toasts.error("The endpoint did not accept the test event")
         }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
     });
     // Choices: the catalog types this endpoint is subscribed to.
     let choices = move || -> Vec<EventType> {
@@ -43,51 +97,27 @@ pub fn TestFireDialog(open: RwSignal<bool>, webhook: RwSignal<Option<Webhook>>, 
         let all = types.get().and_then(|r| r.ok()).unwrap_or_default();
         all.into_iter().filter(|t| !t.archived && subscribed(&patterns, &t.name)).collect()
     };
-    let pick = move |name: String| {
-        let example = types
-            .get_untracked()
-            .and_then(|r| r.ok())
-            .and_then(|l| l.into_iter().find(|t| t.name == name))
-            .map(|t| serde_json::to_string_pretty(&t.example).unwrap_or_default())
-            .unwrap_or_else(|| "{}".into());
-        event_type.set(name);
-        payload.set(example);
-    };
     // Each time the dialog opens: the first subscribed type, its example, no old result.
     Effect::new(move |_| {
         if open.get() {
             send.value().set(None);
             if let Some(t) = choices().first() {
-                pick(t.name.clone());
+                draft.pick(t.name.clone());
             }
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (Some(w), Ok(data)) = (webhook.get_untracked(), parse_json(&payload.get_untracked())) else { return };
-        let t = event_type.get_untracked();
+        let (Some(w), Ok(data)) = (webhook.get_untracked(), parse_json(&draft.payload.get_untracked())) else { return };
+        let t = draft.event_type.get_untracked();
         send.dispatch((w.id, TestFire { event_type: (!t.is_empty()).then_some(t), data: Some(data) }));
     };
     view! {
         <Modal open=open id="test-fire" wide=true title=Signal::derive(move || format!("Test “{}”", webhook.get().map(|w| w.name).unwrap_or_default()))>
             <form class="space-y-4" on:submit=submit>
-                <div>
-                    <label for="test-type" class=LABEL>"Event type"</label>
-                    <select id="test-type" class=INPUT_CLASS prop:value=move || event_type.get() on:change=move |ev| pick(event_target_value(&ev))>
-                        <Transition>
-                            {move || choices().into_iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view()}
-                        </Transition>
-                    </select>
-                </div>
-                <div>
-                    <label for="test-payload" class=LABEL>"Payload (" <code>"data"</code> ")"</label>
-                    <textarea id="test-payload" rows="10" class=format!("{INPUT_CLASS} font-mono text-xs") spellcheck="false"
-                        aria-invalid=move || json_error.get().is_some().to_string() aria-describedby="test-payload-error"
-                        prop:value=move || payload.get() on:input=move |ev| payload.set(event_target_value(&ev))></textarea>
-                    <p id="test-payload-error" class=FIELD_ERROR>{move || json_error.get()}</p>
-                </div>
+                <EventDraftFields draft=draft id="test" choices=Signal::derive(choices)/>
                 <DialogActions dismiss="Close" on_dismiss=move |_| open.set(false) label="Send test event" pending_label="Sending…"
-                    spinner=true pending=send.pending() blocked=Signal::derive(move || json_error.get().is_some())/>
+                    spinner=true pending=send.pending() blocked=Signal::derive(move || draft.json_error.get().is_some())/>
             </form>
             {move || send.value().get().and_then(|r| r.ok()).map(|r| view! { <TestResult r=r/> })}
         </Modal>

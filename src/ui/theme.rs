@@ -1,6 +1,7 @@
 //! Dark mode: the choice is a cookie, so the server renders `<html class="dark">` and a reload never flashes.
 //! Without a saved choice, a tiny inline script applies the OS preference before first paint.
 
+use super::icons::{Glyph, Icon};
 use leptos::prelude::*;
 
 pub const COOKIE: &str = "hub_theme";
@@ -50,8 +51,8 @@ pub fn ThemeToggle() -> impl IntoView {
             title="Toggle dark mode"
             class="rounded-md p-2 text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500"
         >
-            <span class="dark:hidden"><super::icons::MoonIcon/></span>
-            <span class="hidden dark:inline"><super::icons::SunIcon/></span>
+            <span class="dark:hidden"><Icon glyph=Glyph::Moon/></span>
+            <span class="hidden dark:inline"><Icon glyph=Glyph::Sun/></span>
         </button>
     }
 }

@@ -1,5 +1,6 @@
 //! Toasts: short messages at the corner of the screen (announced to screen readers), dismissed after a while.
 
+use crate::model::AppError;
 use leptos::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -53,6 +54,25 @@ impl Toasts {
     fn dismiss(&self, id: u64) {
         self.list.update(|l| l.retain(|t| t.id != id));
     }
+}
+
+/// Runs `done` with each value `action` succeeds with; a failure is shown as an error toast.
+pub fn on_success<I, O>(action: Action<I, Result<O, AppError>>, done: impl Fn(O) + 'static)
+where
+    I: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    let toasts = use_toasts();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(v)) => done(v),
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+}
+
+/// What the toast says after something was enabled or disabled.
+pub fn toggled(name: &str, active: bool) -> String {
+    format!("“{name}” {}", if active { "enabled" } else { "disabled" })
 }
 
 #[component]

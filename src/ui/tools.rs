@@ -1,9 +1,10 @@
 //! Developer tools: the routing preview (which of this tenant's endpoints would receive an event, and which
 //! filter rejected the others) and the signature playground (does a received request verify, and why not).
 
+use super::layout::use_tenant_id;
 use super::style::*;
-use super::test_fire::parse_json;
-use crate::model::{RouteOutcome, RoutingPreviewInput, ShellContext, SignatureCheck};
+use super::test_fire::{parse_json, EventDraft, EventDraftFields};
+use crate::model::{EventType, RouteOutcome, RoutingPreviewInput, SignatureCheck};
 use crate::server_fns::tools::check_signature;
 use crate::server_fns::webhooks::{list_event_types, preview_routing};
 use leptos::prelude::*;
@@ -33,64 +34,48 @@ fn outcome_label(o: RouteOutcome) -> (&'static str, &'static str) {
     }
 }
 
+/// A tool's card: its heading (`{id}-title`, which names the section), what it does, then the tool.
+#[component]
+fn ToolCard(id: &'static str, title: &'static str, intro: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <section aria-labelledby=format!("{id}-title") class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
+            <h2 id=format!("{id}-title") class="text-lg font-semibold">{title}</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{intro}</p>
+            {children()}
+        </section>
+    }
+}
+
 #[component]
 pub fn RoutingPreview() -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let tenant = use_tenant_id();
     let types = Resource::new(|| (), |_| list_event_types());
-    let event_type = RwSignal::new(String::new());
-    let payload = RwSignal::new(String::new());
-    let json_error = Memo::new(move |_| parse_json(&payload.get()).err());
+    let draft = EventDraft::new(types);
     let run = Action::new(move |input: &RoutingPreviewInput| preview_routing(tenant.get_value(), input.clone()));
-    let pick = move |name: String| {
-        let example = types
-            .get_untracked()
-            .and_then(|r| r.ok())
-            .and_then(|l| l.into_iter().find(|t| t.name == name))
-            .map(|t| serde_json::to_string_pretty(&t.example).unwrap_or_default())
-            .unwrap_or_else(|| "{}".into());
-        event_type.set(name);
-        payload.set(example);
-    };
     Effect::new(move |_| {
         if let Some(Ok(list)) = types.get() {
-            if event_type.get_untracked().is_empty() {
+            if draft.event_type.get_untracked().is_empty() {
                 if let Some(t) = list.first() {
-                    pick(t.name.clone());
+                    draft.pick(t.name.clone());
                 }
             }
         }
     });
+    let choices = move || -> Vec<EventType> {
+        types.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().filter(|t| !t.archived).collect()
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if let Ok(data) = parse_json(&payload.get_untracked()) {
-            run.dispatch(RoutingPreviewInput { event_type: event_type.get_untracked(), data });
+        if let Ok(data) = parse_json(&draft.payload.get_untracked()) {
+            run.dispatch(RoutingPreviewInput { event_type: draft.event_type.get_untracked(), data });
         }
     };
     view! {
-        <section aria-labelledby="routing-title" class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
-            <h2 id="routing-title" class="text-lg font-semibold">"Routing preview"</h2>
-            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"Pick an event type, edit its example payload, and see which endpoints would receive it."</p>
+        <ToolCard id="routing" title="Routing preview" intro="Pick an event type, edit its example payload, and see which endpoints would receive it.">
             <form class="mt-4 grid gap-4 lg:grid-cols-2" on:submit=submit>
                 <div class="space-y-3">
-                    <div>
-                        <label for="route-type" class=LABEL>"Event type"</label>
-                        <select id="route-type" class=INPUT_CLASS prop:value=move || event_type.get() on:change=move |ev| pick(event_target_value(&ev))>
-                            <Transition>
-                                {move || types.get().and_then(|r| r.ok()).map(|l| l.into_iter().filter(|t| !t.archived).map(|t| view! {
-                                    <option value=t.name.clone()>{t.name.clone()}</option>
-                                }).collect_view())}
-                            </Transition>
-                        </select>
-                    </div>
-                    <div>
-                        <label for="route-payload" class=LABEL>"Payload (" <code>"data"</code> ")"</label>
-                        <textarea id="route-payload" rows="10" spellcheck="false" class=format!("{INPUT_CLASS} font-mono text-xs")
-                            aria-invalid=move || json_error.get().is_some().to_string() aria-describedby="route-payload-error"
-                            prop:value=move || payload.get() on:input=move |ev| payload.set(event_target_value(&ev))></textarea>
-                        <p id="route-payload-error" class=FIELD_ERROR>{move || json_error.get()}</p>
-                    </div>
-                    <button type="submit" class=PRIMARY_BUTTON disabled=move || run.pending().get() || json_error.get().is_some()>
+                    <EventDraftFields draft=draft id="route" choices=Signal::derive(choices)/>
+                    <button type="submit" class=PRIMARY_BUTTON disabled=move || run.pending().get() || draft.json_error.get().is_some()>
                         {move || if run.pending().get() { "Checking…" } else { "Preview routing" }}
                     </button>
                 </div>
@@ -127,7 +112,7 @@ pub fn RoutingPreview() -> impl IntoView {
                     })}
                 </div>
             </form>
-        </section>
+        </ToolCard>
     }
 }
 
@@ -148,9 +133,8 @@ pub fn SignaturePlayground() -> impl IntoView {
         });
     };
     view! {
-        <section aria-labelledby="playground-title" class="rounded-xl bg-white p-5 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
-            <h2 id="playground-title" class="text-lg font-semibold">"Signature playground"</h2>
-            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"Paste what your receiver got: the endpoint's secret, the request headers and the raw body. Nothing is stored."</p>
+        <ToolCard id="playground" title="Signature playground"
+            intro="Paste what your receiver got: the endpoint's secret, the request headers and the raw body. Nothing is stored.">
             <form class="mt-4 grid gap-4 lg:grid-cols-2" on:submit=submit>
                 <div class="space-y-3">
                     <div>
@@ -193,6 +177,6 @@ pub fn SignaturePlayground() -> impl IntoView {
                     })}
                 </div>
             </form>
-        </section>
+        </ToolCard>
     }
 }

@@ -3,9 +3,11 @@
 //! example, the server's field errors next to the fields, and the user's input kept on error.
 
 use super::event_types::Catalog;
+use super::layout::use_tenant_id;
 use super::modal::DialogActions;
 use super::style::*;
-use super::toast::use_toasts;
+use super::toast::{on_success, use_toasts};
+use super::widgets::TextField;
 use crate::model::filter::{validate_filter, Filter, FilterOp};
 use crate::model::webhook::limits;
 use crate::model::{AppError, ContentType, CreateWebhook, EventType, ShellContext, Webhook, HEADER_MASK};
@@ -93,24 +95,19 @@ pub fn WebhookForm(
     );
     // An endpoint's header values come masked; sent back unchanged, the server keeps them. Revealing fills the
     // rows still showing the mask with the real values (an audited call).
-    let toasts = use_toasts();
     let reveal_headers = id.clone().map(|wid| {
         let tenant = use_context::<ShellContext>().map(|c| c.tenant.id.clone()).unwrap_or_default();
         let (tenant, wid) = (StoredValue::new(tenant), StoredValue::new(wid));
         Action::new(move |_: &()| reveal_webhook_headers(tenant.get_value(), wid.get_value()))
     });
     if let Some(reveal) = reveal_headers {
-        Effect::new(move |_| match reveal.value().get() {
-            Some(Ok(real)) => {
-                for row in headers.get_untracked() {
-                    let real = real.headers.get(&row.name.get_untracked());
-                    if let Some(v) = real.filter(|_| row.value.get_untracked() == HEADER_MASK) {
-                        row.value.set(v.clone());
-                    }
+        on_success(reveal, move |real| {
+            for row in headers.get_untracked() {
+                let real = real.headers.get(&row.name.get_untracked());
+                if let Some(v) = real.filter(|_| row.value.get_untracked() == HEADER_MASK) {
+                    row.value.set(v.clone());
                 }
             }
-            Some(Err(e)) => toasts.error(e.message),
-            None => {}
         });
     }
     let content_type = RwSignal::new(w.map(|w| w.content_type).unwrap_or_default());
@@ -152,126 +149,114 @@ pub fn WebhookForm(
         });
     };
 
-    let section = "rounded-lg ring-1 ring-slate-200 dark:ring-slate-700";
-    let summary = "cursor-pointer select-none px-4 py-3 text-sm font-semibold";
     view! {
         <form on:submit=submit class="space-y-3" novalidate=true>
-            <details open=true class=section>
-                <summary class=summary>"Basic"</summary>
-                <div class="grid gap-4 px-4 pb-4 sm:grid-cols-2">
-                    <div>
-                        <label for="wh-name" class=LABEL>"Name"</label>
-                        <input id="wh-name" class=INPUT_CLASS autofocus=true prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))
-                            aria-invalid=move || field("name")().is_some().to_string() aria-describedby="wh-name-error"/>
-                        <p id="wh-name-error" class=FIELD_ERROR>{field("name")}</p>
-                    </div>
-                    <div>
-                        <label for="wh-url" class=LABEL>"URL"</label>
-                        <input id="wh-url" type="url" class=format!("{INPUT_CLASS} font-mono") placeholder="https://example.com/webhooks"
-                            prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))
-                            aria-invalid=move || field("url")().is_some().to_string() aria-describedby="wh-url-error"/>
-                        <p id="wh-url-error" class=FIELD_ERROR>{field("url")}</p>
-                    </div>
-                    <div class="sm:col-span-2">
-                        <label for="wh-description" class=LABEL>"Description"</label>
-                        <input id="wh-description" class=INPUT_CLASS prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))/>
-                        <p class=FIELD_ERROR>{field("description")}</p>
-                    </div>
-                    {id.clone().map(|id| view! { <SecretField id=id/> })}
+            <Section summary="Basic" open=true body="grid gap-4 px-4 pb-4 sm:grid-cols-2">
+                <TextField id="wh-name" label="Name" value=name error=Signal::derive(field("name")) autofocus=true/>
+                <TextField id="wh-url" label="URL" value=url error=Signal::derive(field("url")) kind="url" mono=true
+                    placeholder="https://example.com/webhooks"/>
+                <div class="sm:col-span-2">
+                    <label for="wh-description" class=LABEL>"Description"</label>
+                    <input id="wh-description" class=INPUT_CLASS prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))/>
+                    <p class=FIELD_ERROR>{field("description")}</p>
                 </div>
-            </details>
+                {id.clone().map(|id| view! { <SecretField id=id/> })}
+            </Section>
 
-            <details open=true class=section>
-                <summary class=summary>{move || format!("Events ({} selected)", events.read().len())}</summary>
-                <div class="px-4 pb-4">
-                    <EventPicker events=events types=catalog/>
-                    <p class=FIELD_ERROR>{field("events")}</p>
-                </div>
-            </details>
+            <Section summary=move || format!("Events ({} selected)", events.read().len()) open=true body="px-4 pb-4">
+                <EventPicker events=events types=catalog/>
+                <p class=FIELD_ERROR>{field("events")}</p>
+            </Section>
 
-            <details open=editing && !filters.read_untracked().is_empty() class=section>
-                <summary class=summary>{move || format!("Filters ({})", filters.read().len())}</summary>
-                <div class="space-y-2 px-4 pb-4">
-                    <p class="text-xs text-slate-600 dark:text-slate-400">"Every filter must pass. Fields are paths into the event, e.g. " <code>"data.ticket.priority"</code> "; values are JSON when they parse (numbers, " <code>"[\"a\",\"b\"]"</code> "), text otherwise."</p>
-                    <For each=move || filters.get().into_iter().enumerate() key=|(_, r)| r.key children=move |(i, row): (usize, FilterRow)| view! {
-                        <div class="grid grid-cols-12 gap-2" data-testid="filter-row">
-                            <input aria-label=format!("Filter {} field", i + 1) class=format!("{INPUT_CLASS} col-span-4 font-mono") placeholder="data.priority"
-                                prop:value=move || row.field.get() on:input=move |ev| row.field.set(event_target_value(&ev))/>
-                            <select aria-label=format!("Filter {} operator", i + 1) class=format!("{INPUT_CLASS} col-span-3") prop:value=move || row.op.get()
-                                on:change=move |ev| row.op.set(event_target_value(&ev))>
-                                {FilterOp::ALL.iter().map(|op| view! { <option value=op.as_str()>{op.as_str().replace('_', " ")}</option> }).collect_view()}
-                            </select>
-                            <input aria-label=format!("Filter {} value", i + 1) class=format!("{INPUT_CLASS} col-span-4 font-mono") placeholder="high"
-                                prop:value=move || row.value.get() on:input=move |ev| row.value.set(event_target_value(&ev))/>
-                            <button type="button" class=format!("{LINK_BUTTON} col-span-1") aria-label=format!("Remove filter {}", i + 1)
-                                on:click=move |_| filters.update(|f| f.retain(|r| r.key != row.key))>"×"</button>
-                            <p class=format!("{FIELD_ERROR} col-span-12") role="status">
-                                {move || filter_errors.get().get(i).cloned().flatten()}
-                                {move || error.get().and_then(|e| e.field_message(&format!("filters.{i}")).map(str::to_string))}
-                            </p>
-                        </div>
-                    }/>
-                    <button type="button" class=SECONDARY_BUTTON on:click=move |_| filters.update(|f| f.push(filter_row(None)))>"Add filter"</button>
-                    <p class=FIELD_ERROR>{field("filters")}</p>
-                </div>
-            </details>
-
-            <details open=editing && !headers.read_untracked().is_empty() class=section>
-                <summary class=summary>{move || format!("Headers ({})", headers.read().len())}</summary>
-                <div class="space-y-2 px-4 pb-4">
-                    <For each=move || headers.get().into_iter().enumerate() key=|(_, r)| r.key children=move |(i, row): (usize, HeaderRow)| view! {
-                        <div class="grid grid-cols-12 gap-2" data-testid="header-row">
-                            <input aria-label=format!("Header {} name", i + 1) class=format!("{INPUT_CLASS} col-span-5 font-mono") placeholder="X-Team"
-                                prop:value=move || row.name.get() on:input=move |ev| row.name.set(event_target_value(&ev))/>
-                            <input aria-label=format!("Header {} value", i + 1) class=format!("{INPUT_CLASS} col-span-6 font-mono")
-                                prop:value=move || row.value.get() on:input=move |ev| row.value.set(event_target_value(&ev))/>
-                            <button type="button" class=format!("{LINK_BUTTON} col-span-1") aria-label=format!("Remove header {}", i + 1)
-                                on:click=move |_| headers.update(|h| h.retain(|r| r.key != row.key))>"×"</button>
-                        </div>
-                    }/>
-                    <div class="flex gap-2">
-                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| headers.update(|h| h.push(header_row(("", ""))))>"Add header"</button>
-                        {reveal_headers.map(|reveal| view! {
-                            <button type="button" class=SECONDARY_BUTTON on:click=move |_| { reveal.dispatch(()); }>"Reveal values"</button>
-                        })}
-                    </div>
-                    {editing.then(|| view! {
-                        <p class="text-xs text-slate-500 dark:text-slate-400">{format!("Stored values show as {HEADER_MASK}: left as they are, they are kept.")}</p>
-                    })}
-                    <p class=FIELD_ERROR>{field("headers")}</p>
-                </div>
-            </details>
-
-            <details class=section>
-                <summary class=summary>"Delivery"</summary>
-                <div class="space-y-3 px-4 pb-4">
-                    <div>
-                        <label for="wh-content-type" class=LABEL>"Content type"</label>
-                        <select id="wh-content-type" class=INPUT_CLASS prop:value=move || content_type.get().as_str().to_string()
-                            on:change=move |ev| content_type.set(ContentType::parse(&event_target_value(&ev)).unwrap_or_default())>
-                            <option value="application/json">"application/json"</option>
-                            <option value="application/x-www-form-urlencoded">"application/x-www-form-urlencoded (payload=…)"</option>
+            <Section summary=move || format!("Filters ({})", filters.read().len())
+                open={editing && !filters.read_untracked().is_empty()} body="space-y-2 px-4 pb-4">
+                <p class="text-xs text-slate-600 dark:text-slate-400">"Every filter must pass. Fields are paths into the event, e.g. " <code>"data.ticket.priority"</code> "; values are JSON when they parse (numbers, " <code>"[\"a\",\"b\"]"</code> "), text otherwise."</p>
+                <For each=move || filters.get().into_iter().enumerate() key=|(_, r)| r.key children=move |(i, row): (usize, FilterRow)| view! {
+                    <div class="grid grid-cols-12 gap-2" data-testid="filter-row">
+                        <input aria-label=format!("Filter {} field", i + 1) class=format!("{INPUT_CLASS} col-span-4 font-mono") placeholder="data.priority"
+                            prop:value=move || row.field.get() on:input=move |ev| row.field.set(event_target_value(&ev))/>
+                        <select aria-label=format!("Filter {} operator", i + 1) class=format!("{INPUT_CLASS} col-span-3") prop:value=move || row.op.get()
+                            on:change=move |ev| row.op.set(event_target_value(&ev))>
+                            {FilterOp::ALL.iter().map(|op| view! { <option value=op.as_str()>{op.as_str().replace('_', " ")}</option> }).collect_view()}
                         </select>
+                        <input aria-label=format!("Filter {} value", i + 1) class=format!("{INPUT_CLASS} col-span-4 font-mono") placeholder="high"
+                            prop:value=move || row.value.get() on:input=move |ev| row.value.set(event_target_value(&ev))/>
+                        <button type="button" class=format!("{LINK_BUTTON} col-span-1") aria-label=format!("Remove filter {}", i + 1)
+                            on:click=move |_| filters.update(|f| f.retain(|r| r.key != row.key))>"×"</button>
+                        <p class=format!("{FIELD_ERROR} col-span-12") role="status">
+                            {move || filter_errors.get().get(i).cloned().flatten()}
+                            {move || error.get().and_then(|e| e.field_message(&format!("filters.{i}")).map(str::to_string))}
+                        </p>
                     </div>
-                    <TemplateEditor template=template events=events.into()/>
-                    <p class=FIELD_ERROR>{field("template")}</p>
-                </div>
-            </details>
+                }/>
+                <button type="button" class=SECONDARY_BUTTON on:click=move |_| filters.update(|f| f.push(filter_row(None)))>"Add filter"</button>
+                <p class=FIELD_ERROR>{field("filters")}</p>
+            </Section>
 
-            <details class=section>
-                <summary class=summary>"Advanced"</summary>
-                <div class="grid gap-4 px-4 pb-4 sm:grid-cols-3">
-                    <NumberField id="wh-retries" label="Max retries" value=retries range=format!("{}–{}", limits::MAX_RETRIES.0, limits::MAX_RETRIES.1) error=Signal::derive(field("max_retries"))/>
-                    <NumberField id="wh-delay" label="Base delay (s)" value=delay range=format!("{}–{}", limits::RETRY_DELAY_SECONDS.0, limits::RETRY_DELAY_SECONDS.1) error=Signal::derive(field("retry_delay_seconds"))/>
-                    <NumberField id="wh-factor" label="Backoff factor" value=factor range=format!("{}–{}", limits::BACKOFF_FACTOR.0, limits::BACKOFF_FACTOR.1) error=Signal::derive(field("backoff_factor"))/>
-                    <NumberField id="wh-timeout" label="Timeout (ms)" value=timeout range=format!("{}–{}", limits::TIMEOUT_MS.0, limits::TIMEOUT_MS.1) error=Signal::derive(field("timeout_ms"))/>
-                    <NumberField id="wh-rate" label="Rate limit (per minute)" value=rate range=format!("{}–{}", limits::RATE_LIMIT_PER_MINUTE.0, limits::RATE_LIMIT_PER_MINUTE.1) error=Signal::derive(field("rate_limit_per_minute"))/>
+            <Section summary=move || format!("Headers ({})", headers.read().len())
+                open={editing && !headers.read_untracked().is_empty()} body="space-y-2 px-4 pb-4">
+                <For each=move || headers.get().into_iter().enumerate() key=|(_, r)| r.key children=move |(i, row): (usize, HeaderRow)| view! {
+                    <div class="grid grid-cols-12 gap-2" data-testid="header-row">
+                        <input aria-label=format!("Header {} name", i + 1) class=format!("{INPUT_CLASS} col-span-5 font-mono") placeholder="X-Team"
+                            prop:value=move || row.name.get() on:input=move |ev| row.name.set(event_target_value(&ev))/>
+                        <input aria-label=format!("Header {} value", i + 1) class=format!("{INPUT_CLASS} col-span-6 font-mono")
+                            prop:value=move || row.value.get() on:input=move |ev| row.value.set(event_target_value(&ev))/>
+                        <button type="button" class=format!("{LINK_BUTTON} col-span-1") aria-label=format!("Remove header {}", i + 1)
+                            on:click=move |_| headers.update(|h| h.retain(|r| r.key != row.key))>"×"</button>
+                    </div>
+                }/>
+                <div class="flex gap-2">
+                    <button type="button" class=SECONDARY_BUTTON on:click=move |_| headers.update(|h| h.push(header_row(("", ""))))>"Add header"</button>
+                    {reveal_headers.map(|reveal| view! {
+                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| { reveal.dispatch(()); }>"Reveal values"</button>
+                    })}
                 </div>
-            </details>
+                {editing.then(|| view! {
+                    <p class="text-xs text-slate-500 dark:text-slate-400">{format!("Stored values show as {HEADER_MASK}: left as they are, they are kept.")}</p>
+                })}
+                <p class=FIELD_ERROR>{field("headers")}</p>
+            </Section>
+
+            <Section summary="Delivery" body="space-y-3 px-4 pb-4">
+                <div>
+                    <label for="wh-content-type" class=LABEL>"Content type"</label>
+                    <select id="wh-content-type" class=INPUT_CLASS prop:value=move || content_type.get().as_str().to_string()
+                        on:change=move |ev| content_type.set(ContentType::parse(&event_target_value(&ev)).unwrap_or_default())>
+                        <option value="application/json">"application/json"</option>
+                        <option value="application/x-www-form-urlencoded">"application/x-www-form-urlencoded (payload=…)"</option>
+                    </select>
+                </div>
+                <TemplateEditor template=template events=events.into()/>
+                <p class=FIELD_ERROR>{field("template")}</p>
+            </Section>
+
+            <Section summary="Advanced" body="grid gap-4 px-4 pb-4 sm:grid-cols-3">
+                <NumberField id="wh-retries" label="Max retries" value=retries range=format!("{}–{}", limits::MAX_RETRIES.0, limits::MAX_RETRIES.1) error=Signal::derive(field("max_retries"))/>
+                <NumberField id="wh-delay" label="Base delay (s)" value=delay range=format!("{}–{}", limits::RETRY_DELAY_SECONDS.0, limits::RETRY_DELAY_SECONDS.1) error=Signal::derive(field("retry_delay_seconds"))/>
+                <NumberField id="wh-factor" label="Backoff factor" value=factor range=format!("{}–{}", limits::BACKOFF_FACTOR.0, limits::BACKOFF_FACTOR.1) error=Signal::derive(field("backoff_factor"))/>
+                <NumberField id="wh-timeout" label="Timeout (ms)" value=timeout range=format!("{}–{}", limits::TIMEOUT_MS.0, limits::TIMEOUT_MS.1) error=Signal::derive(field("timeout_ms"))/>
+                <NumberField id="wh-rate" label="Rate limit (per minute)" value=rate range=format!("{}–{}", limits::RATE_LIMIT_PER_MINUTE.0, limits::RATE_LIMIT_PER_MINUTE.1) error=Signal::derive(field("rate_limit_per_minute"))/>
+            </Section>
 
             <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || error.get().map(|e| if e.fields.is_empty() { e.message } else { "Please correct the highlighted fields.".to_string() })}</p>
             <DialogActions on_dismiss=on_cancel label=if editing { "Save changes" } else { "Create endpoint" } pending_label="Saving…" pending=pending/>
         </form>
+    }
+}
+
+/// One of the form's collapsible sections; `body` lays out what is inside.
+#[component]
+fn Section(
+    #[prop(into)] summary: TextProp,
+    #[prop(optional)] open: bool,
+    body: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <details open=open class="rounded-lg ring-1 ring-slate-200 dark:ring-slate-700">
+            <summary class="cursor-pointer select-none px-4 py-3 text-sm font-semibold">{move || summary.get()}</summary>
+            <div class=body>{children()}</div>
+        </details>
     }
 }
 
@@ -402,8 +387,7 @@ fn TemplateEditor(template: RwSignal<String>, events: Signal<Vec<String>>) -> im
 /// The signing secret, masked until revealed; copy puts it on the clipboard.
 #[component]
 fn SecretField(id: String) -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let tenant = use_tenant_id();
     let toasts = use_toasts();
     let id = StoredValue::new(id);
     let shown = RwSignal::new(false);

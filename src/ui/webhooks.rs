@@ -4,14 +4,16 @@
 
 use super::charts::Sparkline;
 use super::deliveries::{ms_text, rate_text};
+use super::layout::use_tenant_id;
 use super::menu::ActionsMenu;
-use super::modal::{DialogActions, GracePeriodField, Modal};
+use super::modal::{ConfirmDialog, EditDialog, Modal, RotateDialog};
 use super::style::*;
 use super::test_fire::TestFireDialog;
 use super::time::{absolute, now_ms, relative};
-use super::toast::use_toasts;
+use super::toast::{on_success, toggled, use_toasts};
 use super::webhook_form::WebhookForm;
-use crate::model::{AppError, CreateWebhook, ShellContext, StatsWindow, UpdateWebhook, Webhook};
+use super::widgets::EmptyState;
+use crate::model::{AppError, CreateWebhook, StatsWindow, UpdateWebhook, Webhook};
 use crate::server_fns::deliveries::{load_delivery_stats, load_sparklines};
 use crate::server_fns::webhooks::{
     add_webhook, delete_webhook, edit_webhook, list_event_types, list_webhooks, rotate_webhook_secret,
@@ -52,8 +54,7 @@ struct CardActions {
 
 #[component]
 pub fn WebhooksPanel() -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let tenant = use_tenant_id();
     let toasts = use_toasts();
     let navigate = use_navigate();
     let location = use_location();
@@ -70,8 +71,6 @@ pub fn WebhooksPanel() -> impl IntoView {
     // Created here, not in each card: resources made inside a resolved Transition do not hydrate in step.
     let sparks = Resource::new(move || (tenant.get_value(), version.get()), |(t, _)| load_sparklines(t));
 
-    let form_open = RwSignal::new(false);
-    let editing = RwSignal::new(None::<Webhook>);
     let test_open = RwSignal::new(false);
     let rotate_open = RwSignal::new(false);
     let delete_open = RwSignal::new(false);
@@ -86,74 +85,45 @@ pub fn WebhooksPanel() -> impl IntoView {
             }
         }
     });
-    Effect::new(move |_| {
-        if let Some(Ok(w)) = save.value().get() {
-            form_open.set(false);
-            toasts.success(format!("Saved “{}”", w.name));
-            refresh();
-        }
+    let form = EditDialog::new(save, move |w| {
+        toasts.success(format!("Saved “{}”", w.name));
+        refresh();
     });
     let toggle =
         Action::new(move |(id, active): &(String, bool)| set_webhook_active(tenant.get_value(), id.clone(), *active));
-    Effect::new(move |_| match toggle.value().get() {
-        Some(Ok(w)) => {
-            toasts.success(format!("“{}” {}", w.name, if w.is_active { "enabled" } else { "disabled" }));
-            refresh();
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(toggle, move |w| {
+        toasts.success(toggled(&w.name, w.is_active));
+        refresh();
     });
     let rotate =
         Action::new(move |(id, grace): &(String, u64)| rotate_webhook_secret(tenant.get_value(), id.clone(), *grace));
-    Effect::new(move |_| match rotate.value().get() {
-        Some(Ok(_)) => {
-            rotate_open.set(false);
-            toasts.success("Signing secret rotated; reveal the new one in Edit");
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(rotate, move |_| {
+        rotate_open.set(false);
+        toasts.success("Signing secret rotated; reveal the new one in Edit");
     });
     let delete = Action::new(move |id: &String| delete_webhook(tenant.get_value(), id.clone()));
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => {
-            delete_open.set(false);
-            toasts.success("Endpoint deleted");
-            refresh();
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
+    on_success(delete, move |()| {
+        delete_open.set(false);
+        toasts.success("Endpoint deleted");
+        refresh();
     });
 
-    let open_create = move |_| {
-        editing.set(None);
-        save.value().set(None);
-        form_open.set(true);
+    let ask = move |w: Webhook, dialog: RwSignal<bool>| {
+        target.set(Some(w));
+        dialog.set(true);
     };
     let actions = CardActions {
         view: Callback::new(move |w: Webhook| {
             let url = format!("{}?tab=deliveries&webhook={}", location.pathname.get_untracked(), w.id);
             navigate(&url, Default::default());
         }),
-        edit: Callback::new(move |w: Webhook| {
-            editing.set(Some(w));
-            save.value().set(None);
-            form_open.set(true);
-        }),
-        test: Callback::new(move |w: Webhook| {
-            target.set(Some(w));
-            test_open.set(true);
-        }),
+        edit: Callback::new(move |w| form.show(Some(w))),
+        test: Callback::new(move |w| ask(w, test_open)),
         toggle: Callback::new(move |w: Webhook| {
             toggle.dispatch((w.id.clone(), !w.is_active));
         }),
-        rotate: Callback::new(move |w: Webhook| {
-            target.set(Some(w));
-            rotate_open.set(true);
-        }),
-        delete: Callback::new(move |w: Webhook| {
-            target.set(Some(w));
-            delete_open.set(true);
-        }),
+        rotate: Callback::new(move |w| ask(w, rotate_open)),
+        delete: Callback::new(move |w| ask(w, delete_open)),
     };
 
     view! {
@@ -182,19 +152,16 @@ pub fn WebhooksPanel() -> impl IntoView {
                 </select>
             </div>
             <super::portal::PortalLinkButton/>
-            <button type="button" class=PRIMARY_BUTTON on:click=open_create>"New endpoint"</button>
+            <button type="button" class=PRIMARY_BUTTON on:click=move |_| form.show(None)>"New endpoint"</button>
         </div>
         <Transition fallback=|| view! { <p class="mt-6 text-sm">"Loading endpoints…"</p> }>
             {move || hooks.get().map(|r| match r {
                 Err(e) => view! { <p role="alert" class="mt-6 text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
                 Ok(list) if list.is_empty() && search.get_untracked().is_empty() && status.get_untracked().is_empty() => view! {
-                    <div class="mt-6 rounded-xl border border-dashed border-slate-300 p-10 text-center dark:border-slate-700">
-                        <h3 class="text-base font-semibold">"No webhook endpoints here"</h3>
-                        <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
-                            "Add an endpoint to start receiving events, or use " <code class="rounded bg-slate-100 px-1 dark:bg-slate-800">"POST /api/v1/webhooks"</code> "."
-                        </p>
-                        <button type="button" class=format!("{PRIMARY_BUTTON} mt-4") on:click=open_create>"Add an endpoint"</button>
-                    </div>
+                    <EmptyState title="No webhook endpoints here"
+                        action=("Add an endpoint", Callback::new(move |_| form.show(None)))>
+                        "Add an endpoint to start receiving events, or use " <code class="rounded bg-slate-100 px-1 dark:bg-slate-800">"POST /api/v1/webhooks"</code> "."
+                    </EmptyState>
                 }.into_any(),
                 Ok(list) => {
                     let now = now_ms();
@@ -212,17 +179,17 @@ pub fn WebhooksPanel() -> impl IntoView {
             })}
         </Transition>
 
-        <Modal open=form_open id="webhook-form" wide=true title=Signal::derive(move || if editing.get().is_some() { "Edit endpoint".to_string() } else { "New endpoint".to_string() })>
+        <Modal open=form.open id="webhook-form" wide=true title=Signal::derive(move || if form.editing.get().is_some() { "Edit endpoint".to_string() } else { "New endpoint".to_string() })>
             {move || {
-                let initial = editing.get();
+                let initial = form.editing.get();
                 let id = initial.as_ref().map(|w| w.id.clone());
                 view! {
                     <WebhookForm
                         initial=initial
                         pending=save.pending()
-                        error=Signal::derive(move || save.value().get().and_then(|r| r.err()))
+                        error=form.error()
                         on_submit=Callback::new(move |input: CreateWebhook| { save.dispatch((id.clone(), input)); })
-                        on_cancel=Callback::new(move |_| form_open.set(false))
+                        on_cancel=Callback::new(move |_| form.open.set(false))
                         catalog=types
                     />
                 }
@@ -231,29 +198,21 @@ pub fn WebhooksPanel() -> impl IntoView {
 
         <TestFireDialog open=test_open webhook=target types=types/>
 
-        <Modal open=rotate_open id="rotate-secret" title="Rotate signing secret">
-            {move || target.get().map(|w| {
-                let grace = RwSignal::new(86_400u64);
-                let id = w.id.clone();
-                view! {
-                    <p class="text-sm">"A new secret signs " <strong>{w.name.clone()}</strong> "'s requests. During the grace period both signatures are sent, so the receiver can switch without dropping any."</p>
-                    <GracePeriodField id="secret-grace" grace=grace/>
-                    <DialogActions on_dismiss=move |_| rotate_open.set(false) label="Rotate secret" pending_label="Rotating…"
-                        pending=rotate.pending() on_action=move |_| { rotate.dispatch((id.clone(), grace.get_untracked())); }/>
-                }
+        <RotateDialog open=rotate_open id="rotate-secret" title="Rotate signing secret" grace_id="secret-grace"
+            label="Rotate secret" pending=rotate.pending()
+            on_rotate=move |grace| if let Some(w) = target.get_untracked() { rotate.dispatch((w.id, grace)); }>
+            {move || target.get().map(|w| view! {
+                <p class="text-sm">"A new secret signs " <strong>{w.name}</strong> "'s requests. During the grace period both signatures are sent, so the receiver can switch without dropping any."</p>
             })}
-        </Modal>
+        </RotateDialog>
 
-        <Modal open=delete_open id="delete-webhook" title="Delete endpoint">
-            {move || target.get().map(|w| {
-                let id = w.id.clone();
-                view! {
-                    <p class="text-sm">"Delete " <strong>{w.name.clone()}</strong> "? Its queued deliveries are cancelled; its delivery history stays until retention removes it."</p>
-                    <DialogActions on_dismiss=move |_| delete_open.set(false) label="Delete endpoint" danger=true
-                        pending=delete.pending() on_action=move |_| { delete.dispatch(id.clone()); }/>
-                }
+        <ConfirmDialog open=delete_open id="delete-webhook" title="Delete endpoint" label="Delete endpoint"
+            pending=delete.pending()
+            on_confirm=move |_| if let Some(w) = target.get_untracked() { delete.dispatch(w.id); }>
+            {move || target.get().map(|w| view! {
+                <p class="text-sm">"Delete " <strong>{w.name}</strong> "? Its queued deliveries are cancelled; its delivery history stays until retention removes it."</p>
             })}
-        </Modal>
+        </ConfirmDialog>
     }
 }
 
@@ -262,8 +221,7 @@ type Sparks = Resource<Result<Vec<(String, crate::model::DeliveryStats)>, AppErr
 
 #[component]
 fn StatsCards(hooks: Hooks) -> impl IntoView {
-    let ctx = expect_context::<ShellContext>();
-    let tenant = StoredValue::new(ctx.tenant.id.clone());
+    let tenant = use_tenant_id();
     let stats = Resource::new(move || tenant.get_value(), |t| load_delivery_stats(t, None, StatsWindow::Day));
     let card = |label: &'static str, value: String, tone: &'static str| {
         view! {
