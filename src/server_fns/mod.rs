@@ -47,20 +47,67 @@ pub(crate) mod ctx {
         crate::server::client_ip::client_ip(peer, xff, &hub.config.trusted_proxies).to_string()
     }
 
-    pub async fn current_user(hub: &AppState) -> AppResult<User> {
+    async fn current_user(hub: &AppState) -> AppResult<User> {
         hub.session_user(session_token().as_deref()).await
+    }
+
+    /// The signed-in user (401 without a session).
+    async fn signed_in() -> AppResult<(AppState, User)> {
+        let hub = hub()?;
+        let user = current_user(&hub).await?;
+        Ok((hub, user))
+    }
+
+    /// The signed-in user, if they may work in `tenant_id`, with their own role.
+    async fn allowed_in(tenant_id: &str) -> AppResult<(AppState, User)> {
+        let (hub, user) = signed_in().await?;
+        hub.authorize_tenant(&user, tenant_id).await?;
+        Ok((hub, user))
     }
 
     /// The signed-in user, checked against `tenant_id` and then confined to it: an admin working in one
     /// tenant's pages acts as that tenant's user, so an id from another tenant is a 404 there too.
-    pub async fn signed_in_for(tenant_id: &str) -> AppResult<(AppState, User)> {
-        let hub = hub()?;
-        let user = current_user(&hub).await?;
-        hub.authorize_tenant(&user, tenant_id).await?;
+    async fn signed_in_for(tenant_id: &str) -> AppResult<(AppState, User)> {
+        let (hub, user) = allowed_in(tenant_id).await?;
         // A portal session stays one (it is refused API keys and users); anyone else acts as a tenant user.
         let role = if user.role == Role::Portal { Role::Portal } else { Role::Tenant };
         let confined = User { role, tenant_id: Some(tenant_id.to_string()), ..user };
         Ok((hub, confined))
+    }
+
+    /// A server function's body, run through [`run`] for the user `who` finds.
+    async fn run_as<T>(
+        who: impl std::future::Future<Output = AppResult<(AppState, User)>>,
+        body: impl AsyncFnOnce(AppState, User) -> AppResult<T>,
+    ) -> AppResult<T> {
+        run(async {
+            let (hub, user) = who.await?;
+            body(hub, user).await
+        })
+        .await
+    }
+
+    /// A server function's body for the signed-in user.
+    pub async fn as_user<T>(body: impl AsyncFnOnce(AppState, User) -> AppResult<T>) -> AppResult<T> {
+        run_as(signed_in(), body).await
+    }
+
+    /// A server function's body for the signed-in user confined to `tenant_id` ([`signed_in_for`]): what the
+    /// tenant's pages call.
+    pub async fn as_tenant_user<T>(
+        tenant_id: &str,
+        body: impl AsyncFnOnce(AppState, User) -> AppResult<T>,
+    ) -> AppResult<T> {
+        run_as(signed_in_for(tenant_id), body).await
+    }
+
+    /// A server function's body for the signed-in user with their own role, once allowed into `tenant_id`: an
+    /// admin's tools for a tenant.
+    pub async fn as_user_in<T>(
+        tenant_id: &str,
+        body: impl AsyncFnOnce(AppState, User) -> AppResult<T>,
+    ) -> AppResult<T> {
+        run_as(allowed_in(tenant_id), body).await
     }
 
     pub fn set_header(name: http::HeaderName, value: &str) {

@@ -5,41 +5,20 @@ use crate::model::{AppError, IssuedPortalLink, NewPortalLink, PortalLink};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+#[cfg(feature = "ssr")]
+use {super::ctx::as_user_in, crate::server::service::Actor};
+
 #[server(endpoint = "list_portal_links", input = Json)]
 pub async fn list_portal_links(tenant_id: String) -> Result<Vec<PortalLink>, AppError> {
-    use super::ctx;
-    use crate::server::service::Actor;
-    ctx::run(async {
-        let hub = ctx::hub()?;
-        let user = ctx::current_user(&hub).await?;
-        hub.authorize_tenant(&user, &tenant_id).await?;
-        hub.list_portal_links(Actor::User(&user), &tenant_id).await
-    })
-    .await
+    as_user_in(&tenant_id, async |hub, user| hub.list_portal_links(Actor::User(&user), &tenant_id).await).await
 }
 
 #[server(endpoint = "create_portal_link", input = Json)]
 pub async fn create_portal_link(tenant_id: String, input: NewPortalLink) -> Result<IssuedPortalLink, AppError> {
-    use super::ctx;
-    use crate::server::service::Actor;
-    ctx::run(async {
-        let hub = ctx::hub()?;
-        let user = ctx::current_user(&hub).await?;
-        hub.authorize_tenant(&user, &tenant_id).await?;
-        hub.create_portal_link(Actor::User(&user), &tenant_id, input).await
-    })
-    .await
+    as_user_in(&tenant_id, async |hub, user| hub.create_portal_link(Actor::User(&user), &tenant_id, input).await).await
 }
 
 #[server(endpoint = "revoke_portal_link", input = Json)]
 pub async fn revoke_portal_link(tenant_id: String, id: String) -> Result<PortalLink, AppError> {
-    use super::ctx;
-    use crate::server::service::Actor;
-    ctx::run(async {
-        let hub = ctx::hub()?;
-        let user = ctx::current_user(&hub).await?;
-        hub.authorize_tenant(&user, &tenant_id).await?;
-        hub.revoke_portal_link(Actor::User(&user), &tenant_id, &id).await
-    })
-    .await
+    as_user_in(&tenant_id, async |hub, user| hub.revoke_portal_link(Actor::User(&user), &tenant_id, &id).await).await
 }

@@ -3,39 +3,24 @@
 use crate::model::{AppError, ShellContext, Tenant};
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use super::ctx::as_user;
+
 /// The shell of a tenant's pages. 401 without a session, 403 for another tenant's page.
 #[server(endpoint = "get_shell_context")]
 pub async fn get_shell_context(tenant_id: String) -> Result<ShellContext, AppError> {
-    use super::ctx;
-    ctx::run(async {
-        let hub = ctx::hub()?;
-        let user = ctx::current_user(&hub).await?;
-        hub.shell_context(user, &tenant_id).await
-    })
-    .await
+    as_user(async |hub, user| hub.shell_context(user, &tenant_id).await).await
 }
 
 /// Where `/integrations` sends the signed-in user: their tenant's page (None when no tenant exists yet).
 #[server(endpoint = "home_tenant")]
 pub async fn home_tenant() -> Result<Option<String>, AppError> {
-    use super::ctx;
-    ctx::run(async {
-        let hub = ctx::hub()?;
-        let user = ctx::current_user(&hub).await?;
-        hub.home_tenant(&user).await
-    })
-    .await
+    as_user(async |hub, user| hub.home_tenant(&user).await).await
 }
 
 /// Admins create tenants from the tenant switcher.
 #[server(endpoint = "create_tenant")]
 pub async fn create_tenant(name: String) -> Result<Tenant, AppError> {
-    use super::ctx;
     use crate::server::service::Actor;
-    ctx::run(async {
-        let hub = ctx::hub()?;
-        let user = ctx::current_user(&hub).await?;
-        hub.create_tenant(Actor::User(&user), &name).await
-    })
-    .await
+    as_user(async |hub, user| hub.create_tenant(Actor::User(&user), &name).await).await
 }

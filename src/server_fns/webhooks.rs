@@ -8,7 +8,10 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use super::ctx::signed_in_for;
+use {
+    super::ctx::{as_tenant_user, as_user},
+    crate::server::service::Actor,
+};
 
 #[server(endpoint = "list_webhooks", input = Json)]
 pub async fn list_webhooks(
@@ -16,92 +19,53 @@ pub async fn list_webhooks(
     search: Option<String>,
     status: Option<String>,
 ) -> Result<Vec<Webhook>, AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        let q = crate::model::WebhookListQuery {
-            search,
-            status,
-            tenant_id: Some(tenant_id),
-            limit: Some(500),
-            ..Default::default()
-        };
-        hub.list_webhooks(Actor::User(&user), q).await
-    })
-    .await
+    let q = crate::model::WebhookListQuery {
+        search,
+        status,
+        tenant_id: Some(tenant_id.clone()),
+        limit: Some(500),
+        ..Default::default()
+    };
+    as_tenant_user(&tenant_id, async |hub, user| hub.list_webhooks(Actor::User(&user), q).await).await
 }
 
 #[server(endpoint = "set_webhook_active", input = Json)]
 pub async fn set_webhook_active(tenant_id: String, id: String, active: bool) -> Result<Webhook, AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        let patch = crate::model::UpdateWebhook { is_active: Some(active), ..Default::default() };
-        hub.update_webhook(Actor::User(&user), &id, patch).await
-    })
-    .await
+    let patch = UpdateWebhook { is_active: Some(active), ..Default::default() };
+    as_tenant_user(&tenant_id, async |hub, user| hub.update_webhook(Actor::User(&user), &id, patch).await).await
 }
 
 #[server(endpoint = "list_event_types", input = Json)]
 pub async fn list_event_types() -> Result<Vec<EventType>, AppError> {
-    super::ctx::run(async {
-        let hub = super::ctx::hub()?;
-        super::ctx::current_user(&hub).await?;
-        hub.list_event_types().await
-    })
-    .await
+    as_user(async |hub, _| hub.list_event_types().await).await
 }
 
 #[server(endpoint = "add_webhook", input = Json)]
 pub async fn add_webhook(tenant_id: String, input: CreateWebhook) -> Result<Webhook, AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        hub.create_webhook(Actor::User(&user), CreateWebhook { tenant_id: Some(tenant_id), ..input }).await
-    })
-    .await
+    let input = CreateWebhook { tenant_id: Some(tenant_id.clone()), ..input };
+    as_tenant_user(&tenant_id, async |hub, user| hub.create_webhook(Actor::User(&user), input).await).await
 }
 
 #[server(endpoint = "edit_webhook", input = Json)]
 pub async fn edit_webhook(tenant_id: String, id: String, patch: UpdateWebhook) -> Result<Webhook, AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        hub.update_webhook(Actor::User(&user), &id, patch).await
-    })
-    .await
+    as_tenant_user(&tenant_id, async |hub, user| hub.update_webhook(Actor::User(&user), &id, patch).await).await
 }
 
 #[server(endpoint = "delete_webhook", input = Json)]
 pub async fn delete_webhook(tenant_id: String, id: String) -> Result<(), AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        hub.delete_webhook(Actor::User(&user), &id).await
-    })
-    .await
+    as_tenant_user(&tenant_id, async |hub, user| hub.delete_webhook(Actor::User(&user), &id).await).await
 }
 
 /// The signing secret, for the reveal button (the endpoint's owner needs it to verify requests).
 #[server(endpoint = "reveal_webhook_secret", input = Json)]
 pub async fn reveal_webhook_secret(tenant_id: String, id: String) -> Result<WebhookSecret, AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        hub.webhook_secret(Actor::User(&user), &id).await
-    })
-    .await
+    as_tenant_user(&tenant_id, async |hub, user| hub.webhook_secret(Actor::User(&user), &id).await).await
 }
 
 /// The custom headers' real values, for the reveal button (every other answer masks them); audited.
 #[server(endpoint = "reveal_webhook_headers", input = Json)]
 pub async fn reveal_webhook_headers(tenant_id: String, id: String) -> Result<WebhookHeaders, AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        hub.webhook_headers(Actor::User(&user), &id).await
-    })
-    .await
+    as_tenant_user(&tenant_id, async |hub, user| hub.webhook_headers(Actor::User(&user), &id).await).await
 }
 
 #[server(endpoint = "rotate_webhook_secret", input = Json)]
@@ -110,21 +74,12 @@ pub async fn rotate_webhook_secret(
     id: String,
     grace_seconds: u64,
 ) -> Result<WebhookSecret, AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        let r = crate::model::RotateWebhookSecret { grace_seconds: Some(grace_seconds), secret: None };
-        hub.rotate_webhook_secret(Actor::User(&user), &id, r).await
-    })
-    .await
+    let r = crate::model::RotateWebhookSecret { grace_seconds: Some(grace_seconds), secret: None };
+    as_tenant_user(&tenant_id, async |hub, user| hub.rotate_webhook_secret(Actor::User(&user), &id, r).await).await
 }
 
 #[server(endpoint = "preview_routing", input = Json)]
 pub async fn preview_routing(tenant_id: String, input: RoutingPreviewInput) -> Result<Vec<RouteCheck>, AppError> {
-    use crate::server::service::Actor;
-    super::ctx::run(async {
-        let (hub, user) = signed_in_for(&tenant_id).await?;
-        hub.preview_routing(Actor::User(&user), Some(&tenant_id), input).await
-    })
-    .await
+    as_tenant_user(&tenant_id, async |hub, user| hub.preview_routing(Actor::User(&user), Some(&tenant_id), input).await)
+        .await
 }
