@@ -11,7 +11,7 @@ pub mod openapi;
 mod webhooks;
 
 use crate::model::{ApiKey, AppError, ErrorCode, Scope};
-use crate::server::service::AppState;
+use crate::server::service::{Actor, AppState};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
@@ -177,13 +177,24 @@ async fn scope_guard(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The calling key, put there by [`authenticate`].
-pub struct Caller(pub ApiKey);
+/// What a handler works with: the hub, and the calling key that [`authenticate`] put in the request.
+pub struct Call {
+    pub hub: AppState,
+    pub key: ApiKey,
+}
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+impl Call {
+    /// The key, as the service sees who acts.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor::Key(&self.key)
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for Call {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, AppError> {
-        parts.extensions.get::<ApiKey>().cloned().map(Caller).ok_or_else(|| AppError::unauthorized("missing API key"))
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, hub: &AppState) -> Result<Self, AppError> {
+        let key = parts.extensions.get::<ApiKey>().cloned().ok_or_else(|| AppError::unauthorized("missing API key"))?;
+        Ok(Call { hub: hub.clone(), key })
     }
 }
