@@ -8,9 +8,10 @@ mod common;
 use common::fixtures::{add_hook, hook, ticket_event};
 use common::receiver::{copies, copy, Receiver};
 use common::Backend;
-use integration_hub::model::{DeliveryListQuery, DeliveryStatus};
+use integration_hub::model::{DeliveryListQuery, DeliveryStatus, StatsQuery};
 use integration_hub::server::service::{Actor, AppState, Hub};
 use integration_hub::server::store::delivery_id;
+use integration_hub::server::store::testing::deliveries_in_fanouts;
 use std::time::Duration;
 
 async fn endpoints(hub: &AppState, rx: &Receiver, tenant: &str, path: &str, n: usize) -> Vec<String> {
@@ -64,6 +65,34 @@ async fn a_publish_reads_as_pending_rows_named_after_its_event_before_any_worker
     let ev = hub.get_event(Actor::System, &second.id).await.unwrap();
     assert!(ev.deliveries.iter().all(|d| d.status == DeliveryStatus::Success), "[{n}]");
     assert_eq!(hub.store.queue_depth().await.unwrap(), 0, "[{n}]");
+}
+
+backend_tests!(reading_the_log_writes_nothing);
+/// Every read a GET can make (one delivery, an event's deliveries, endpoint and tenant logs, stats, the queue
+/// depth) sees a publish's deliveries without writing them out of their fan-out: readers never take the writer.
+async fn reading_the_log_writes_nothing(b: Backend) {
+    let n = b.name;
+    let hub = common::hub(&b).await;
+    let t = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let rx = Receiver::start().await;
+    let hooks = endpoints(&hub, &rx, &t.id, "/ok/read", 3).await;
+    let published = hub.publish(Actor::System, ticket_event(&t.id)).await.unwrap();
+    assert_eq!(deliveries_in_fanouts(&hub.store).await.unwrap(), 3, "[{n}] the publish wrote a fan-out");
+    let ev = hub.get_event(Actor::System, &published.id).await.unwrap();
+    assert_eq!(ev.deliveries.len(), 3, "[{n}]");
+    let one = hub.get_delivery(&Actor::System, &delivery_id(&published.id, 2)).await.unwrap();
+    assert_eq!((one.delivery.status, one.delivery.webhook_id), (DeliveryStatus::Pending, hooks[2].clone()), "[{n}]");
+    let by_endpoint = DeliveryListQuery { webhook_id: Some(hooks[0].clone()), ..Default::default() };
+    assert_eq!(hub.list_deliveries(Actor::System, by_endpoint).await.unwrap().len(), 1, "[{n}]");
+    let pending = DeliveryListQuery { status: Some(DeliveryStatus::Pending), ..Default::default() };
+    assert_eq!(hub.list_deliveries(Actor::System, pending).await.unwrap().len(), 3, "[{n}]");
+    let by_tenant = DeliveryListQuery { tenant_id: Some(t.id.clone()), ..Default::default() };
+    assert_eq!(hub.list_deliveries(Actor::System, by_tenant).await.unwrap().len(), 3, "[{n}]");
+    let window = StatsQuery { tenant_id: Some(t.id.clone()), ..Default::default() };
+    let stats = hub.delivery_stats(Actor::System, window).await.unwrap();
+    assert_eq!(stats.counts.pending, 3, "[{n}] stats count the queued deliveries");
+    assert_eq!(hub.store.queue_depth().await.unwrap(), 3, "[{n}]");
+    assert_eq!(deliveries_in_fanouts(&hub.store).await.unwrap(), 3, "[{n}] no read wrote the fan-out out");
 }
 
 backend_tests!(handed_over_deliveries_stay_with_their_worker_while_another_engine_reads_them);

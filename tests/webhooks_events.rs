@@ -11,6 +11,7 @@ use integration_hub::model::{
     UpdateWebhook, Webhook, WebhookListQuery,
 };
 use integration_hub::server::service::{Actor, AppState};
+use integration_hub::server::store::testing::count_deliveries;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -298,10 +299,10 @@ async fn an_idempotency_key_publishes_once_per_tenant(b: Backend) {
     let mut idem = event("ticket.created", ticket("high"));
     idem.idempotency_key = Some("order-42".into());
     let first = hub.publish(Actor::Key(&ak), idem.clone()).await.unwrap();
-    let deliveries = hub.store.count_deliveries(&acme).await.unwrap();
+    let deliveries = count_deliveries(&hub.store, &acme).await.unwrap();
     let again = hub.publish(Actor::Key(&ak), idem.clone()).await.unwrap();
     assert_eq!((again.id.as_str(), again.matched, again.duplicate), (first.id.as_str(), 3, true), "[{n}]");
-    assert_eq!(hub.store.count_deliveries(&acme).await.unwrap(), deliveries, "[{n}]");
+    assert_eq!(count_deliveries(&hub.store, &acme).await.unwrap(), deliveries, "[{n}]");
     let other = hub.publish(Actor::Key(&gk), idem.clone()).await.unwrap();
     assert!(!other.duplicate && other.id != first.id, "[{n}]");
 }
@@ -353,13 +354,13 @@ async fn published_deliveries_survive_an_abrupt_end_of_the_process(b: Backend) {
     let Routes { hub, acme, ak, .. } = routes(&b).await;
     // The outbox: publish ten events (three endpoints match each), drop everything without closing, reopen the
     // database: every delivery row is there.
-    let expected = hub.store.count_deliveries(&acme).await.unwrap() + 30;
+    let expected = count_deliveries(&hub.store, &acme).await.unwrap() + 30;
     for _ in 0..10 {
         hub.publish(Actor::Key(&ak), event("ticket.created", ticket("urgent"))).await.unwrap();
     }
     std::mem::forget(hub);
     let reopened = common::hub(&b).await;
-    assert_eq!(reopened.store.count_deliveries(&acme).await.unwrap(), expected, "[{n}]");
+    assert_eq!(count_deliveries(&reopened.store, &acme).await.unwrap(), expected, "[{n}]");
 }
 
 backend_tests!(postgres: routing_changes_reach_other_instances);

@@ -4,7 +4,7 @@
 //! sees each delivery once; where a read takes several statements, the fan-outs are read first and a delivery
 //! seen both ways keeps its row.
 
-use super::queue::fanout::{fanout_length, pending_view};
+use super::queue::fanout::pending_view;
 use super::queue::ids::{cursor_event, event_of, named_after_event, NOT_NAMED_AFTER_EVENT};
 use super::queue::row::{delivery_from, DELIVERY_COLS};
 use super::sql::{Conditions, Dialect};
@@ -88,19 +88,6 @@ impl Store {
         );
         let rows = sqlx::query(&sql).bind(event_id).fetch_all(&self.read).await?;
         rows.iter().map(delivery_from).collect()
-    }
-
-    /// A tenant's deliveries, rows and those still in fan-outs, in one snapshot.
-    pub async fn count_deliveries(&self, tenant: &str) -> DbResult<i64> {
-        sqlx::query(&format!(
-            "SELECT (SELECT COUNT(*) FROM deliveries WHERE tenant_id = $1) + (SELECT COALESCE(SUM({}), 0) \
-             FROM fanouts f JOIN events e ON e.id = f.event_id WHERE e.tenant_id = $1) AS n",
-            fanout_length(self.dialect)
-        ))
-        .bind(tenant)
-        .fetch_one(&self.read)
-        .await?
-        .try_get("n")
     }
 }
 

@@ -1,6 +1,7 @@
 //! Helpers for the project's own tests and benchmarks: an isolated PostgreSQL schema per run, and integrity
 //! checks a test asserts on. Nothing of the running hub calls them.
 
+use super::queue::fanout::fanout_length;
 use super::{now_ms, DbResult, Store};
 use sqlx::{Executor, Row};
 
@@ -40,4 +41,25 @@ pub async fn repeated_attempts(store: &Store) -> DbResult<i64> {
     .fetch_one(&store.read)
     .await?
     .try_get("n")
+}
+
+/// A tenant's deliveries, rows and those still in fan-outs, in one snapshot.
+pub async fn count_deliveries(store: &Store, tenant: &str) -> DbResult<i64> {
+    sqlx::query(&format!(
+        "SELECT (SELECT COUNT(*) FROM deliveries WHERE tenant_id = $1) + (SELECT COALESCE(SUM({}), 0) \
+         FROM fanouts f JOIN events e ON e.id = f.event_id WHERE e.tenant_id = $1) AS n",
+        fanout_length(store.dialect)
+    ))
+    .bind(tenant)
+    .fetch_one(&store.read)
+    .await?
+    .try_get("n")
+}
+
+/// Deliveries still held in fan-outs (not yet written out as rows), all tenants.
+pub async fn deliveries_in_fanouts(store: &Store) -> DbResult<i64> {
+    sqlx::query(&format!("SELECT COALESCE(SUM({}), 0) AS n FROM fanouts", fanout_length(store.dialect)))
+        .fetch_one(&store.read)
+        .await?
+        .try_get("n")
 }
