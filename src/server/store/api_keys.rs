@@ -54,31 +54,43 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-impl Store {
-    pub async fn insert_api_key(&self, k: &ApiKey, key_id: &str, secret_hash: &str) -> DbResult<()> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, key_id, tenant_id, name, description, prefix, secret_hash, scopes, allowed_ips, \
-             rate_per_minute, rate_per_hour, expires_at, is_active, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(&k.id)
-        .bind(key_id)
-        .bind(k.tenant_id.clone())
-        .bind(&k.name)
+/// The columns a key's owner edits, in the order [`bind_editable`] binds them.
+const EDITABLE: [&str; 8] =
+    ["name", "description", "scopes", "allowed_ips", "rate_per_minute", "rate_per_hour", "expires_at", "is_active"];
+
+fn bind_editable<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    k: &'q ApiKey,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&k.name)
         .bind(&k.description)
-        .bind(&k.prefix)
-        .bind(secret_hash)
         .bind(json(&k.scopes))
         .bind(json(&k.allowed_ips))
         .bind(i64::from(k.rate_limit_per_minute))
         .bind(i64::from(k.rate_limit_per_hour))
         .bind(k.expires_at)
         .bind(i64::from(k.is_active))
-        .bind(k.created_by.clone())
-        .bind(k.created_at)
-        .bind(k.updated_at)
-        .execute(&self.write)
-        .await?;
+}
+
+impl Store {
+    pub async fn insert_api_key(&self, k: &ApiKey, key_id: &str, secret_hash: &str) -> DbResult<()> {
+        let sql = format!(
+            "INSERT INTO api_keys ({}, id, key_id, tenant_id, prefix, secret_hash, created_by, created_at, updated_at) \
+             VALUES ({})",
+            EDITABLE.join(", "),
+            (1..=EDITABLE.len() + 8).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        bind_editable(sqlx::query(&sql), k)
+            .bind(&k.id)
+            .bind(key_id)
+            .bind(k.tenant_id.as_deref())
+            .bind(&k.prefix)
+            .bind(secret_hash)
+            .bind(k.created_by.as_deref())
+            .bind(k.created_at)
+            .bind(k.updated_at)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -119,22 +131,10 @@ impl Store {
 
     /// Saves the editable fields of a key.
     pub async fn update_api_key(&self, k: &ApiKey) -> DbResult<()> {
-        sqlx::query(
-            "UPDATE api_keys SET name = $2, description = $3, scopes = $4, allowed_ips = $5, rate_per_minute = $6, \
-             rate_per_hour = $7, expires_at = $8, is_active = $9, updated_at = $10 WHERE id = $1",
-        )
-        .bind(&k.id)
-        .bind(&k.name)
-        .bind(&k.description)
-        .bind(json(&k.scopes))
-        .bind(json(&k.allowed_ips))
-        .bind(i64::from(k.rate_limit_per_minute))
-        .bind(i64::from(k.rate_limit_per_hour))
-        .bind(k.expires_at)
-        .bind(i64::from(k.is_active))
-        .bind(k.updated_at)
-        .execute(&self.write)
-        .await?;
+        let set: Vec<String> = EDITABLE.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        let n = EDITABLE.len();
+        let sql = format!("UPDATE api_keys SET {}, updated_at = ${} WHERE id = ${}", set.join(", "), n + 1, n + 2);
+        bind_editable(sqlx::query(&sql), k).bind(k.updated_at).bind(&k.id).execute(&self.write).await?;
         Ok(())
     }
 

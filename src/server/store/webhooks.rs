@@ -72,37 +72,62 @@ pub struct SealedRow {
     pub headers: String,
 }
 
-impl Store {
-    pub async fn insert_webhook(&self, w: &Webhook, secret_sealed: &str) -> DbResult<()> {
-        sqlx::query(
-            "INSERT INTO webhooks (id, tenant_id, name, url, description, events, filters, headers, secret_sealed, \
-             content_type, template, max_retries, retry_delay_seconds, backoff_factor, timeout_ms, \
-             rate_limit_per_minute, is_active, disabled_reason, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
-        )
-        .bind(&w.id)
-        .bind(&w.tenant_id)
-        .bind(&w.name)
+/// The columns a person edits, in the order [`bind_editable`] binds them.
+const EDITABLE: [&str; 15] = [
+    "name",
+    "url",
+    "description",
+    "events",
+    "filters",
+    "headers",
+    "content_type",
+    "template",
+    "max_retries",
+    "retry_delay_seconds",
+    "backoff_factor",
+    "timeout_ms",
+    "rate_limit_per_minute",
+    "is_active",
+    "disabled_reason",
+];
+
+fn bind_editable<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    w: &'q Webhook,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&w.name)
         .bind(&w.url)
         .bind(&w.description)
         .bind(json(&w.events))
         .bind(json(&w.filters))
         .bind(json(&w.headers))
-        .bind(secret_sealed)
         .bind(w.content_type.as_str())
-        .bind(w.template.clone())
+        .bind(w.template.as_deref())
         .bind(i64::from(w.max_retries))
         .bind(i64::from(w.retry_delay_seconds))
         .bind(w.backoff_factor)
         .bind(i64::from(w.timeout_ms))
         .bind(i64::from(w.rate_limit_per_minute))
         .bind(i64::from(w.is_active))
-        .bind(w.disabled_reason.clone())
-        .bind(w.created_by.clone())
-        .bind(w.created_at)
-        .bind(w.updated_at)
-        .execute(&self.write)
-        .await?;
+        .bind(w.disabled_reason.as_deref())
+}
+
+impl Store {
+    pub async fn insert_webhook(&self, w: &Webhook, secret_sealed: &str) -> DbResult<()> {
+        let sql = format!(
+            "INSERT INTO webhooks ({}, id, tenant_id, secret_sealed, created_by, created_at, updated_at) VALUES ({})",
+            EDITABLE.join(", "),
+            (1..=EDITABLE.len() + 6).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        bind_editable(sqlx::query(&sql), w)
+            .bind(&w.id)
+            .bind(&w.tenant_id)
+            .bind(secret_sealed)
+            .bind(w.created_by.clone())
+            .bind(w.created_at)
+            .bind(w.updated_at)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -168,31 +193,10 @@ impl Store {
     }
 
     pub async fn update_webhook(&self, w: &Webhook) -> DbResult<()> {
-        sqlx::query(
-            "UPDATE webhooks SET name = $2, url = $3, description = $4, events = $5, filters = $6, headers = $7, \
-             content_type = $8, template = $9, max_retries = $10, retry_delay_seconds = $11, backoff_factor = $12, \
-             timeout_ms = $13, rate_limit_per_minute = $14, is_active = $15, disabled_reason = $16, updated_at = $17 \
-             WHERE id = $1",
-        )
-        .bind(&w.id)
-        .bind(&w.name)
-        .bind(&w.url)
-        .bind(&w.description)
-        .bind(json(&w.events))
-        .bind(json(&w.filters))
-        .bind(json(&w.headers))
-        .bind(w.content_type.as_str())
-        .bind(w.template.clone())
-        .bind(i64::from(w.max_retries))
-        .bind(i64::from(w.retry_delay_seconds))
-        .bind(w.backoff_factor)
-        .bind(i64::from(w.timeout_ms))
-        .bind(i64::from(w.rate_limit_per_minute))
-        .bind(i64::from(w.is_active))
-        .bind(w.disabled_reason.clone())
-        .bind(w.updated_at)
-        .execute(&self.write)
-        .await?;
+        let set: Vec<String> = EDITABLE.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        let n = EDITABLE.len();
+        let sql = format!("UPDATE webhooks SET {}, updated_at = ${} WHERE id = ${}", set.join(", "), n + 1, n + 2);
+        bind_editable(sqlx::query(&sql), w).bind(w.updated_at).bind(&w.id).execute(&self.write).await?;
         Ok(())
     }
 

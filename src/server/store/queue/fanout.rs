@@ -30,17 +30,22 @@ const COLS: &str =
 /// `lease_until`) whose event ids satisfy `filter`, named by [`sql_delivery_id`], leased until `lease` (an SQL
 /// expression), in [`COLS`] order.
 fn expand_select(dialect: Dialect, f: &str, filter: &str, lease: &str) -> String {
-    let (endpoints, n, webhook) = match dialect {
-        Dialect::Sqlite => ("json_each(f.endpoints) j", "j.key", "j.value"),
-        Dialect::Postgres => {
-            ("LATERAL jsonb_array_elements_text(f.endpoints::jsonb) WITH ORDINALITY AS j(w, n)", "(j.n - 1)", "j.w")
-        }
+    // SQLite: `CROSS JOIN` keeps the fan-outs (few, or picked by key) the outer loop; left to itself the planner
+    // may walk every event and look each up in the fan-outs.
+    let (join, endpoints, n, webhook) = match dialect {
+        Dialect::Sqlite => ("CROSS JOIN", "json_each(f.endpoints) j", "j.key", "j.value"),
+        Dialect::Postgres => (
+            "JOIN",
+            "LATERAL jsonb_array_elements_text(f.endpoints::jsonb) WITH ORDINALITY AS j(w, n)",
+            "(j.n - 1)",
+            "j.w",
+        ),
     };
     format!(
         "SELECT {} AS id, e.tenant_id AS tenant_id, e.id AS event_id, {webhook} AS webhook_id, \
          e.event_type AS event_type, 'pending' AS status, e.created_at AS next_attempt_at, {lease} AS lease_until, \
          e.created_at AS created_at, e.created_at AS updated_at \
-         FROM {f} f JOIN events e ON e.id = f.event_id CROSS JOIN {endpoints} WHERE {filter}",
+         FROM {f} f {join} events e ON e.id = f.event_id CROSS JOIN {endpoints} WHERE {filter}",
         sql_delivery_id(dialect, "e.id", n)
     )
 }
