@@ -2,10 +2,9 @@
 //! schema (highlighted). Admins add, edit and archive entries through `save_event_type`, which validates them
 //! like the REST API does; tenant users only read.
 
-use super::json::Body;
+use super::json::{parse_json, Body};
 use super::modal::{DialogActions, EditDialog, Modal};
 use super::style::*;
-use super::test_fire::parse_json;
 use super::toast::{on_success, use_toasts};
 use crate::model::{AppError, EventType, Role, ShellContext};
 use crate::server_fns::tools::save_event_type;

@@ -3,6 +3,11 @@
 
 use leptos::prelude::*;
 
+/// The JSON a user typed, or why it is not JSON.
+pub fn parse_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("Not valid JSON: {e}"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tok {
     Key,

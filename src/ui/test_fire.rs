@@ -1,7 +1,7 @@
 //! Test-fire: send one event (the type's example, editable) to one endpoint now and show what it answered.
 
 use super::event_types::Catalog;
-use super::json::Body;
+use super::json::{parse_json, Body};
 use super::layout::use_tenant_id;
 use super::modal::{DialogActions, Modal};
 use super::style::*;
@@ -10,11 +10,6 @@ use crate::model::filter::subscribed;
 use crate::model::{EventType, TestFire, TestFireResult, Webhook};
 use crate::server_fns::deliveries::send_test_event;
 use leptos::prelude::*;
-
-/// The JSON a user typed, or why it is not JSON.
-pub fn parse_json(text: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(text).map_err(|e| format!("Not valid JSON: {e}"))
-}
 
 /// An event to send: a type from the catalog and the payload typed for it, which picking a type fills with the
 /// type's example.

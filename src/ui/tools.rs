@@ -1,9 +1,10 @@
 //! Developer tools: the routing preview (which of this tenant's endpoints would receive an event, and which
 //! filter rejected the others) and the signature playground (does a received request verify, and why not).
 
+use super::json::parse_json;
 use super::layout::use_tenant_id;
 use super::style::*;
-use super::test_fire::{parse_json, EventDraft, EventDraftFields};
+use super::test_fire::{EventDraft, EventDraftFields};
 use crate::model::{EventType, RouteOutcome, RoutingPreviewInput, SignatureCheck};
 use crate::server_fns::tools::check_signature;
 use crate::server_fns::webhooks::{list_event_types, preview_routing};
