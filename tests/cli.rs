@@ -64,3 +64,36 @@ fn tenant_and_user_commands_print_ids_and_a_generated_password_once() {
     let (ok, out, _) = hub(&["tenant", "list"], &env);
     assert!(ok && out.contains("Acme"), "{out}");
 }
+
+#[test]
+fn backup_copies_the_sqlite_database_and_names_the_key_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/hub.db", dir.path().display());
+    let (ok, _, err) = hub(&["tenant", "create", "--name", "Acme"], &[("HUB_DATABASE_URL", db.as_str())]);
+    assert!(ok, "{err}");
+    let copy = dir.path().join("copy.db");
+    let to = copy.to_str().unwrap();
+    let (ok, out, err) = hub(&["backup", "--to", to], &[("HUB_DATABASE_URL", db.as_str())]);
+    assert!(ok, "{err}");
+    assert!(out.contains("master.key"), "the output names the key the copy needs: {out}");
+    // The copy is a database of its own: with the same key it opens and holds the tenant.
+    let key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    let restored = format!("sqlite://{to}");
+    let env = [("HUB_DATABASE_URL", restored.as_str()), ("HUB_MASTER_KEY", key.trim())];
+    let (ok, out, err) = hub(&["tenant", "list"], &env);
+    assert!(ok && out.contains("Acme"), "{out}{err}");
+
+    let (ok, _, err) = hub(&["backup", "--to", to], &[("HUB_DATABASE_URL", db.as_str())]);
+    assert!(!ok);
+    assert!(one_error_line(&err).contains("exists already"), "{err}");
+    let missing = format!("sqlite://{}/none.db", dir.path().display());
+    let new = dir.path().join("new.db");
+    let (ok, _, err) = hub(&["backup", "--to", new.to_str().unwrap()], &[("HUB_DATABASE_URL", missing.as_str())]);
+    assert!(!ok && !dir.path().join("none.db").exists(), "no database is made up to be backed up");
+    assert!(one_error_line(&err).contains("no database"), "{err}");
+    let key = "ab".repeat(32);
+    let pg = [("HUB_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"), ("HUB_MASTER_KEY", key.as_str())];
+    let (ok, _, err) = hub(&["backup", "--to", new.to_str().unwrap()], &pg);
+    assert!(!ok);
+    assert!(one_error_line(&err).contains("pg_dump"), "{err}");
+}

@@ -1,8 +1,9 @@
 //! Entry point of the binary: parse the command line, then serve or run a one-shot admin command.
 
-use super::config::{Cli, Command, Config, KeyCommand, LogFormat, ServeArgs, TenantCommand, UserCommand};
+use super::config::{Cli, Command, Config, DatabaseUrl, KeyCommand, LogFormat, ServeArgs, TenantCommand, UserCommand};
 use super::service::Actor;
 use super::service::{AppState, Hub};
+use super::store::Store;
 use crate::model::{CreateApiKey, RateTier, Role, Scope};
 use clap::Parser;
 use std::process::ExitCode;
@@ -18,6 +19,35 @@ pub async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A consistent copy of the SQLite database (`VACUUM INTO`, a snapshot that running writers do not disturb),
+/// taken without migrating or otherwise changing the database; and the reminder that the copy's secrets open
+/// only with the master key it was sealed under.
+async fn backup(config: &Config, to: &std::path::Path) -> Result<(), String> {
+    let DatabaseUrl::Sqlite(path) = &config.database else {
+        return Err("backup copies a SQLite database; back PostgreSQL up with pg_dump".into());
+    };
+    if !path.exists() {
+        return Err(format!("there is no database at {} to back up", path.display()));
+    }
+    if to.exists() {
+        return Err(format!("{} exists already: name a new file", to.display()));
+    }
+    let store = Store::connect(&config.database).await?;
+    let copied = store.backup_into(to).await.map_err(|e| format!("backup failed: {e}"));
+    store.close().await;
+    copied?;
+    let key = match &config.master_key {
+        Some(_) => "the master key in HUB_MASTER_KEY".to_string(),
+        None => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            format!("{}", dir.join("master.key").display())
+        }
+    };
+    println!("backed up {} to {}", path.display(), to.display());
+    println!("keep {key} with it: the endpoints' secrets in the copy open only with that key");
+    Ok(())
 }
 
 fn init_logging(filter: &str, format: LogFormat) {
@@ -37,6 +67,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         _ => ServeArgs::parse_args([])?,
     };
     let config = Config::from_args(&cli.common, serve)?;
+    if let Command::Backup { to } = &command {
+        return backup(&config, to).await;
+    }
     let hub = Hub::open(config).await?;
     let result = match command {
         Command::Serve(_) => serve_forever(hub.clone()).await,
@@ -44,6 +77,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Backup { .. } => Ok(()),
         Command::Tenant(TenantCommand::Create { name }) => {
             let t = hub.create_tenant(Actor::System, &name).await.map_err(|e| e.to_string())?;
             println!("{}", t.id);

@@ -44,6 +44,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
+    /// Copy the SQLite database, consistently and while the hub runs, into a new file (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),

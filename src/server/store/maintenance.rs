@@ -100,6 +100,13 @@ impl Store {
         Ok(out)
     }
 
+    /// A consistent copy of the SQLite database in a new file at `to` (`VACUUM INTO`: one read transaction's
+    /// snapshot, compacted; writers go on meanwhile). SQLite refuses a file that exists.
+    pub async fn backup_into(&self, to: &std::path::Path) -> DbResult<()> {
+        sqlx::query("VACUUM INTO $1").bind(to.to_string_lossy().into_owned()).execute(&self.read).await?;
+        Ok(())
+    }
+
     /// Refreshes the query planner's statistics. PostgreSQL's autovacuum does this on its own a while after
     /// bulk changes; until then filtered log queries can pick a plan that reads the whole table.
     pub async fn analyze(&self) -> DbResult<()> {
