@@ -88,7 +88,7 @@ fn https_requests_get_a_secure_host_prefixed_session_cookie_and_hsts() {
             .await
             .unwrap();
         assert_eq!(res.status(), 302);
-        assert_eq!(res.headers()[LOCATION], "/login");
+        assert_eq!(res.headers()[LOCATION], format!("/login?next=/t/{acme}/integrations"));
 
         // Signing out over https clears the __Host- cookie (the browser only takes it with Secure).
         let res = http

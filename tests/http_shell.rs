@@ -91,11 +91,33 @@ async fn pages_and_server_functions_enforce_sessions_and_tenants(b: Backend) {
     assert_eq!(res.status(), 403, "[{n}]");
     assert!(!res.text().await.unwrap().contains("Globex"), "[{n}]");
 
-    // No session: pages redirect to sign-in.
-    let anon =
-        http.get(format!("{base}/t/{}/integrations", acme.id)).header("accept", "text/html").send().await.unwrap();
+    // No session: pages redirect to sign-in, which then returns to the page asked for.
+    let asked = format!("/t/{}/integrations?tab=api-keys", acme.id);
+    let anon = http.get(format!("{base}{asked}")).header("accept", "text/html").send().await.unwrap();
     assert_eq!(anon.status(), 302, "[{n}]");
-    assert_eq!(anon.headers().get(LOCATION).unwrap(), "/login", "[{n}]");
+    let login = format!("/login?next=/t/{}/integrations%3Ftab%3Dapi-keys", acme.id);
+    assert_eq!(anon.headers().get(LOCATION).unwrap(), login.as_str(), "[{n}]");
+    let form = http.get(format!("{base}{login}")).header("accept", "text/html").send().await.unwrap();
+    let html = form.text().await.unwrap();
+    assert!(html.contains(&format!(r#"name="next" value="{asked}""#)), "[{n}] the form carries it: {html}");
+    // The form (no JavaScript needed) sends it back: sign-in returns there, and never to another site.
+    let to_integrations = "/integrations";
+    for (next, to) in [
+        (asked.as_str(), asked.as_str()),
+        ("https://evil.example/", to_integrations),
+        ("//evil.example", to_integrations),
+    ] {
+        let res = http
+            .post(format!("{base}/api/login"))
+            .header(ORIGIN, origin.as_str())
+            .header("accept", "text/html")
+            .form(&[("email", "u@acme.test"), ("password", "tenant-password-1"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection(), "[{n}] {next}: {}", res.status());
+        assert_eq!(res.headers().get(LOCATION).unwrap(), to, "[{n}] after signing in with next={next}");
+    }
 
     let missing = http.get(format!("{base}/definitely/not/here")).send().await.unwrap();
     assert_eq!(missing.status(), 404, "[{n}]");

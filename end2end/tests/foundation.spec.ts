@@ -5,13 +5,13 @@ test.describe("foundation", () => {
   test("wrong password shows an error; the right one lands on Integrations", async ({ page }) => {
     const f = fixtures();
     await page.goto("/integrations");
-    await expect(page).toHaveURL(/\/login$/);
+    await expect(page).toHaveURL(/\/login\?next=\/integrations$/);
     await hydrated(page);
     await page.getByLabel("Email").fill(f.admin.email);
     await page.getByLabel("Password").fill("not-the-password");
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
-    await expect(page).toHaveURL(/\/login$/);
+    await expect(page).toHaveURL(/\/login\?next=\/integrations$/);
 
     await page.getByLabel("Password").fill(f.admin.password);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -119,7 +119,7 @@ test.describe("foundation", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login$/);
     await page.goto(`/t/${f.acme}/integrations`);
-    await expect(page).toHaveURL(/\/login$/);
+    await expect(page).toHaveURL(new RegExp(`/login\\?next=/t/${f.acme}/integrations$`));
   });
 
   test("unknown pages are a 404 with a way back", async ({ page }) => {
@@ -127,5 +127,20 @@ test.describe("foundation", () => {
     expect(res?.status()).toBe(404);
     await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
     await expect(page.getByRole("link", { name: "Back to Integrations" })).toBeVisible();
+  });
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("a page asked for without a session signs in on the server-rendered form and returns there", async ({ page }) => {
+    const f = fixtures();
+    await page.goto(`/t/${f.acme}/integrations?tab=api-keys`);
+    await expect(page).toHaveURL(new RegExp(`/login\\?next=/t/${f.acme}/integrations%3Ftab%3Dapi-keys$`));
+    await page.getByLabel("Email").fill(f.admin.email);
+    await page.getByLabel("Password").fill(f.admin.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(new RegExp(`/t/${f.acme}/integrations\\?tab=api-keys$`));
+    await expect(page.getByRole("heading", { name: "Integrations", level: 1 })).toBeVisible();
   });
 });

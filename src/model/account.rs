@@ -70,3 +70,50 @@ pub struct ShellContext {
     /// Every tenant for admins (the switcher), only their own for tenant users.
     pub tenants: Vec<Tenant>,
 }
+
+/// Where sign-in may send the browser afterwards: a path of this site (`/…`, not `//host` nor `/\host`, which
+/// browsers read as another site), or nothing. Anything else is ignored, so a link cannot turn the sign-in page
+/// into a redirect to another site.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2048
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    ok.then_some(next)
+}
+
+/// The sign-in page that returns to `next` (a path of this site) afterwards.
+pub fn login_path(next: &str) -> String {
+    if safe_next(next).is_none() || next == "/" {
+        return "/login".to_string();
+    }
+    let mut out = String::from("/login?next=");
+    for b in next.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod next_tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_returns_only_to_paths_of_this_site() {
+        assert_eq!(safe_next("/t/ten_1/integrations?tab=api-keys"), Some("/t/ten_1/integrations?tab=api-keys"));
+        for bad in ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "", "x"] {
+            assert_eq!(safe_next(bad), None, "{bad}");
+        }
+        assert_eq!(safe_next("/a\nb"), None, "no control characters");
+        assert_eq!(
+            login_path("/t/ten_1/integrations?tab=api-keys"),
+            "/login?next=/t/ten_1/integrations%3Ftab%3Dapi-keys"
+        );
+        assert_eq!(login_path("//evil.example"), "/login");
+        assert_eq!(login_path("/"), "/login");
+    }
+}

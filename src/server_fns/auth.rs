@@ -4,7 +4,7 @@ use crate::model::AppError;
 use leptos::prelude::*;
 
 #[server(endpoint = "login")]
-pub async fn login(email: String, password: String) -> Result<(), AppError> {
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::auth::session;
     ctx::run(async {
@@ -12,7 +12,8 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         let ip = ctx::client_ip(&hub);
         let (_user, token) = hub.login(&email, &password, &ip).await?;
         ctx::set_header(http::header::SET_COOKIE, &session::set_cookie(&token, ctx::https()));
-        leptos_axum::redirect("/integrations");
+        let to = next.as_deref().and_then(crate::model::safe_next).unwrap_or("/integrations");
+        leptos_axum::redirect(to);
         Ok(())
     })
     .await

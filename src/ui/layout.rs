@@ -31,7 +31,13 @@ pub fn HomeRedirect() -> impl IntoView {
 /// The page for a failed access check: sign-in for 401, an error page otherwise.
 pub fn access_error(e: AppError) -> impl IntoView {
     match e.code {
-        ErrorCode::Unauthorized => view! { <Redirect path="/login"/> }.into_any(),
+        ErrorCode::Unauthorized => {
+            // Back to the page first asked for once signed in.
+            let here = leptos_router::hooks::use_location();
+            let (path, search) = (here.pathname.get_untracked(), here.search.get_untracked());
+            let asked = if search.is_empty() { path } else { format!("{path}?{}", search.trim_start_matches('?')) };
+            view! { <Redirect path=crate::model::login_path(&asked)/> }.into_any()
+        }
         ErrorCode::Forbidden => {
             set_page_status(403);
             view! { <ErrorPage code=403 title="Access denied" message=e.message/> }.into_any()

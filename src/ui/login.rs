@@ -9,6 +9,11 @@ use leptos_meta::Title;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    // Where to go after signing in: the page first asked for, when it is one of this site's.
+    let next = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("next"))
+        .filter(|n| crate::model::safe_next(n).is_some())
+        .unwrap_or_default();
     let error = move || login.value().get().and_then(|r| r.err()).map(|e| e.message);
     view! {
         <Title text="Sign in"/>
@@ -29,6 +34,7 @@ pub fn LoginPage() -> impl IntoView {
                             <label for="password" class="mb-1 block text-sm font-medium">"Password"</label>
                             <input id="password" name="password" type="password" autocomplete="current-password" required class=INPUT_CLASS/>
                         </div>
+                        <input type="hidden" name="next" value=next/>
                         <p id="login-error" role="alert" class="min-h-5 text-sm text-rose-600 dark:text-rose-400">{error}</p>
                         <button type="submit" class=format!("{PRIMARY_BUTTON} w-full") disabled=move || login.pending().get()>
                             {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
