@@ -32,6 +32,16 @@ fn bad_configuration_is_one_clear_line() {
     assert!(!ok);
     assert!(one_error_line(&err).contains("HUB_MASTER_KEY is required"), "{err}");
 
+    // A missing Leptos options file is found before the database is opened (no file made, no admin created).
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.db");
+    let url = format!("sqlite://{}", db.display());
+    let env = [("HUB_DATABASE_URL", url.as_str()), ("HUB_LEPTOS_CONFIG", "/nonexistent/Leptos.toml")];
+    let (ok, _, err) = hub(&["serve"], &env);
+    assert!(!ok);
+    assert!(one_error_line(&err).contains("HUB_LEPTOS_CONFIG"), "{err}");
+    assert!(!db.exists(), "the database was not touched");
+
     let key = "ab".repeat(32);
     let (ok, _, err) =
         hub(&["migrate"], &[("HUB_DATABASE_URL", "postgres://nobody:pw@127.0.0.1:1/none"), ("HUB_MASTER_KEY", &key)]);

@@ -70,9 +70,18 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Command::Backup { to } = &command {
         return backup(&config, to).await;
     }
+    // Everything that can be wrong with the configuration is found before the database is touched (and before
+    // a first admin is made in it).
+    let mut site = match &command {
+        Command::Serve(_) => Some(leptos_options(&config)?),
+        _ => None,
+    };
     let hub = Hub::open(config).await?;
     let result = match command {
-        Command::Serve(_) => serve_forever(hub.clone()).await,
+        Command::Serve(_) => match site.take() {
+            Some(options) => serve_forever(hub.clone(), options).await,
+            None => Ok(()),
+        },
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
@@ -139,7 +148,17 @@ fn scope_names() -> String {
     Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-async fn serve_forever(hub: AppState) -> Result<(), String> {
+/// The Leptos runtime options (`HUB_LEPTOS_CONFIG`), with the hub's own address.
+fn leptos_options(config: &Config) -> Result<leptos::config::LeptosOptions, String> {
+    let file = &config.serve.leptos_config;
+    let conf = leptos::config::get_configuration(Some(&file.to_string_lossy()))
+        .map_err(|e| format!("cannot read {} (HUB_LEPTOS_CONFIG): {e}", file.display()))?;
+    let mut options = conf.leptos_options;
+    options.site_addr = config.serve.addr;
+    Ok(options)
+}
+
+async fn serve_forever(hub: AppState, options: leptos::config::LeptosOptions) -> Result<(), String> {
     let generated = hub
         .bootstrap(&hub.config.serve.admin_email, hub.config.serve.admin_password.as_deref())
         .await
@@ -153,10 +172,6 @@ async fn serve_forever(hub: AppState) -> Result<(), String> {
         );
         tracing::warn!(%email, "created the first admin with a generated password; it was printed once on stderr");
     }
-    let conf = leptos::config::get_configuration(Some(&hub.config.serve.leptos_config.to_string_lossy()))
-        .map_err(|e| format!("cannot read {}: {e}", hub.config.serve.leptos_config.display()))?;
-    let mut options = conf.leptos_options;
-    options.site_addr = hub.config.serve.addr;
     let readiness = super::app::Readiness::starting();
     let app = super::app::router_with_readiness(hub.clone(), options, readiness.clone());
     let listener = tokio::net::TcpListener::bind(hub.config.serve.addr)
