@@ -16,11 +16,6 @@ impl Hub {
         self.master_key.seal_for(&secret_aad(webhook_id), secret)
     }
 
-    /// Opens a sealed signing secret of `webhook_id` (v2 only: a value copied from another row does not open).
-    pub fn open_secret(&self, webhook_id: &str, sealed: &str) -> Result<String, String> {
-        self.master_key.open_for(&secret_aad(webhook_id), sealed)
-    }
-
     /// Seals clear header values for the endpoint `webhook_id`.
     pub fn seal_headers(&self, webhook_id: &str, clear: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         clear.iter().map(|(n, v)| (n.clone(), self.master_key.seal_for(&header_aad(webhook_id, n), v))).collect()

@@ -33,13 +33,16 @@ enum LogPart {
 impl Store {
     /// One delivery: its row, or its place in its event's fan-out.
     pub async fn get_delivery(&self, id: &str) -> DbResult<Option<Delivery>> {
-        let mut sql = format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1");
-        let event = event_of(id);
-        if event.is_some() {
-            let queued = pending_view(self.dialect, "f.event_id = $2");
-            sql = format!("{sql} UNION ALL SELECT {DELIVERY_COLS} FROM ({queued}) AS q WHERE id = $1");
-        }
-        let row = sqlx::query(&sql).bind(id).bind(event).fetch_optional(&self.read).await?;
+        let row_sql = format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1");
+        let row = match event_of(id) {
+            Some(event) => {
+                let queued = pending_view(self.dialect, "f.event_id = $2");
+                let sql = format!("{row_sql} UNION ALL SELECT {DELIVERY_COLS} FROM ({queued}) AS q WHERE id = $1");
+                sqlx::query(&sql).bind(id).bind(event).fetch_optional(&self.read).await?
+            }
+            // An id of its own time (a replay) is never in a fan-out.
+            None => sqlx::query(&row_sql).bind(id).fetch_optional(&self.read).await?,
+        };
         row.as_ref().map(delivery_from).transpose()
     }
 

@@ -309,14 +309,16 @@ impl Store {
             idempotency_key: idempotency_key.map(str::to_string),
             reply,
         };
-        let rows = job.deliveries.clone();
+        // The rows outlive the job only when they are handed over (`reserve` gives no room for none).
+        let handed = direct.map(|r| (r, job.deliveries.clone()));
+        let fanned_out = !job.deliveries.is_empty();
         if self.outbox.send(job).is_err() {
             return Err(sqlx::Error::PoolClosed);
         }
         let outcome = rx.await.map_err(|_| sqlx::Error::PoolClosed)??;
-        if outcome == PublishOutcome::Created && !rows.is_empty() {
-            match direct {
-                Some(r) => HandOff::hand_over(r, event, envelope, &rows),
+        if outcome == PublishOutcome::Created && fanned_out {
+            match handed {
+                Some((r, rows)) => HandOff::hand_over(r, event, envelope, &rows),
                 // Other instances heard of it with the commit (NOTIFY in the outbox statement).
                 None => self.wake_local(),
             }
