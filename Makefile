@@ -9,19 +9,25 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 HUB_BIN_RELEASE := $(TARGET_DIR)/release/integration-hub
 export HUB_BIN := $(TARGET_DIR)/debug/integration-hub
 
-.PHONY: run test tools node chromium build-release fmt lint unit hostile e2e bench soak clean
+.PHONY: run test tools node chromium build-release ship-check fmt lint unit hostile e2e bench soak clean
 
+# --precompress writes a .br and a .gz beside each file, and makes cargo-leptos finish the site before it
+# compiles the server, which embeds it (src/server/site.rs).
 build-release: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
+
+## The release binary, copied alone into an empty folder, serves the UI (tests/shipping.rs).
+ship-check: build-release
+	HUB_RELEASE_BIN=$(HUB_BIN_RELEASE) cargo test --features ssr --test shipping -- --ignored
 
 ## Build in release mode and serve on http://127.0.0.1:3000 (SQLite at ./data/hub.db).
 run: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 	$(HUB_BIN_RELEASE) serve
 
 ## Everything CI checks: format, clippy (server and browser), unit + integration tests, Playwright, and the
 ## release build `make run` serves (the optimised WASM build can fail where the debug one passes).
-test: tools chromium fmt lint unit hostile e2e build-release
+test: tools chromium fmt lint unit hostile e2e build-release ship-check
 
 tools: node
 	bash scripts/install-tools.sh >/dev/null

@@ -32,14 +32,14 @@ fn bad_configuration_is_one_clear_line() {
     assert!(!ok);
     assert!(one_error_line(&err).contains("HUB_MASTER_KEY is required"), "{err}");
 
-    // A missing Leptos options file is found before the database is opened (no file made, no admin created).
+    // Invalid Leptos options are found before the database is opened (no file made, no admin created).
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.db");
     let url = format!("sqlite://{}", db.display());
-    let env = [("HUB_DATABASE_URL", url.as_str()), ("HUB_LEPTOS_CONFIG", "/nonexistent/Leptos.toml")];
+    let env = [("HUB_DATABASE_URL", url.as_str()), ("LEPTOS_ENV", "staging")];
     let (ok, _, err) = hub(&["serve"], &env);
     assert!(!ok);
-    assert!(one_error_line(&err).contains("HUB_LEPTOS_CONFIG"), "{err}");
+    assert!(one_error_line(&err).contains("Leptos options"), "{err}");
     assert!(!db.exists(), "the database was not touched");
 
     let key = "ab".repeat(32);

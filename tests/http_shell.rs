@@ -154,6 +154,35 @@ fn pages_render_while_another_hub_builds_its_router() {
     });
 }
 
+/// Pages are compressed for a browser that accepts it, never cached by a proxy, and plain for a client that does
+/// not ask. The engine does not matter here: SQLite only.
+#[test]
+fn pages_are_compressed_when_asked_and_never_kept_by_a_proxy() {
+    common::run(async {
+        let hub = common::hub(&common::sqlite()).await;
+        let base = common::serve(hub).await;
+        let http = reqwest::Client::new();
+        for (asked, encoding, magic) in
+            [("br", Some("br"), None), ("gzip", Some("gzip"), Some(&[0x1f, 0x8b])), ("", None, None)]
+        {
+            let mut req = http.get(format!("{base}/login"));
+            if !asked.is_empty() {
+                req = req.header("accept-encoding", asked);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers()["cache-control"], "no-cache, private");
+            assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), encoding, "{asked}");
+            let body = res.bytes().await.unwrap();
+            match (encoding, magic) {
+                (None, _) => assert!(String::from_utf8_lossy(&body).contains("Sign in")),
+                (_, Some(m)) => assert!(body.starts_with(m), "{asked}"),
+                _ => assert!(!String::from_utf8_lossy(&body).contains("Sign in"), "{asked}"),
+            }
+        }
+    });
+}
+
 backend_tests!(the_live_deliveries_stream_is_per_tenant_and_signed_in);
 async fn the_live_deliveries_stream_is_per_tenant_and_signed_in(b: Backend) {
     let n = b.name;
@@ -173,10 +202,13 @@ async fn the_live_deliveries_stream_is_per_tenant_and_signed_in(b: Backend) {
     let res = http.get(url(&globex.id)).header(COOKIE, &cookie).send().await.unwrap();
     assert_eq!(res.status(), 403, "[{n}]");
 
-    // Own tenant: an event stream that announces a publish within moments.
-    let mut res = http.get(url(&acme.id)).header(COOKIE, &cookie).send().await.unwrap();
+    // Own tenant: an event stream that announces a publish within moments, never compressed (a compressor would
+    // hold the events back until its buffer fills).
+    let req = http.get(url(&acme.id)).header(COOKIE, &cookie).header("accept-encoding", "br, gzip").send();
+    let mut res = req.await.unwrap();
     assert_eq!(res.status(), 200, "[{n}]");
     assert_eq!(res.headers()["content-type"], "text/event-stream", "[{n}]");
+    assert!(res.headers().get("content-encoding").is_none(), "[{n}]");
     hub.publish(Actor::System, ticket_event(&acme.id)).await.unwrap();
     let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), res.chunk()).await.unwrap().unwrap();
     let text = String::from_utf8_lossy(&chunk.unwrap()).to_string();

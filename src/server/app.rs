@@ -37,6 +37,11 @@ pub fn router_with_readiness(hub: AppState, leptos_options: LeptosOptions, readi
             provide_context(leptos::nonce::Nonce::from_value(n));
         }
     };
+    let bundle = super::site::bundle_urls(&leptos_options.output_name);
+    let not_found = leptos_axum::render_app_to_stream_with_context(context.clone(), {
+        let bundle = bundle.clone();
+        move || shell(bundle.clone())
+    });
     let origin: std::sync::Arc<str> = hub.config.base_url.origin().ascii_serialization().into();
     let config = hub.config.clone();
     let health = Health { hub: hub.clone(), readiness };
@@ -47,12 +52,21 @@ pub fn router_with_readiness(hub: AppState, leptos_options: LeptosOptions, readi
         .route("/api/ui/deliveries/stream", get(super::live::deliveries_stream).with_state(hub.clone()))
         .route("/portal/{token}", get(super::portal::show).post(super::portal::open).with_state(hub.clone()))
         .merge(super::rest::router(hub.clone()))
-        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
-            let opts = leptos_options.clone();
-            move || shell(opts.clone())
+        .leptos_routes_with_context(&leptos_options, routes, context, move || shell(bundle.clone()))
+        // The site's files (embedded; see `site`), else the app's own 404 page.
+        .fallback(move |req: Request| {
+            let not_found = not_found.clone();
+            async move {
+                match super::site::serve(req.method(), req.uri().path(), req.headers()) {
+                    Some(file) => file,
+                    None => not_found(req).await,
+                }
+            }
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(leptos_options)
+        // Pages and server-function data, brotli (quality 4) or gzip as the client accepts. Left as they are:
+        // the bundle (already compressed), the live stream (text/event-stream) and bodies under 32 bytes.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(move |req, next| same_origin_only(origin.clone(), req, next)))
         .layer(axum::middleware::from_fn(move |req, next| security_headers(config.clone(), req, next)))
 }
@@ -244,6 +258,10 @@ async fn security_headers(config: crate::server::config::Config, mut req: Reques
     let h = res.headers_mut();
     if let Some(csp) = csp {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if page && !h.contains_key(header::CACHE_CONTROL) {
+        // Pages are per user and carry this response's nonce: always asked for again, never kept by a proxy.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     }
     if https.0 {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));

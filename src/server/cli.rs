@@ -148,12 +148,9 @@ fn scope_names() -> String {
     Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-/// The Leptos runtime options (`HUB_LEPTOS_CONFIG`), with the hub's own address.
+/// The Leptos runtime options built into the binary, with the hub's own address.
 fn leptos_options(config: &Config) -> Result<leptos::config::LeptosOptions, String> {
-    let file = &config.serve.leptos_config;
-    let conf = leptos::config::get_configuration(Some(&file.to_string_lossy()))
-        .map_err(|e| format!("cannot read {} (HUB_LEPTOS_CONFIG): {e}", file.display()))?;
-    let mut options = conf.leptos_options;
+    let mut options = super::site::leptos_options()?;
     options.site_addr = config.serve.addr;
     Ok(options)
 }

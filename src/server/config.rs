@@ -131,9 +131,6 @@ pub struct ServeArgs {
     #[arg(long, env = "HUB_MAX_CONCURRENT_HASHES", default_value_t = default_concurrent_hashes(),
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_concurrent_hashes: usize,
-    /// Leptos runtime options (site root, package dir).
-    #[arg(long, env = "HUB_LEPTOS_CONFIG", default_value = "Leptos.toml")]
-    pub leptos_config: PathBuf,
     /// Proxies whose X-Forwarded-For is believed (comma-separated CIDRs).
     #[arg(long, env = "HUB_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,

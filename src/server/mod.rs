@@ -11,4 +11,5 @@ pub mod portal;
 pub mod rate_limit;
 pub mod rest;
 pub mod service;
+pub mod site;
 pub mod store;

@@ -4,7 +4,7 @@
 use super::layout::use_tenant_id;
 use super::modal::{ConfirmDialog, DialogActions, EditDialog, Modal, RotateDialog};
 use super::style::*;
-use super::time::{absolute, now_ms, relative};
+use super::time::{absolute, end_of_day_ms, now_ms, relative};
 use super::toast::{on_success, toggled, use_toasts};
 use super::widgets::{CardTable, Column, EmptyState, TextField};
 use crate::model::{ApiKey, AppError, CreateApiKey, IssuedKey, KeyStatus, RateTier, Scope, UpdateApiKey};
@@ -354,11 +354,8 @@ fn KeyForm(
             "never" => Some(0), // 0 = remove the expiry (edit) / none (create)
             "30" => Some(now + 30 * DAY_MS),
             "90" => Some(now + 90 * DAY_MS),
-            _ => chrono::NaiveDate::parse_from_str(&expiry_date.get_untracked(), "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(23, 59, 59))
-                .map(|d| d.and_utc().timestamp_millis())
-                .or(Some(1)), // unparseable: let the server say "must be in the future"
+            // Unparseable: let the server say "must be in the future".
+            _ => end_of_day_ms(&expiry_date.get_untracked()).or(Some(1)),
         };
         let t = tier.get_untracked();
         let custom = t == RateTier::Custom;

@@ -24,13 +24,27 @@ pub mod webhooks;
 pub mod widgets;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+/// Where the page finds the browser bundle (the server gives the names that carry a digest of the content).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bundle {
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
+}
+
 /// The HTML document. The theme class is decided here, on the server, so a reload never flashes.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(bundle: Bundle) -> impl IntoView {
     let dark = theme::server_theme_is_dark();
+    let nonce = leptos::nonce::use_nonce();
+    // Loads the JS glue, instantiates the WASM (already preloaded) and hydrates the server's HTML.
+    let start = format!(
+        "import({:?}).then(m=>m.default({{module_or_path:{:?}}}).then(()=>m.hydrate()))",
+        bundle.js, bundle.wasm
+    );
     view! {
         <!DOCTYPE html>
         <html lang="en" class=if dark == Some(true) { "dark" } else { "" }>
@@ -40,7 +54,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 // Without a saved choice the OS preference applies; this runs before first paint.
                 <script>{theme::NO_FLASH_SCRIPT}</script>
-                <HydrationScripts options/>
+                <link rel="stylesheet" id="leptos" href=bundle.css/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="modulepreload" href=bundle.js/>
+                <link rel="preload" href=bundle.wasm r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
+                <script type="module" nonce=nonce>{start}</script>
                 <MetaTags/>
             </head>
             <body class="bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100 antialiased">
@@ -62,7 +80,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/integration-hub.css"/>
         <Title formatter=|t: String| if t.is_empty() { "Integration Hub".to_string() } else { format!("{t} · Integration Hub") }/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
