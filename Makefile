@@ -25,9 +25,9 @@ run: tools
 	cargo leptos build --release --precompress
 	$(HUB_BIN_RELEASE) serve
 
-## Everything CI checks: format, clippy (server and browser), unit + integration tests, Playwright, and the
-## release build `make run` serves (the optimised WASM build can fail where the debug one passes).
-test: tools chromium fmt lint unit hostile e2e build-release ship-check
+## Everything CI checks: format, clippy (server and browser), unit + integration tests, schemathesis, the release
+## build `make run` serves, that binary alone in an empty folder, and Playwright against it.
+test: tools chromium fmt lint unit hostile build-release ship-check e2e
 
 tools: node
 	bash scripts/install-tools.sh >/dev/null
@@ -58,9 +58,9 @@ hostile:
 	bash scripts/schemathesis.sh
 	if [ -n "$${HUB_TEST_DATABASE_URL:-}" ]; then ST_POSTGRES="$$HUB_TEST_DATABASE_URL" bash scripts/schemathesis.sh; fi
 
-e2e: tools chromium
-	cargo leptos build
-	cd end2end && npx playwright test
+## Playwright against the release build: what `make run` serves (split, compressed, embedded) is what is tested.
+e2e: chromium build-release
+	cd end2end && HUB_BIN=$(HUB_BIN_RELEASE) npx playwright test
 
 ## The long forms of the crash and scale-out tests (10,000 events each; the short forms run in `make test`).
 ## Then each fuzz target (fuzz/) for FUZZ_SECONDS (default 60) from the small seed corpus in the repo; new

@@ -3,7 +3,7 @@
 # two tenants, an admin and a tenant user of the first tenant. Their ids go to end2end/.state/fixtures.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN="${HUB_BIN:-${CARGO_TARGET_DIR:-target}/debug/integration-hub}"
+BIN="${HUB_BIN:-${CARGO_TARGET_DIR:-target}/release/integration-hub}"
 STATE=end2end/.state
 DIR=$(mktemp -d /tmp/hub-e2e.XXXXXX)
 mkdir -p "$STATE"
