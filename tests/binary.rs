@@ -201,7 +201,7 @@ async fn crash_setup(db: &str, rx: &Receiver) -> String {
         ],
     );
     let migrated = start(db, &[("HUB_WORKER", "false")]).await;
-    let hook = json!({"url": rx.url("/ok"), "events": ["ticket.*"], "rate_limit_per_minute": 1000});
+    let hook = json!({"url": rx.url("/ok"), "events": ["ticket.*"]});
     api(&migrated.base, &key, reqwest::Method::POST, "/webhooks", Some(hook)).await;
     key
 }

@@ -8,7 +8,6 @@ mod common;
 use common::fixtures::{hook_to, numbered_ticket_event, poll};
 use common::receiver::{Received, Receiver};
 use common::{Backend, Worker};
-use integration_hub::model::CreateWebhook;
 use integration_hub::server::service::{Actor, AppState, Hub};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -58,7 +57,7 @@ async fn a_crashed_engine_loses_nothing(b: Backend) {
         .await
         .unwrap();
     let t = hub_a.create_tenant(Actor::System, "Acme").await.unwrap();
-    let hook = CreateWebhook { rate_limit_per_minute: Some(1_000), ..hook_to(&rx.url("/slow/100"), &t.id) };
+    let hook = hook_to(&rx.url("/slow/100"), &t.id);
     hub_a.create_webhook(Actor::System, hook).await.unwrap();
     let ids = publish_many(&hub_a, &t.id, 400).await;
     // Kill A while deliveries are in flight.
@@ -88,12 +87,10 @@ async fn two_engines_share_one_postgres_queue_without_overlap(b: Backend) {
     let a = Hub::open(common::config_with_lease(&b.url, "60")).await.unwrap();
     let c = Hub::open(common::config_with_lease(&b.url, "60")).await.unwrap();
     let t = a.create_tenant(Actor::System, "Acme").await.unwrap();
-    // Ten endpoints so the per-endpoint rate limit is not what this test measures.
+    // Ten endpoints, as a fan-out (no rate limit: the default).
     for i in 0..10 {
         let url = rx.url(&format!("/ok/scale/{i}"));
-        a.create_webhook(Actor::System, CreateWebhook { rate_limit_per_minute: Some(1_000), ..hook_to(&url, &t.id) })
-            .await
-            .unwrap();
+        a.create_webhook(Actor::System, hook_to(&url, &t.id)).await.unwrap();
     }
     let (wa, wc) = (Worker::start(&a), Worker::start(&c));
     // Both instances publish (each hands its own deliveries to its worker) and both claim.

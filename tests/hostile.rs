@@ -115,7 +115,7 @@ async fn a_template_that_would_exhaust_memory_is_refused_on_save_and_a_recorded_
     assert!(doubling.len() < 1024);
     let hook = |name: &str, path: &str, template: Option<&str>| {
         serde_json::json!({"name": name, "url": receiver.url(path), "events": ["hostile.test"],
-            "template": template, "max_retries": 2, "retry_delay_seconds": 1, "rate_limit_per_minute": 1000})
+            "template": template, "max_retries": 2, "retry_delay_seconds": 1})
     };
 
     let res = api(Method::POST, "/webhooks", hook("bomb", "/never", Some(&doubling))).await.unwrap();

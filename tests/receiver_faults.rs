@@ -148,7 +148,6 @@ async fn a_chaotic_receiver_gets_exactly_the_retry_policy(b: Backend) {
         retry_delay_seconds: Some(1),
         backoff_factor: Some(2.0),
         timeout_ms: Some(1_000),
-        rate_limit_per_minute: Some(1_000),
         ..hook_to(&format!("{base}/in"), &t.id)
     };
     let w = hub.create_webhook(Actor::System, hook).await.unwrap();

@@ -73,7 +73,7 @@ async fn an_invalid_webhook_is_refused_field_by_field_and_nothing_is_written(b: 
         retry_delay_seconds: Some(0),
         backoff_factor: Some(0.5),
         timeout_ms: Some(500),
-        rate_limit_per_minute: Some(0),
+        rate_limit_per_minute: Some(1_000_001),
         ..Default::default()
     };
     let err = hub.create_webhook(Actor::Key(&ak), bad).await.unwrap_err();
@@ -116,7 +116,7 @@ async fn a_new_webhook_gets_defaults_and_a_generated_secret_sealed_at_rest_and_r
         ("hooks.example.com", 3, 5, 30_000),
         "[{n}]"
     );
-    assert_eq!((w.backoff_factor, w.rate_limit_per_minute, w.is_active), (1.5, 60, true), "[{n}]");
+    assert_eq!((w.backoff_factor, w.rate_limit_per_minute, w.is_active), (1.5, 0, true), "[{n}] no rate limit");
     let secret = hub.webhook_secret(Actor::Key(ak), &w.id).await.unwrap();
     assert!(secret.secret.starts_with("whsec_") && secret.previous_secret.is_none(), "[{n}]");
     let sealed = hub.store.webhook_secrets(&w.id).await.unwrap().unwrap();

@@ -33,7 +33,8 @@ pub mod limits {
     pub const RETRY_DELAY_SECONDS: (u32, u32, u32) = (1, 3600, 5);
     pub const BACKOFF_FACTOR: (f64, f64, f64) = (1.0, 10.0, 1.5);
     pub const TIMEOUT_MS: (u32, u32, u32) = (1_000, 60_000, 30_000);
-    pub const RATE_LIMIT_PER_MINUTE: (u32, u32, u32) = (1, 1_000, 60);
+    /// 0 = no limit (the default); the limit holds across every instance working the queue.
+    pub const RATE_LIMIT_PER_MINUTE: (u32, u32, u32) = (0, 1_000_000, 0);
     pub const MAX_URL_LEN: usize = 2_048;
     pub const MAX_FILTERS: usize = 50;
     pub const MAX_HEADERS: usize = 20;
@@ -95,6 +96,8 @@ pub struct Webhook {
     pub retry_delay_seconds: u32,
     pub backoff_factor: f64,
     pub timeout_ms: u32,
+    /// Deliveries per minute to this endpoint, spread evenly (at most one second's worth at once) and shared by
+    /// every hub instance; 0 = no limit (the default).
     pub rate_limit_per_minute: u32,
     pub is_active: bool,
     /// Why the hub disabled it (410 Gone, circuit breaker); None when a person did or it is active.
@@ -155,6 +158,8 @@ pub struct CreateWebhook {
     #[serde(default)]
     pub timeout_ms: Option<u32>,
     #[serde(default)]
+    /// Deliveries per minute to this endpoint, spread evenly (at most one second's worth at once) and shared by
+    /// every hub instance; 0 = no limit (the default). 0–1,000,000.
     pub rate_limit_per_minute: Option<u32>,
     #[serde(default)]
     pub is_active: Option<bool>,
@@ -194,6 +199,8 @@ pub struct UpdateWebhook {
     #[serde(default)]
     pub timeout_ms: Option<u32>,
     #[serde(default)]
+    /// Deliveries per minute to this endpoint, spread evenly (at most one second's worth at once) and shared by
+    /// every hub instance; 0 = no limit (the default). 0–1,000,000.
     pub rate_limit_per_minute: Option<u32>,
     #[serde(default)]
     pub is_active: Option<bool>,

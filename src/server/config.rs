@@ -153,6 +153,11 @@ pub struct ServeArgs {
     /// Enforce each endpoint's own rate limit (switch off only for trusted receivers, e.g. benchmarks).
     #[arg(long, env = "HUB_ENDPOINT_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
     pub endpoint_rate_limits: bool,
+    /// How often a delivery worker announces itself (ms). An endpoint's rate limit is shared among the workers
+    /// seen within three heartbeats, each sending its share.
+    #[arg(long, env = "HUB_HEARTBEAT_MS", default_value_t = 5_000,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(100..=300_000))]
+    pub heartbeat_ms: u64,
     /// Multiplies retry delays (tests use a small value instead of waiting minutes).
     #[arg(long, env = "HUB_RETRY_TIME_SCALE", default_value_t = 1.0)]
     pub retry_time_scale: f64,

@@ -1,6 +1,6 @@
-//! Per-API-key rate limits: GCRA over two windows, per minute and per hour.
-//! State is one "theoretical arrival time" per key and window, so checking is O(1) and needs no timers.
-//! Limits are per hub instance.
+//! Rate limits as GCRA: per API key over two windows (per minute and per hour), and per endpoint as a steady
+//! rate ([`SteadyRate`]). State is one "theoretical arrival time" per key and window, so checking is O(1) and
+//! needs no timers. State is per hub instance; the worker gives each instance its share of an endpoint's limit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -107,9 +107,64 @@ impl RateLimiter {
     }
 }
 
+/// Endpoints' delivery rates: `per_minute` spread evenly over the minute, with at most one second's worth sent at
+/// once (a minute's worth at once would hit a receiver with the very burst its limit is there to prevent).
+#[derive(Default)]
+pub struct SteadyRate {
+    /// endpoint id → theoretical arrival time, ns since the epoch.
+    state: Mutex<HashMap<String, u64>>,
+}
+
+impl SteadyRate {
+    /// `Ok` to send now (and counted), or how long to wait before trying again.
+    pub fn admit(&self, key: &str, per_minute: u32) -> Result<(), std::time::Duration> {
+        self.admit_at(key, per_minute, now_ns()).map_err(std::time::Duration::from_nanos)
+    }
+
+    fn admit_at(&self, key: &str, per_minute: u32, now: u64) -> Result<(), u64> {
+        let per_minute = per_minute.max(1);
+        let burst = (per_minute / 60).max(1);
+        let window = Window { limit: burst, period_ns: MINUTE_NS / u64::from(per_minute) * u64::from(burst) };
+        let mut map = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let out = window.check(map.get(key).copied().unwrap_or(0), now);
+        if !out.allowed {
+            return Err(out.retry_ns.max(1));
+        }
+        map.insert(key.to_string(), out.new_tat);
+        Ok(())
+    }
+
+    /// Drops the state of endpoints idle long enough to have their whole burst again (bounded memory).
+    pub fn prune(&self) {
+        let now = now_ns();
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, tat| *tat > now);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_steady_rate_sends_one_seconds_worth_at_once_then_evenly() {
+        let rl = SteadyRate::default();
+        let t0 = 1_000 * S;
+        // 600 a minute: 10 at once, then one every 100 ms.
+        for i in 0..10 {
+            assert_eq!(rl.admit_at("e", 600, t0), Ok(()), "send {i}");
+        }
+        assert_eq!(rl.admit_at("e", 600, t0), Err(100_000_000));
+        assert_eq!(rl.admit_at("e", 600, t0 + S / 10), Ok(()));
+        assert!(rl.admit_at("e", 600, t0 + S / 10).is_err());
+        // Over a minute, no more than the limit plus the first second's burst.
+        let sent = (0..60_000u64).filter(|ms| rl.admit_at("f", 600, t0 + ms * 1_000_000).is_ok()).count();
+        assert_eq!(sent, 600 + 9);
+        // Below one a second: one at a time, 60 / per_minute s apart.
+        assert_eq!(rl.admit_at("g", 30, t0), Ok(()));
+        assert_eq!(rl.admit_at("g", 30, t0), Err(2 * S));
+        // 100,000 a minute: 1,666 at once.
+        assert_eq!((0..2_000).filter(|_| rl.admit_at("h", 100_000, t0).is_ok()).count(), 1_666);
+    }
 
     const S: u64 = 1_000_000_000;
 

@@ -235,7 +235,7 @@ pub fn WebhookForm(
                 <NumberField id="wh-delay" label="Base delay (s)" value=delay range=format!("{}–{}", limits::RETRY_DELAY_SECONDS.0, limits::RETRY_DELAY_SECONDS.1) error=Signal::derive(field("retry_delay_seconds"))/>
                 <NumberField id="wh-factor" label="Backoff factor" value=factor range=format!("{}–{}", limits::BACKOFF_FACTOR.0, limits::BACKOFF_FACTOR.1) error=Signal::derive(field("backoff_factor"))/>
                 <NumberField id="wh-timeout" label="Timeout (ms)" value=timeout range=format!("{}–{}", limits::TIMEOUT_MS.0, limits::TIMEOUT_MS.1) error=Signal::derive(field("timeout_ms"))/>
-                <NumberField id="wh-rate" label="Rate limit (per minute)" value=rate range=format!("{}–{}", limits::RATE_LIMIT_PER_MINUTE.0, limits::RATE_LIMIT_PER_MINUTE.1) error=Signal::derive(field("rate_limit_per_minute"))/>
+                <NumberField id="wh-rate" label="Rate limit (per minute; 0 = none)" value=rate range=format!("{}–{}", limits::RATE_LIMIT_PER_MINUTE.0, limits::RATE_LIMIT_PER_MINUTE.1) error=Signal::derive(field("rate_limit_per_minute"))/>
             </Section>
 
             <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || error.get().map(|e| if e.fields.is_empty() { e.message } else { "Please correct the highlighted fields.".to_string() })}</p>

@@ -17,6 +17,8 @@ pub struct Received {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: String,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Clone, Default)]
@@ -99,6 +101,7 @@ async fn handle(State(r): State<Receiver>, Path(path): Path<String>, headers: He
         path: path.clone(),
         headers,
         body: String::from_utf8_lossy(&body).into(),
+        at: std::time::Instant::now(),
     });
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {

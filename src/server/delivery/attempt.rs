@@ -8,7 +8,7 @@ use super::policy::judge;
 use super::secrets::{mask_attempt_headers, open_headers, signing_secrets, Secrets};
 use super::sender;
 use crate::model::{Delivery, DeliveryStatus, Webhook};
-use crate::server::rate_limit::RateLimiter;
+use crate::server::rate_limit::SteadyRate;
 use crate::server::store::{now_ms, AttemptRecord};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,10 @@ type HookEntry = Arc<(Webhook, Secrets, bool)>;
 /// opened secrets, the results writer's queue, and the deliveries being sent (released if the worker stops).
 pub(super) struct Shared {
     pub(super) ctx: WorkerContext,
-    limiter: RateLimiter,
+    /// Endpoints' rate limits, this instance's share of each.
+    pub(super) rate: SteadyRate,
+    /// Delivery workers alive on this database, this one included (see `worker::heartbeat`).
+    pub(super) live_workers: std::sync::atomic::AtomicU32,
     hooks: Mutex<HashMap<String, (Instant, HookEntry)>>,
     results: mpsc::Sender<AttemptRecord>,
     pub(super) in_flight: Mutex<HashSet<String>>,
@@ -35,13 +38,17 @@ impl Shared {
     pub(super) fn new(ctx: WorkerContext, results: mpsc::Sender<AttemptRecord>) -> Shared {
         Shared {
             ctx,
-            limiter: RateLimiter::default(),
+            rate: SteadyRate::default(),
+            live_workers: std::sync::atomic::AtomicU32::new(1),
             hooks: Mutex::new(HashMap::new()),
             results,
             in_flight: Mutex::new(HashSet::new()),
         }
     }
 }
+
+/// The least a delivery held back by its endpoint's rate limit waits before it is looked at again.
+const THROTTLED_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Gives deliveries back to the queue, due after [`DEFER`], because something they need could not be read
 /// (the database hiccuped, a secret did not open): nothing is decided about them, and no attempt is counted.
@@ -100,28 +107,24 @@ pub(super) async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<s
     let Some(envelope) = envelope else {
         return cancel(shared, &d, "event no longer exists").await;
     };
-    // The endpoint's own rate limit: a throttled delivery waits its turn and is not an attempt.
-    let per_min = hook.rate_limit_per_minute.max(1);
-    let decision = if ctx.settings.endpoint_rate_limits {
-        shared.limiter.check(&hook.id, per_min, per_min.saturating_mul(60))
-    } else {
-        crate::server::rate_limit::Decision {
-            allowed: true,
-            limit: 0,
-            remaining: 0,
-            reset_secs: 0,
-            retry_after_secs: 0,
+    // The endpoint's own rate limit (0: none), shared among the live workers: a throttled delivery waits its turn
+    // and is not an attempt.
+    let per_min = hook.rate_limit_per_minute;
+    if ctx.settings.endpoint_rate_limits && per_min > 0 {
+        let workers = shared.live_workers.load(std::sync::atomic::Ordering::Relaxed).max(1);
+        if let Err(wait) = shared.rate.admit(&hook.id, per_min.div_ceil(workers)) {
+            metrics.outcome("throttled");
+            // Not sooner than THROTTLED_WAIT: a backlog comes back a few times a second, not once per slot (each
+            // return is a write per delivery), and half a second is half the burst the limit allows, so the
+            // endpoint's budget never overflows while its deliveries wait.
+            let due = now_ms() + i64::try_from(wait.max(THROTTLED_WAIT).as_millis()).unwrap_or(i64::MAX);
+            if let Err(e) = store.release(std::slice::from_ref(&d.id), Some(due)).await {
+                tracing::warn!(error = %e, delivery = %d.id, "giving a throttled delivery back failed; its lease runs out");
+            }
+            // The worker may be waiting for something later; let it look again.
+            store.wake_local();
+            return;
         }
-    };
-    if !decision.allowed {
-        metrics.outcome("throttled");
-        let due = now_ms() + (decision.retry_after_secs * 1000) as i64;
-        if let Err(e) = store.release(std::slice::from_ref(&d.id), Some(due)).await {
-            tracing::warn!(error = %e, delivery = %d.id, "giving a throttled delivery back failed; its lease runs out");
-        }
-        // The worker may be waiting for something later; let it look again.
-        store.wake_local();
-        return;
     }
     let attempt_no = d.attempts + 1;
     metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -31,6 +31,8 @@ pub struct WorkerSettings {
     pub retry_time_scale: f64,
     /// Whether endpoints' own rate limits apply.
     pub endpoint_rate_limits: bool,
+    /// How often the worker announces itself; endpoints' rate limits are shared among the workers alive.
+    pub heartbeat: std::time::Duration,
     pub breaker: Breaker,
     pub target_policy: TargetPolicy,
 }

@@ -52,6 +52,18 @@ async fn run(ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
     let wake = tokio::spawn(forward_notifications(store.clone()));
     let resumer = tokio::spawn(resume_paused(store.clone()));
     let shared = Arc::new(Shared::new(ctx.clone(), tx));
+    // Announced before the first send, so this worker's share of each endpoint's rate limit is right at once.
+    let me = ulid::Ulid::new().to_string();
+    heartbeat(&shared, &me).await;
+    let beating = tokio::spawn({
+        let (shared, me) = (shared.clone(), me.clone());
+        async move {
+            loop {
+                tokio::time::sleep(shared.ctx.settings.heartbeat).await;
+                heartbeat(&shared, &me).await;
+            }
+        }
+    });
     let sem = Arc::new(Semaphore::new(concurrency));
     // Handed-over deliveries may wait for a few windows' worth: they are leased, but at the worker's pace that
     // is milliseconds, far inside the lease, and every one that fits saves a claim on the (single) writer.
@@ -133,9 +145,26 @@ async fn run(ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
     }
     wake.abort();
     resumer.abort();
+    beating.abort();
+    if let Err(e) = store.worker_gone(&me).await {
+        tracing::warn!(error = %e, "could not sign this worker off; the others take its share after three heartbeats");
+    }
     drop(shared);
     let _ = writer.await;
     tracing::info!(drained, released, unsent = unsent.len() - released, "delivery worker stopped");
+}
+
+/// Marks this worker alive and learns how many workers share the queue: each sends 1/n of an endpoint's rate
+/// limit. A worker is alive until it misses three heartbeats. A failed heartbeat keeps the last count (a
+/// database hiccup must not hand every instance the whole limit at once).
+async fn heartbeat(shared: &Shared, me: &str) {
+    let now = now_ms();
+    let window = i64::try_from(shared.ctx.settings.heartbeat.as_millis() * 3).unwrap_or(i64::MAX);
+    match shared.ctx.store.worker_heartbeat(me, now, now.saturating_sub(window)).await {
+        Ok(n) => shared.live_workers.store(n, std::sync::atomic::Ordering::Relaxed),
+        Err(e) => tracing::warn!(error = %e, "the worker heartbeat failed; keeping the last count of workers"),
+    }
+    shared.rate.prune();
 }
 
 /// One claim with the envelopes of what it took (None: the database refused; the caller backs off).

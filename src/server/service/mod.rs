@@ -143,6 +143,7 @@ impl Hub {
                 lease_ms: (serve.lease_seconds.max(1) * 1000) as i64,
                 retry_time_scale: serve.retry_time_scale,
                 endpoint_rate_limits: serve.endpoint_rate_limits,
+                heartbeat: std::time::Duration::from_millis(serve.heartbeat_ms),
                 breaker: Breaker {
                     failures: serve.breaker_failures,
                     period_ms: (serve.breaker_period_seconds as i64).saturating_mul(1000),

@@ -29,6 +29,7 @@ pub mod handoff;
 pub mod ids;
 mod record;
 pub(super) mod row;
+mod workers;
 
 pub use enqueue::PublishOutcome;
 pub use handoff::{Direct, Inbox, Slot};
