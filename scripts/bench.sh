@@ -64,8 +64,53 @@ p_p50=$(printf '%s\n' "${PUB_P50[@]}" | median)
 ratio=$(awk -v a="$m_rps" -v b="$h_rps" 'BEGIN {printf "%.2f", a/b}')
 peak_rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$PID/status)
 
-# Publish: fixed-rate latency, max throughput and fan-out, on SQLite and (when reachable) PostgreSQL.
 kill $PID 2>/dev/null || true
+wait $PID 2>/dev/null || true
+
+# External runs as a user's setup works: the release binary with its worker and default endpoint settings, the
+# producer (wrk) and the receiver (benches/receiver.rs) each in a process of its own. The raw ceiling is wrk
+# POSTing the same body straight to that receiver, in the same run.
+RECV_EXE=$(cargo bench --bench receiver --features ssr --no-run --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "receiver":
+        print(m["executable"])' | tail -n1)
+RECV="127.0.0.1:${RECV_PORT:-3197}"
+RECEIVER_ADDR=$RECV "$RECV_EXE" & RPID=$!
+trap 'kill $PID $RPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 50); do curl -sf "http://$RECV/count" >/dev/null && break; sleep 0.2; done
+received() { curl -sf "http://$RECV/count"; }
+declare -a EXT_ROWS
+raw=$(run_wrk "http://$RECV/raw" "Content-Type: application/json" -s "$WORK/publish.lua" | awk '{printf "%.0f", $1}')
+for endpoints in 1 10; do
+  DB="$WORK/ext-$endpoints.db"
+  env HUB_DATABASE_URL="sqlite://$DB" HUB_WORKER=true "$BIN" migrate >/dev/null
+  T=$(HUB_DATABASE_URL="sqlite://$DB" "$BIN" tenant create --name External)
+  K=$(HUB_DATABASE_URL="sqlite://$DB" "$BIN" key create --tenant "$T" --name publish --scopes events:write,webhooks:write \
+    --per-minute 6000000 --per-hour 360000000)
+  HUB_DATABASE_URL="sqlite://$DB" HUB_WORKER=true HUB_ALLOW_PRIVATE_TARGETS=127.0.0.1/32 "$BIN" serve & PID=$!
+  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+  for i in $(seq 1 "$endpoints"); do
+    curl -sf -o /dev/null -X POST "http://127.0.0.1:$PORT/api/v1/webhooks" -H "Authorization: Bearer $K" \
+      -H 'content-type: application/json' -d "{\"url\":\"http://$RECV/in/$i\",\"events\":[\"ticket.*\"]}"
+  done
+  before=$(received); start=$(date +%s.%N)
+  out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $K" -s "$WORK/publish.lua" \
+    "http://127.0.0.1:$PORT/api/v1/events")
+  events=$(awk '/requests in/ {print $1}' <<<"$out")
+  ms='{v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'
+  p50=$(awk '$1=="50%" '"$ms" <<<"$out"); p99=$(awk '$1=="99%" '"$ms" <<<"$out")
+  want=$((events * endpoints)); got=0
+  for _ in $(seq 1 1200); do got=$(( $(received) - before )); [[ $got -ge $want ]] && break; sleep 0.1; done
+  secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {print e - s}')
+  rate=$(awk -v g="$got" -v t="$secs" 'BEGIN {printf "%.0f", g / t}')
+  EXT_ROWS+=("| sqlite | external: release binary with its worker, $endpoints endpoint(s) per event (default settings), wrk -c$CONNS for $DURATION | $(awk -v e="$events" -v d="${DURATION%s}" 'BEGIN {printf "%.0f", e / d}') events/s published, publish p50 $p50 ms, p99 **$p99 ms**; $got deliveries received $(printf '%.1f' "$secs") s after the start: $rate delivered/s ($(awk -v r="$rate" -v c="$raw" 'BEGIN {printf "%.0f", 100 * r / c}')% of the raw ceiling, $raw req/s) |")
+  kill $PID; wait $PID 2>/dev/null || true
+done
+kill $RPID 2>/dev/null || true
+
+# Publish: fixed-rate latency, max throughput and fan-out, on SQLite and (when reachable) PostgreSQL.
 export HUB_TEST_DATABASE_URL=${HUB_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 pg_isready -q -h 127.0.0.1 -p 5432 || unset HUB_TEST_DATABASE_URL
 PUBLISH_OUT=$(RUNS=$RUNS cargo bench --bench publish --features ssr 2>/dev/null)
@@ -143,6 +188,7 @@ queueing is not hidden). Publishes are group-committed: one transaction per batc
 |---|---|---|
 $PUBLISH_ROWS
 | sqlite | the same closed loop from outside the process: \`wrk -t2 -c$CONNS\` POSTs to the release binary (API-only), 10 matching endpoints | $p_rps events/s; publish latency p50 $p_p50 ms, p99 $p_p99 ms |
+$(printf '%s\n' "${EXT_ROWS[@]}")
 
 ## Delivery (issue: delivery worker)
 

@@ -135,6 +135,9 @@ test.describe("without JavaScript", () => {
 
   test("a page asked for without a session signs in on the server-rendered form and returns there", async ({ page }) => {
     const f = fixtures();
+    await page.goto("/integrations");
+    await expect(page).toHaveURL(/\/login\?next=\/integrations$/);
+    await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
     await page.goto(`/t/${f.acme}/integrations?tab=api-keys`);
     await expect(page).toHaveURL(new RegExp(`/login\\?next=/t/${f.acme}/integrations%3Ftab%3Dapi-keys$`));
     await page.getByLabel("Email").fill(f.admin.email);
