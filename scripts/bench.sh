@@ -3,6 +3,7 @@
 # Every figure is the median of RUNS runs; the load generator (wrk) shares the machine with the hub.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/load.sh
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
@@ -33,28 +34,14 @@ for i in $(seq 0 9); do
   curl -sf -o /dev/null -X POST "http://127.0.0.1:$PORT/api/v1/webhooks" -H "Authorization: Bearer $PUB_KEY" \
     -H 'content-type: application/json' -d "{\"url\":\"https://hooks$i.example.com/in\",\"events\":[\"ticket.*\"]}"
 done
-cat >"$WORK/publish.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"type":"ticket.created","data":{"id":"tkt_1","ticket":{"id":"tkt_1","subject":"Printer on fire","status":"open","priority":"high","requester":{"name":"Ada","email":"ada@example.com"}}}}'
-LUA
-
-# wrk prints "Requests/sec: N" and, with --latency, "50%" and "99%" lines; all converted to numbers (ms) here.
-run_wrk() { # url [header [wrk options…]]
-  local url=$1 out opts=()
-  shift
-  if [[ $# -gt 0 ]]; then opts=(-H "$1" "${@:2}"); fi
-  out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${opts[@]}" "$url")
-  local ms='{v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'
-  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="99%" '"$ms" <<<"$out") $(awk '$1=="50%" '"$ms" <<<"$out")"
-}
+write_publish_body "$WORK/publish.lua"
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -a ME_RPS ME_P99 H_RPS H_P99 PUB_RPS PUB_P99 PUB_P50
 for i in $(seq 1 "$RUNS"); do
   read -r r p _ < <(run_wrk "http://127.0.0.1:$PORT/healthz"); H_RPS+=("$r"); H_P99+=("$p")
   read -r r p _ < <(run_wrk "http://127.0.0.1:$PORT/api/v1/me" "Authorization: Bearer $KEY"); ME_RPS+=("$r"); ME_P99+=("$p")
-  read -r r p m < <(run_wrk "http://127.0.0.1:$PORT/api/v1/events" "Authorization: Bearer $PUB_KEY" -s "$WORK/publish.lua")
+  read -r r p m _ < <(run_wrk "http://127.0.0.1:$PORT/api/v1/events" "Authorization: Bearer $PUB_KEY" -s "$WORK/publish.lua")
   PUB_RPS+=("$r"); PUB_P99+=("$p"); PUB_P50+=("$m")
 done
 h_rps=$(printf '%s\n' "${H_RPS[@]}" | median); h_p99=$(printf '%s\n' "${H_P99[@]}" | median)
@@ -70,12 +57,7 @@ wait $PID 2>/dev/null || true
 # External runs as a user's setup works: the release binary with its worker and default endpoint settings, the
 # producer (wrk) and the receiver (benches/receiver.rs) each in a process of its own. The raw ceiling is wrk
 # POSTing the same body straight to that receiver, in the same run.
-RECV_EXE=$(cargo bench --bench receiver --features ssr --no-run --message-format=json 2>/dev/null | python3 -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "receiver":
-        print(m["executable"])' | tail -n1)
+RECV_EXE=$(receiver_exe)
 RECV="127.0.0.1:${RECV_PORT:-3197}"
 RECEIVER_ADDR=$RECV "$RECV_EXE" & RPID=$!
 trap 'kill $PID $RPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -96,11 +78,7 @@ for endpoints in 1 10; do
       -H 'content-type: application/json' -d "{\"url\":\"http://$RECV/in/$i\",\"events\":[\"ticket.*\"]}"
   done
   before=$(received); start=$(date +%s.%N)
-  out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $K" -s "$WORK/publish.lua" \
-    "http://127.0.0.1:$PORT/api/v1/events")
-  events=$(awk '/requests in/ {print $1}' <<<"$out")
-  ms='{v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'
-  p50=$(awk '$1=="50%" '"$ms" <<<"$out"); p99=$(awk '$1=="99%" '"$ms" <<<"$out")
+  read -r _ p99 p50 events < <(run_wrk "http://127.0.0.1:$PORT/api/v1/events" "Authorization: Bearer $K" -s "$WORK/publish.lua")
   want=$((events * endpoints)); got=0
   for _ in $(seq 1 1200); do got=$(( $(received) - before )); [[ $got -ge $want ]] && break; sleep 0.1; done
   secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {print e - s}')

@@ -6,28 +6,21 @@
 # PostgreSQL with trust auth; usage: [PIN=1] [DURATION=10s] bash scripts/scaling.sh [endpoints…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/load.sh
 BIN="${CARGO_TARGET_DIR:-target}/release/integration-hub"
 DURATION=${DURATION:-10s}
+CONNS=64
 PORT=${SCALING_PORT:-3196}
 RECV="127.0.0.1:${RECV_PORT:-3195}"
 PG="postgres://postgres@127.0.0.1:5432"
 DBNAME=hub_scaling
 TICK=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/hub-scaling.XXXXXX)
-RECV_EXE=$(cargo bench --bench receiver --features ssr --no-run --message-format=json 2>/dev/null | python3 -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "receiver":
-        print(m["executable"])' | tail -n1)
+RECV_EXE=$(receiver_exe)
 RECEIVER_ADDR=$RECV "$RECV_EXE" & RPID=$!
 PID=0
 trap 'kill $PID $RPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-cat >"$WORK/publish.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"type":"ticket.created","data":{"id":"tkt_1","ticket":{"id":"tkt_1","subject":"Printer on fire","status":"open","priority":"high","requester":{"name":"Ada","email":"ada@example.com"}}}}'
-LUA
+write_publish_body "$WORK/publish.lua"
 # CPU ticks (user + system) of the given processes, all their threads included.
 ticks() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'; }
 pg_pids() { pgrep -x postgres || pgrep -f 'postgres:|bin/postgres' || true; }
@@ -55,8 +48,7 @@ for endpoints in "$@"; do
   done
   r0=$(curl -sf "http://$RECV/count"); h0=$(ticks "$PID"); p0=$(ticks $(pg_pids)); t0=$(date +%s.%N)
   w0=$(sql "$DBNAME" "SELECT pg_current_wal_lsn()")
-  out=$(wrk -t2 -c64 -d"$DURATION" -H "Authorization: Bearer $K" -s "$WORK/publish.lua" "http://127.0.0.1:$PORT/api/v1/events")
-  events=$(awk '/requests in/ {print $1}' <<<"$out")
+  read -r _ _ _ events < <(run_wrk "http://127.0.0.1:$PORT/api/v1/events" "Authorization: Bearer $K" -s "$WORK/publish.lua")
   conns=$(sql "$DBNAME" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DBNAME'")
   for _ in $(seq 1 1200); do
     [[ $(( $(curl -sf "http://$RECV/count") - r0 )) -ge $((events * endpoints)) ]] && break; sleep 0.1
