@@ -72,13 +72,13 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     // Everything that can be wrong with the configuration is found before the database is touched (and before
     // a first admin is made in it).
-    let mut site = match &command {
+    let site = match &command {
         Command::Serve(_) => Some(leptos_options(&config)?),
         _ => None,
     };
     let hub = Hub::open(config).await?;
     let result = match command {
-        Command::Serve(_) => match site.take() {
+        Command::Serve(_) => match site {
             Some(options) => serve_forever(hub.clone(), options).await,
             None => Ok(()),
         },
