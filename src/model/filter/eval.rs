@@ -1,6 +1,6 @@
 //! Evaluating payload filters against an event (server only: routing and the "test this filter" preview run here).
 
-use super::{validate_filter, Filter, FilterOp, FilterRejection, MAX_REGEX_LEN, REGEX_SIZE_LIMIT};
+use super::{validate_filter, Filter, FilterOp, FilterRejection, REGEX_SIZE_LIMIT};
 use regex::{Regex, RegexBuilder};
 use serde_json::{Number, Value};
 use std::cmp::Ordering;
@@ -12,9 +12,7 @@ const MAX_RENDERED_VALUE: usize = 120;
 /// Compile a user regex with the same limits everywhere (validation, compile
 /// time and ad-hoc evaluation), so what validates is exactly what runs.
 pub(super) fn build_regex(pattern: &str) -> Result<Regex, String> {
-    if pattern.chars().count() > MAX_REGEX_LEN {
-        return Err(format!("regular expression must be at most {MAX_REGEX_LEN} characters"));
-    }
+    super::regex_within_length(pattern)?;
     RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_SIZE_LIMIT).build().map_err(
         |e| match e {
             regex::Error::CompiledTooBig(_) => {

@@ -189,19 +189,13 @@ pub fn validate_filter(f: &Filter) -> Result<(), String> {
             Value::Array(items) => Err(format!("\"in\" accepts at most {MAX_IN_ITEMS} values (got {})", items.len())),
             _ => Err("\"in\" needs a list of values, e.g. [\"high\", \"urgent\"]".to_string()),
         },
-        // The browser checks the length only; the server compiles the pattern on save and answers with the
-        // compiler's message as the same field error.
-        #[cfg(feature = "ssr")]
         FilterOp::Regex => match &f.value {
+            // The browser checks the length only; the server compiles the pattern on save and answers with the
+            // compiler's message as the same field error.
+            #[cfg(feature = "ssr")]
             Value::String(p) => eval::build_regex(p).map(|_| ()),
-            _ => Err("\"regex\" needs a regular expression string".to_string()),
-        },
-        #[cfg(not(feature = "ssr"))]
-        FilterOp::Regex => match &f.value {
-            Value::String(p) if p.chars().count() > MAX_REGEX_LEN => {
-                Err(format!("regular expression must be at most {MAX_REGEX_LEN} characters"))
-            }
-            Value::String(_) => Ok(()),
+            #[cfg(not(feature = "ssr"))]
+            Value::String(p) => regex_within_length(p),
             _ => Err("\"regex\" needs a regular expression string".to_string()),
         },
         FilterOp::GreaterThan | FilterOp::LessThan => match &f.value {
@@ -209,6 +203,14 @@ pub fn validate_filter(f: &Filter) -> Result<(), String> {
             _ => Err(format!("\"{}\" needs a number (or a string for alphabetical comparison)", f.operator)),
         },
     }
+}
+
+/// A regex pattern is at most [`MAX_REGEX_LEN`] characters (checked before anything compiles it).
+fn regex_within_length(pattern: &str) -> Result<(), String> {
+    if pattern.chars().count() > MAX_REGEX_LEN {
+        return Err(format!("regular expression must be at most {MAX_REGEX_LEN} characters"));
+    }
+    Ok(())
 }
 
 fn validate_field_path(field: &str) -> Result<(), String> {
