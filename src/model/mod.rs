@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod destination;
 pub mod error;
 pub mod event;
 pub mod filter;
@@ -15,6 +16,7 @@ pub mod webhook;
 
 pub use account::*;
 pub use api_key::*;
+pub use destination::{DestinationKind, DestinationPreview, MessageField, MessageTemplate, RenderedMessage, Tone};
 pub use error::*;
 pub use event::*;
 pub use page::{Paged, PAGE_MAX};

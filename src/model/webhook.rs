@@ -1,5 +1,6 @@
 //! Webhook endpoints: where a tenant's events go, which ones, and how they are delivered.
 
+use super::destination::{DestinationKind, MessageTemplate};
 use super::filter::Filter;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -84,7 +85,17 @@ pub struct Webhook {
     pub id: String,
     pub tenant_id: String,
     pub name: String,
+    /// Where deliveries go; `webhook` for endpoints made before destinations had kinds.
+    #[serde(default)]
+    pub kind: DestinationKind,
+    /// The HTTP URL (every kind but email; empty for email).
     pub url: String,
+    /// Email: who receives each delivery (one message each, with its own unsubscribe link).
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Chat and email kinds: how the message reads; None = the default for each event's category.
+    #[serde(default)]
+    pub message: Option<MessageTemplate>,
     pub description: String,
     pub events: Vec<String>,
     pub filters: Vec<Filter>,
@@ -134,7 +145,18 @@ pub struct WebhookHeaders {
 pub struct CreateWebhook {
     #[serde(default)]
     pub name: Option<String>,
+    /// `webhook` (the default), `slack`, `discord`, `teams` or `email`.
+    #[serde(default)]
+    pub kind: Option<DestinationKind>,
+    /// Required for every kind but email.
+    #[serde(default)]
     pub url: String,
+    /// Email: the recipients (1–50 addresses).
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Chat and email kinds: how the message reads; absent = the default for each event's category.
+    #[serde(default)]
+    pub message: Option<MessageTemplate>,
     #[serde(default)]
     pub description: Option<String>,
     pub events: Vec<String>,
@@ -176,7 +198,14 @@ pub struct UpdateWebhook {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
+    pub kind: Option<DestinationKind>,
+    #[serde(default)]
     pub url: Option<String>,
+    #[serde(default)]
+    pub recipients: Option<Vec<String>>,
+    /// `null` goes back to the default message.
+    #[serde(default, with = "super::api_key::double_option")]
+    pub message: Option<Option<MessageTemplate>>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]

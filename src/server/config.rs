@@ -209,6 +209,14 @@ pub struct ServeArgs {
     /// stops sending new requests while everything is still served.
     #[arg(long, env = "HUB_DRAIN_SECONDS", default_value_t = 0)]
     pub drain_seconds: u64,
+    /// The SMTP server email destinations send through: `smtps://user:pass@host:465` (TLS),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtp://host:25` (plain, e.g. a local relay).
+    /// Unset: email destinations cannot be created.
+    #[arg(long, env = "HUB_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The From address of every email, e.g. `Integration Hub <hub@example.com>`; required with HUB_SMTP_URL.
+    #[arg(long, env = "HUB_SMTP_FROM")]
+    pub smtp_from: Option<String>,
 }
 
 fn default_concurrent_hashes() -> usize {

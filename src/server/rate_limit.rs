@@ -113,12 +113,31 @@ impl RateLimiter {
 pub struct SteadyRate {
     /// endpoint id → theoretical arrival time, ns since the epoch.
     state: Mutex<HashMap<String, u64>>,
+    /// endpoint id → the time before which nothing is sent to it, whatever its limit (a platform said so).
+    holds: Mutex<HashMap<String, u64>>,
 }
 
 impl SteadyRate {
-    /// `Ok` to send now (and counted), or how long to wait before trying again.
+    /// `Ok` to send now (and counted), or how long to wait before trying again. `per_minute` 0 is no limit:
+    /// only a hold ([`SteadyRate::hold`]) keeps such an endpoint waiting.
     pub fn admit(&self, key: &str, per_minute: u32) -> Result<(), std::time::Duration> {
-        self.admit_at(key, per_minute, now_ns()).map_err(std::time::Duration::from_nanos)
+        let now = now_ns();
+        let held = self.holds.lock().unwrap_or_else(|p| p.into_inner()).get(key).copied().filter(|&until| until > now);
+        if let Some(until) = held {
+            return Err(std::time::Duration::from_nanos(until - now));
+        }
+        if per_minute == 0 {
+            return Ok(());
+        }
+        self.admit_at(key, per_minute, now).map_err(std::time::Duration::from_nanos)
+    }
+
+    /// Sends nothing to `key` for `wait` (a platform's budget is spent until it resets).
+    pub fn hold(&self, key: &str, wait: std::time::Duration) {
+        let until = now_ns().saturating_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX));
+        let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+        let at = holds.entry(key.to_string()).or_insert(0);
+        *at = (*at).max(until);
     }
 
     fn admit_at(&self, key: &str, per_minute: u32, now: u64) -> Result<(), u64> {
@@ -138,6 +157,7 @@ impl SteadyRate {
     pub fn prune(&self) {
         let now = now_ns();
         self.state.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, tat| *tat > now);
+        self.holds.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, until| *until > now);
     }
 }
 

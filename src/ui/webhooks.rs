@@ -26,7 +26,10 @@ use leptos_router::hooks::{use_location, use_navigate};
 fn as_patch(c: CreateWebhook) -> UpdateWebhook {
     UpdateWebhook {
         name: c.name,
+        kind: c.kind,
         url: Some(c.url),
+        recipients: Some(c.recipients),
+        message: Some(c.message),
         description: c.description,
         events: Some(c.events),
         filters: Some(c.filters),

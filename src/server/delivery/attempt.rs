@@ -6,7 +6,7 @@
 use super::context::WorkerContext;
 use super::policy::judge;
 use super::secrets::{mask_attempt_headers, open_headers, signing_secrets, Secrets};
-use super::sender;
+use super::sender::{self, Rule};
 use crate::model::{Delivery, DeliveryStatus, Webhook};
 use crate::server::rate_limit::SteadyRate;
 use crate::server::store::{now_ms, AttemptRecord};
@@ -110,7 +110,8 @@ pub(super) async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<s
     // The endpoint's own rate limit (0: none), shared among the live workers: a throttled delivery waits its turn
     // and is not an attempt.
     let per_min = hook.rate_limit_per_minute;
-    if ctx.settings.endpoint_rate_limits && per_min > 0 {
+    // Chat platforms can also hold an endpoint back themselves (`Rule::Hold`), limit or none.
+    if ctx.settings.endpoint_rate_limits && (per_min > 0 || hook.kind.is_message()) {
         let workers = shared.live_workers.load(std::sync::atomic::Ordering::Relaxed).max(1);
         if let Err(wait) = shared.rate.admit(&hook.id, per_min.div_ceil(workers)) {
             metrics.outcome("throttled");
@@ -129,14 +130,26 @@ pub(super) async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<s
     let attempt_no = d.attempts + 1;
     metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let msg = sender::Message { id: &d.event_id, event_type: &d.event_type, envelope_json: &envelope };
-    let sent = sender::send(&ctx.client, &ctx.settings.target_policy, hook, secrets, &msg, attempt_no).await;
+    let sent = sender::send(ctx.outbound(), hook, secrets, &msg, attempt_no).await;
     metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     metrics.attempt_latency(sent.attempt.duration_ms);
     let mut attempt = sent.attempt;
     mask_attempt_headers(hook, &mut attempt);
     attempt.delivery_id = d.id.clone();
-    let verdict =
-        judge(&attempt, sent.retry_after.as_deref(), hook, attempt_no, ctx.settings.retry_time_scale, now_ms());
+    if let Some(Rule::Hold(wait)) = &sent.rule {
+        // The platform's budget is spent (Discord's X-RateLimit-Remaining: 0): nothing more to this endpoint
+        // from this instance until it resets.
+        shared.rate.hold(&hook.id, *wait);
+    }
+    let verdict = judge(
+        &attempt,
+        sent.retry_after.as_deref(),
+        sent.rule.as_ref(),
+        hook,
+        attempt_no,
+        ctx.settings.retry_time_scale,
+        now_ms(),
+    );
     attempt.next_retry_at = verdict.next_attempt_at;
     metrics.outcome(match verdict.status {
         DeliveryStatus::Success => "success",

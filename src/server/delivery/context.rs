@@ -14,6 +14,8 @@ pub struct WorkerContext {
     pub store: Store,
     /// The SSRF-guarded client deliveries are sent with.
     pub client: reqwest::Client,
+    /// Sends email destinations' messages; None when SMTP is not configured.
+    pub mailer: Option<Arc<super::email::Mailer>>,
     /// Opens the endpoints' sealed secrets.
     pub master_key: MasterKey,
     pub metrics: Arc<Metrics>,
@@ -43,4 +45,15 @@ pub trait WorkerEvents: Send + Sync {
     fn deliveries_changed(&self, tenants: &[&str]);
     /// An endpoint was switched off while its attempts were recorded (410 Gone, the circuit breaker).
     fn endpoint_disabled(&self, disabled: AutoDisabled) -> BoxFuture<'_, ()>;
+}
+
+impl WorkerContext {
+    /// What deliveries are sent through.
+    pub fn outbound(&self) -> super::sender::Outbound<'_> {
+        super::sender::Outbound {
+            client: &self.client,
+            policy: &self.settings.target_policy,
+            mailer: self.mailer.as_deref(),
+        }
+    }
 }

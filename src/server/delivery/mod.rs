@@ -3,7 +3,10 @@
 //! deliveries from is the store's ([`crate::server::store::queue`]).
 
 mod attempt;
+pub mod chat;
 pub mod context;
+pub mod email;
+pub mod message;
 pub mod metrics;
 pub mod playground;
 pub mod policy;

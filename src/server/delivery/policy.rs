@@ -3,6 +3,7 @@
 //! `Retry-After` honoured, capped) and the circuit breaker's verdict. The worker and test-fire decide with it;
 //! the store applies the breaker's verdict inside the transaction that records the attempts.
 
+use super::sender::Rule;
 use crate::model::{DeliveryAttempt, DeliveryStatus, ErrorKind, Webhook};
 use crate::server::store::Streak;
 use rand::Rng;
@@ -17,11 +18,13 @@ pub struct Verdict {
 }
 
 /// Judges attempt number `attempt_no` of a delivery to `hook`, answered at `now`: a success ends it; 410 Gone
-/// and a refused target end it for good (410 also switches the endpoint off); other failures are retried on
+/// and a refused target end it for good (410 also switches the endpoint off), as do a platform's permanent
+/// errors and its word that the destination is gone (`rule`, which also switches it off); other failures are retried on
 /// the endpoint's schedule (`time_scale` shrinks it, for tests) until its retries are spent.
 pub fn judge(
     attempt: &DeliveryAttempt,
     retry_after: Option<&str>,
+    rule: Option<&Rule>,
     hook: &Webhook,
     attempt_no: u32,
     time_scale: f64,
@@ -32,8 +35,13 @@ pub fn judge(
     if attempt.succeeded() {
         return end(DeliveryStatus::Success, None);
     }
-    if code == Some(410) {
+    if code == Some(410) && rule.is_none() {
         return end(DeliveryStatus::Failed, Some("the endpoint answered 410 Gone".to_string()));
+    }
+    match rule {
+        Some(Rule::Gone(reason)) => return end(DeliveryStatus::Failed, Some(reason.clone())),
+        Some(Rule::Permanent(_)) => return end(DeliveryStatus::Failed, None),
+        Some(Rule::Hold(_)) | None => {}
     }
     if attempt.error_kind == Some(ErrorKind::SsrfBlocked) || attempt_no > hook.max_retries {
         return end(DeliveryStatus::Failed, None);
@@ -131,25 +139,25 @@ mod tests {
     #[test]
     fn an_attempt_ends_retries_or_switches_the_endpoint_off() {
         let now = 1_000_000;
-        let ok = judge(&answered(Some(204), None), None, &hook(3), 1, 1.0, now);
+        let ok = judge(&answered(Some(204), None), None, None, &hook(3), 1, 1.0, now);
         assert_eq!((ok.status, ok.next_attempt_at), (DeliveryStatus::Success, None));
         // A 2xx whose body could not be read as promised is not a success.
-        let cut = judge(&answered(Some(200), Some(ErrorKind::Reset)), None, &hook(0), 1, 1.0, now);
+        let cut = judge(&answered(Some(200), Some(ErrorKind::Reset)), None, None, &hook(0), 1, 1.0, now);
         assert_eq!(cut.status, DeliveryStatus::Failed);
-        let gone = judge(&answered(Some(410), Some(ErrorKind::Status)), None, &hook(3), 1, 1.0, now);
+        let gone = judge(&answered(Some(410), Some(ErrorKind::Status)), None, None, &hook(3), 1, 1.0, now);
         assert_eq!(gone.status, DeliveryStatus::Failed);
         assert!(gone.disable_reason.is_some_and(|r| r.contains("410")));
-        let refused = judge(&answered(None, Some(ErrorKind::SsrfBlocked)), None, &hook(3), 1, 1.0, now);
+        let refused = judge(&answered(None, Some(ErrorKind::SsrfBlocked)), None, None, &hook(3), 1, 1.0, now);
         assert_eq!((refused.status, refused.disable_reason), (DeliveryStatus::Failed, None));
-        let retry = judge(&answered(Some(500), Some(ErrorKind::Status)), None, &hook(3), 3, 1.0, now);
+        let retry = judge(&answered(Some(500), Some(ErrorKind::Status)), None, None, &hook(3), 3, 1.0, now);
         assert_eq!(retry.status, DeliveryStatus::Retrying);
         assert!(retry.next_attempt_at.is_some_and(|t| (now..=now + 20_000).contains(&t)));
-        let spent = judge(&answered(Some(500), Some(ErrorKind::Status)), None, &hook(3), 4, 1.0, now);
+        let spent = judge(&answered(Some(500), Some(ErrorKind::Status)), None, None, &hook(3), 4, 1.0, now);
         assert_eq!((spent.status, spent.next_attempt_at), (DeliveryStatus::Failed, None));
         // Retry-After counts for 429 and 503 only.
-        let slow = judge(&answered(Some(429), Some(ErrorKind::Status)), Some("120"), &hook(3), 1, 1.0, now);
+        let slow = judge(&answered(Some(429), Some(ErrorKind::Status)), Some("120"), None, &hook(3), 1, 1.0, now);
         assert!(slow.next_attempt_at.is_some_and(|t| t >= now + 120_000));
-        let other = judge(&answered(Some(500), Some(ErrorKind::Status)), Some("120"), &hook(3), 1, 1.0, now);
+        let other = judge(&answered(Some(500), Some(ErrorKind::Status)), Some("120"), None, &hook(3), 1, 1.0, now);
         assert!(other.next_attempt_at.is_some_and(|t| t <= now + 5_000));
     }
 

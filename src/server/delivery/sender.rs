@@ -13,7 +13,7 @@ use super::sign::{legacy_signature, signature_header};
 use super::ssrf::{SsrfError, TargetPolicy};
 use super::template::render_template;
 use crate::model::webhook::is_reserved_header;
-use crate::model::{ContentType, DeliveryAttempt, ErrorKind, Webhook};
+use crate::model::{ContentType, DeliveryAttempt, DestinationKind, ErrorKind, Webhook};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,7 +78,59 @@ pub fn client(policy: TargetPolicy, max_idle_per_host: usize) -> Result<reqwest:
 /// The answer to one attempt (the worker decides what it means for the delivery).
 pub struct Sent {
     pub attempt: DeliveryAttempt,
+    /// A "slow down" answer's wait: `Retry-After`, or a platform's own hint (Discord's `retry_after`).
     pub retry_after: Option<String>,
+    /// What a platform's answer means beyond its status code.
+    pub rule: Option<Rule>,
+}
+
+/// A platform's answer read by its documented rules ([`super::chat`], [`super::email`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// Sending again cannot succeed (`invalid_payload`, SMTP 5xx): dead-letter now, with this reason.
+    Permanent(String),
+    /// The destination no longer exists (Slack `channel_is_archived`, Discord's unknown webhook): dead-letter
+    /// and switch the endpoint off, with this reason.
+    Gone(String),
+    /// Delivered, but the platform's budget is spent: send nothing more to this endpoint for this long.
+    Hold(Duration),
+}
+
+/// What an attempt is sent through: the guarded HTTP client and the SSRF policy it enforces, and the mailer
+/// when SMTP is configured.
+#[derive(Clone, Copy)]
+pub struct Outbound<'a> {
+    pub client: &'a reqwest::Client,
+    pub policy: &'a TargetPolicy,
+    pub mailer: Option<&'a super::email::Mailer>,
+}
+
+/// An attempt about to be made, numbered, with nothing recorded yet.
+pub fn new_attempt(attempt_no: u32) -> DeliveryAttempt {
+    DeliveryAttempt {
+        id: crate::server::store::new_attempt_id(),
+        delivery_id: String::new(),
+        attempt: attempt_no,
+        request_headers: Vec::new(),
+        request_body: String::new(),
+        response_status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        response_truncated: false,
+        duration_ms: 0,
+        error_kind: None,
+        error: None,
+        next_retry_at: None,
+        created_at: chrono::Utc::now().timestamp_millis(),
+    }
+}
+
+/// An attempt that failed before or while sending.
+pub fn failed(mut attempt: DeliveryAttempt, started: Instant, kind: ErrorKind, msg: String) -> Sent {
+    attempt.error_kind = Some(kind);
+    attempt.error = Some(msg);
+    attempt.duration_ms = started.elapsed().as_millis() as u64;
+    Sent { attempt, retry_after: None, rule: None }
 }
 
 fn classify(e: &reqwest::Error) -> ErrorKind {
@@ -166,41 +218,32 @@ pub struct Message<'a> {
     pub envelope_json: &'a str,
 }
 
-/// Builds, signs and sends one attempt. Never panics; every failure becomes a recorded attempt.
-pub async fn send(
-    client: &reqwest::Client,
-    policy: &TargetPolicy,
-    hook: &Webhook,
-    secrets: &Secrets,
-    msg: &Message<'_>,
-    attempt_no: u32,
-) -> Sent {
+/// Sends one attempt to wherever the endpoint's kind says. Never panics; every failure becomes a recorded attempt.
+pub async fn send(out: Outbound<'_>, hook: &Webhook, secrets: &Secrets, msg: &Message<'_>, attempt_no: u32) -> Sent {
+    match hook.kind {
+        DestinationKind::Webhook => send_webhook(out, hook, secrets, msg, attempt_no).await,
+        DestinationKind::Slack | DestinationKind::Discord | DestinationKind::Teams => {
+            super::chat::send(out, hook, msg, attempt_no).await
+        }
+        DestinationKind::Email => match out.mailer {
+            Some(mailer) => mailer.send(hook, msg, attempt_no).await,
+            None => failed(
+                new_attempt(attempt_no),
+                Instant::now(),
+                ErrorKind::Other,
+                "email is not configured on this hub (HUB_SMTP_URL)".into(),
+            ),
+        },
+    }
+}
+
+/// A signed webhook: the envelope or the endpoint's body template, Standard Webhooks headers, custom headers.
+async fn send_webhook(out: Outbound<'_>, hook: &Webhook, secrets: &Secrets, msg: &Message<'_>, attempt_no: u32) -> Sent {
     let (msg_id, envelope_json) = (msg.id, msg.envelope_json);
     let started = Instant::now();
     let now = chrono::Utc::now();
     let ts = now.timestamp();
-    let mut attempt = DeliveryAttempt {
-        id: crate::server::store::new_attempt_id(),
-        delivery_id: String::new(),
-        attempt: attempt_no,
-        request_headers: Vec::new(),
-        request_body: String::new(),
-        response_status: None,
-        response_headers: Vec::new(),
-        response_body: None,
-        response_truncated: false,
-        duration_ms: 0,
-        error_kind: None,
-        error: None,
-        next_retry_at: None,
-        created_at: now.timestamp_millis(),
-    };
-    let fail = |mut a: DeliveryAttempt, kind: ErrorKind, msg: String| {
-        a.error_kind = Some(kind);
-        a.error = Some(msg);
-        a.duration_ms = started.elapsed().as_millis() as u64;
-        Sent { attempt: a, retry_after: None }
-    };
+    let attempt = new_attempt(attempt_no);
 
     // The body: the envelope, or the endpoint's template rendered from it.
     let json_body = match &hook.template {
@@ -209,7 +252,7 @@ pub async fn send(
             let env: serde_json::Value = serde_json::from_str(envelope_json).unwrap_or_default();
             match render_template(t, &env) {
                 Ok(b) => b,
-                Err(e) => return fail(attempt, ErrorKind::Template, e),
+                Err(e) => return failed(attempt, started, ErrorKind::Template, e),
             }
         }
     };
@@ -219,7 +262,6 @@ pub async fn send(
             format!("payload={}", url::form_urlencoded::byte_serialize(json_body.as_bytes()).collect::<String>())
         }
     };
-    attempt.request_body = body.clone();
 
     let mut signers = vec![&secrets.current];
     signers.extend(secrets.previous.as_ref());
@@ -239,6 +281,23 @@ pub async fn send(
     headers.extend(
         hook.headers.iter().filter(|(k, _)| !is_reserved_header(k)).map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
     );
+    post(out, hook, attempt, started, headers, body).await
+}
+
+/// POSTs `body` with `headers` to the endpoint's URL through the guarded client and records the answer (its
+/// body up to [`MAX_RESPONSE_BODY`]). Every HTTP kind goes through here, so the SSRF guard, the egress proxy
+/// check and the timeout hold for all of them.
+pub async fn post(
+    out: Outbound<'_>,
+    hook: &Webhook,
+    mut attempt: DeliveryAttempt,
+    started: Instant,
+    headers: Vec<(String, String)>,
+    body: String,
+) -> Sent {
+    let policy = out.policy;
+    attempt.request_body = body.clone();
+    let fail = |a: DeliveryAttempt, kind: ErrorKind, msg: String| failed(a, started, kind, msg);
 
     // The SSRF guard for IP literals (host names are checked by the resolver). Parsed once, sent as parsed.
     let url = match url::Url::parse(&hook.url) {
@@ -278,7 +337,7 @@ pub async fn send(
         }
     }
 
-    let mut req = client.post(url).timeout(Duration::from_millis(u64::from(hook.timeout_ms))).body(body);
+    let mut req = out.client.post(url).timeout(Duration::from_millis(u64::from(hook.timeout_ms))).body(body);
     for (k, v) in &headers {
         req = req.header(k.as_str(), v.as_str());
     }
@@ -325,7 +384,7 @@ pub async fn send(
         attempt.error_kind = Some(ErrorKind::Status);
         attempt.error = Some(format!("endpoint answered {}", res.status()));
     }
-    Sent { attempt, retry_after }
+    Sent { attempt, retry_after, rule: None }
 }
 
 #[cfg(test)]

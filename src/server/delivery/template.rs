@@ -53,10 +53,21 @@ const GUARD_IN: &str = "__hub_guard_in";
 
 /// Renders a template against an envelope; the error is what the sender records as a template failure.
 pub fn render_template(template: &str, envelope: &serde_json::Value) -> Result<String, String> {
-    render(template, envelope).map_err(|e| format!("template error: {e}"))
+    render(template, envelope, &ENVIRONMENT).map_err(|e| format!("template error: {e}"))
 }
 
-fn render(template: &str, envelope: &serde_json::Value) -> Result<String, Error> {
+/// Renders a message template (a chat message's or an email's parts): the same limits, but a field the event
+/// does not have is empty rather than an error (`ticket.assignee.name` of an unassigned ticket), so one
+/// event without an optional field still gets its message.
+pub fn render_message_part(template: &str, context: &serde_json::Value) -> Result<String, String> {
+    render(template, context, &MESSAGE_ENVIRONMENT).map_err(|e| format!("template error: {e}"))
+}
+
+fn render(
+    template: &str,
+    envelope: &serde_json::Value,
+    env: &'static std::thread::LocalKey<Environment<'static>>,
+) -> Result<String, Error> {
     if template.contains(RESERVED_PREFIX) {
         return Err(Error::new(ErrorKind::SyntaxError, format!("names starting with {RESERVED_PREFIX} are reserved")));
     }
@@ -72,7 +83,7 @@ fn render(template: &str, envelope: &serde_json::Value) -> Result<String, Error>
     let instructions = guarded(&instructions);
     let blocks = blocks.iter().map(|(name, b)| (*name, guarded(b))).collect();
     let mut rendered = String::new();
-    ENVIRONMENT.with(|env| {
+    env.with(|env| {
         machinery::Vm::new(env)
             .eval(
                 &instructions,
@@ -94,7 +105,8 @@ fn render(template: &str, envelope: &serde_json::Value) -> Result<String, Error>
 
 thread_local! {
     /// Built once per thread: building it (the filter wrappers) costs more than rendering a small template.
-    static ENVIRONMENT: Environment<'static> = environment();
+    static ENVIRONMENT: Environment<'static> = environment(UndefinedBehavior::Strict);
+    static MESSAGE_ENVIRONMENT: Environment<'static> = environment(UndefinedBehavior::Chainable);
     /// What the render running on this thread may still build. A render runs start to end on one thread (the
     /// VM is synchronous); outside a render it is 0, so a guard called any other way refuses everything.
     static BUDGET: Cell<usize> = const { Cell::new(0) };
@@ -351,9 +363,9 @@ fn formatter(out: &mut minijinja::Output, state: &State, value: &Value) -> Resul
 
 // ---- the environment --------------------------------------------------------------------------------------
 
-fn environment<'s>() -> Environment<'s> {
+fn environment<'s>(undefined: UndefinedBehavior) -> Environment<'s> {
     let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_undefined_behavior(undefined);
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_formatter(formatter);
     env.add_function(GUARD_CONCAT, guard_concat);

@@ -106,10 +106,9 @@ impl Hub {
         let event = self.prepare(&hook.tenant_id, &input).await?;
         let sealed = self.store.webhook_secrets(&hook.id).await?.ok_or_else(|| AppError::not_found("webhook"))?;
         let secrets = self.signing_secrets(&sealed)?;
-        let client = &self.client;
         let envelope = event.envelope.to_string();
         let msg = sender::Message { id: &event.id, event_type: &event_type, envelope_json: &envelope };
-        let sent = sender::send(client, &self.config.target_policy, &hook, &secrets, &msg, 1).await;
+        let sent = sender::send(self.outbound(), &hook, &secrets, &msg, 1).await;
         let mut attempt = sent.attempt;
         crate::server::delivery::secrets::mask_attempt_headers(&hook, &mut attempt);
         let delivery_id = delivery_id(&event.id, 0);

@@ -18,6 +18,7 @@ use crate::server::config::{Config, DatabaseUrl};
 use crate::server::delivery::policy::Breaker;
 use crate::server::delivery::worker::{WorkerContext, WorkerSettings};
 use crate::server::store::Store;
+use crate::server::delivery::sender::Outbound;
 use std::sync::Arc;
 
 /// Everything a request handler needs, built once at start and shared.
@@ -38,6 +39,8 @@ pub struct Hub {
     /// The SSRF-guarded client deliveries and test-fires are sent with (built at open: one that cannot be built
     /// stops the start; there is no unguarded fallback).
     pub client: reqwest::Client,
+    /// Sends email destinations' messages; None when SMTP is not configured.
+    pub mailer: Option<Arc<crate::server::delivery::email::Mailer>>,
     /// Tenant ids whose deliveries changed, for the live Deliveries view (SSE).
     pub live: tokio::sync::broadcast::Sender<String>,
     /// Tenants whose change other instances have not heard of yet (see [`Hub::deliveries_changed`]).
@@ -106,6 +109,7 @@ impl Hub {
         secrets::reseal_at_start(&store, &master_key).await?;
         let concurrency = config.serve.worker_concurrency.max(1);
         let client = crate::server::delivery::sender::client(config.target_policy.clone(), concurrency)?;
+        let mailer = crate::server::delivery::email::Mailer::from_config(&config, &master_key)?.map(Arc::new);
         let hub = Arc::new(Hub {
             store,
             config,
@@ -120,6 +124,7 @@ impl Hub {
             streams: Default::default(),
             limiter: Default::default(),
             client,
+            mailer,
             live: tokio::sync::broadcast::channel(1024).0,
             announce: Default::default(),
             stopping: tokio::sync::watch::channel(false).0,
@@ -130,12 +135,18 @@ impl Hub {
 }
 
 impl Hub {
+    /// What test-fires and previews are sent through.
+    pub fn outbound(&self) -> Outbound<'_> {
+        Outbound { client: &self.client, policy: &self.config.target_policy, mailer: self.mailer.as_deref() }
+    }
+
     /// What the delivery worker is given: the parts of the hub it needs, and the hub to report to.
     pub fn worker_context(self: &Arc<Self>) -> WorkerContext {
         let serve = &self.config.serve;
         WorkerContext {
             store: self.store.clone(),
             client: self.client.clone(),
+            mailer: self.mailer.clone(),
             master_key: self.master_key.clone(),
             metrics: self.metrics.clone(),
             settings: WorkerSettings {

@@ -7,9 +7,10 @@ use crate::model::webhook::is_reserved_header;
 use crate::model::webhook::limits;
 use crate::model::Paged;
 use crate::model::{
-    AppError, AppResult, CreateWebhook, RotateWebhookSecret, UpdateWebhook, Validator, Webhook, WebhookListQuery,
+    AppError, AppResult, ContentType, CreateWebhook, DestinationKind, RotateWebhookSecret, UpdateWebhook, Validator, Webhook, WebhookListQuery,
     WebhookSecret,
 };
+use crate::server::delivery::message;
 use crate::server::delivery::sign::SigningSecret;
 use crate::server::delivery::ssrf;
 use crate::server::delivery::worker::WorkerEvents;
@@ -40,16 +41,21 @@ fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
 
 impl Hub {
     fn validate_webhook(&self, v: &mut Validator, w: &Webhook) {
-        match ssrf::validate_webhook_url(&w.url) {
-            Ok(target) => {
-                if let Some(ip) = target.ip_literal {
-                    if let Err(e) = self.config.target_policy.check(ip) {
-                        v.push("url", e.to_string());
+        if w.kind.is_http() {
+            match ssrf::validate_webhook_url(&w.url) {
+                Ok(target) => {
+                    if let Some(ip) = target.ip_literal {
+                        if let Err(e) = self.config.target_policy.check(ip) {
+                            v.push("url", e.to_string());
+                        }
                     }
                 }
+                Err(e) => v.push("url", e),
             }
-            Err(e) => v.push("url", e),
+        } else {
+            v.check(w.url.is_empty(), "url", "an email destination has recipients, not a URL");
         }
+        self.validate_destination(v, w);
         v.check(!w.name.trim().is_empty(), "name", "is required");
         v.check(w.name.chars().count() <= 100, "name", "must be at most 100 characters");
         v.check(w.description.chars().count() <= 1000, "description", "must be at most 1000 characters");
@@ -95,6 +101,44 @@ impl Hub {
         }
     }
 
+    /// What only some kinds have: recipients (email), a message template (chat and email), and the body
+    /// options only a plain webhook uses.
+    fn validate_destination(&self, v: &mut Validator, w: &Webhook) {
+        use crate::model::destination::{platform_limits::MAX_RECIPIENTS, valid_email};
+        if w.kind == DestinationKind::Email {
+            v.check(!w.recipients.is_empty(), "recipients", "add at least one recipient");
+            v.check(
+                w.recipients.len() <= MAX_RECIPIENTS,
+                "recipients",
+                format!("at most {MAX_RECIPIENTS} recipients"),
+            );
+            for r in w.recipients.iter().filter(|r| !valid_email(r)) {
+                v.push("recipients", format!("{r:?} is not an email address"));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for r in w.recipients.iter().filter(|r| !seen.insert(r.to_ascii_lowercase())) {
+                v.push("recipients", format!("{r} is listed twice"));
+            }
+            if self.mailer.is_none() {
+                v.push("kind", "email is not configured on this hub (HUB_SMTP_URL and HUB_SMTP_FROM)");
+            }
+        } else {
+            v.check(w.recipients.is_empty(), "recipients", "only an email destination has recipients");
+        }
+        if w.kind.is_message() {
+            v.check(w.template.is_none(), "template", "a body template is for webhook destinations; use message");
+            v.check(w.headers.is_empty(), "headers", "custom headers are for webhook destinations");
+            v.check(w.content_type == ContentType::Json, "content_type", "is for webhook destinations");
+        } else {
+            v.check(w.message.is_none(), "message", "a message template is for chat and email destinations");
+        }
+        if let Some(m) = &w.message {
+            for (field, e) in message::check_template(m) {
+                v.push(&field, e);
+            }
+        }
+    }
+
     /// The tenant's quotas (see `ServeArgs`): endpoints in all, endpoints at one host, regex filters in all.
     /// Counted over the tenant's other live endpoints, so editing one never counts it twice.
     async fn check_quotas(&self, w: &Webhook, creating: bool) -> AppResult<()> {
@@ -108,6 +152,7 @@ impl Hub {
             )));
         }
         let host = |u: &str| url::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        // (Email endpoints have no URL; they count towards the tenant's endpoints only.)
         let max = serve.max_endpoints_per_host as usize;
         if let Some(h) = host(&w.url).filter(|_| max > 0) {
             if others.iter().filter(|o| host(&o.url).as_deref() == Some(h.as_str())).count() >= max {
@@ -138,7 +183,11 @@ impl Hub {
     pub async fn create_webhook(&self, actor: Actor<'_>, input: CreateWebhook) -> AppResult<Webhook> {
         let tenant_id = self.require_target_tenant(&actor, input.tenant_id.as_deref()).await?;
         let now = now_ms();
-        let default_name = url::Url::parse(&input.url).ok().and_then(|u| u.host_str().map(str::to_string));
+        let kind = input.kind.unwrap_or_default();
+        let default_name = match kind {
+            DestinationKind::Email => input.recipients.first().cloned(),
+            _ => url::Url::parse(&input.url).ok().and_then(|u| u.host_str().map(str::to_string)),
+        };
         let w = Webhook {
             id: new_id("wh"),
             tenant_id,
@@ -150,7 +199,10 @@ impl Hub {
                 .unwrap_or_default()
                 .trim()
                 .to_string(),
+            kind,
             url: input.url.trim().to_string(),
+            recipients: input.recipients.iter().map(|r| r.trim().to_string()).collect(),
+            message: input.message.clone(),
             description: input.description.clone().unwrap_or_default(),
             events: input.events.clone(),
             filters: input.filters.clone(),
@@ -161,7 +213,7 @@ impl Hub {
             retry_delay_seconds: input.retry_delay_seconds.unwrap_or(limits::RETRY_DELAY_SECONDS.2),
             backoff_factor: input.backoff_factor.unwrap_or(limits::BACKOFF_FACTOR.2),
             timeout_ms: input.timeout_ms.unwrap_or(limits::TIMEOUT_MS.2),
-            rate_limit_per_minute: input.rate_limit_per_minute.unwrap_or(limits::RATE_LIMIT_PER_MINUTE.2),
+            rate_limit_per_minute: input.rate_limit_per_minute.unwrap_or(kind.default_rate_limit_per_minute()),
             is_active: input.is_active.unwrap_or(true),
             disabled_reason: None,
             created_by: Some(actor.id().to_string()),
@@ -217,7 +269,11 @@ impl Hub {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(x) = p.$f.clone() { w.$f = x; } )* };
         }
-        set!(name, url, description, events, filters, content_type, max_retries, retry_delay_seconds);
+        set!(name, kind, url, recipients, description, events, filters, content_type, max_retries);
+        set!(retry_delay_seconds);
+        if let Some(m) = p.message.clone() {
+            w.message = m;
+        }
         set!(backoff_factor, timeout_ms, rate_limit_per_minute);
         if let Some(t) = p.template.clone() {
             w.template = t.filter(|t| !t.trim().is_empty());

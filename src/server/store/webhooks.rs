@@ -3,12 +3,12 @@
 //! so their delivery history stays readable.
 
 use super::{now_ms, DbResult, Store};
-use crate::model::{ContentType, Webhook, WebhookListQuery};
+use crate::model::{ContentType, DestinationKind, MessageTemplate, Webhook, WebhookListQuery};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub(super) const COLS: &str =
-    "id, tenant_id, name, url, description, events, filters, headers, content_type, template, \
+    "id, tenant_id, name, kind, url, destination, description, events, filters, headers, content_type, template, \
     max_retries, retry_delay_seconds, backoff_factor, timeout_ms, rate_limit_per_minute, is_active, disabled_reason, \
     created_by, created_at, updated_at, last_triggered_at, last_error_at, last_error, total_delivered, total_failed";
 
@@ -21,11 +21,17 @@ pub(super) fn webhook_from(r: &AnyRow) -> DbResult<Webhook> {
     let filters: String = r.try_get("filters")?;
     let headers: String = r.try_get("headers")?;
     let ct: String = r.try_get("content_type")?;
+    let kind: String = r.try_get("kind")?;
+    let destination: String = r.try_get("destination")?;
+    let destination: Destination = serde_json::from_str(&destination).unwrap_or_default();
     Ok(Webhook {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         name: r.try_get("name")?,
+        kind: DestinationKind::parse(&kind).unwrap_or_default(),
         url: r.try_get("url")?,
+        recipients: destination.recipients,
+        message: destination.message,
         description: r.try_get("description")?,
         events: serde_json::from_str(&events).unwrap_or_default(),
         filters: serde_json::from_str(&filters).unwrap_or_default(),
@@ -48,6 +54,15 @@ pub(super) fn webhook_from(r: &AnyRow) -> DbResult<Webhook> {
         total_delivered: r.try_get("total_delivered")?,
         total_failed: r.try_get("total_failed")?,
     })
+}
+
+/// The `destination` column: what only some kinds have.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Destination {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    recipients: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<MessageTemplate>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -73,9 +88,11 @@ pub struct SealedRow {
 }
 
 /// The columns a person edits, in the order [`bind_editable`] binds them.
-const EDITABLE: [&str; 15] = [
+const EDITABLE: [&str; 17] = [
     "name",
+    "kind",
     "url",
+    "destination",
     "description",
     "events",
     "filters",
@@ -95,8 +112,11 @@ fn bind_editable<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     w: &'q Webhook,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let destination = Destination { recipients: w.recipients.clone(), message: w.message.clone() };
     q.bind(&w.name)
+        .bind(w.kind.as_str())
         .bind(&w.url)
+        .bind(json(&destination))
         .bind(&w.description)
         .bind(json(&w.events))
         .bind(json(&w.filters))
