@@ -217,6 +217,14 @@ async fn serve_forever(hub: AppState, options: leptos::config::LeptosOptions) ->
             }
         })
     });
+    // Operational notices about keys expiring soon; each key's is claimed once across instances.
+    let key_notices = hub.config.serve.worker.then(|| {
+        periodic(&hub, 3600, |hub| async move {
+            if let Err(e) = hub.notify_expiring_keys(crate::server::store::now_ms()).await {
+                tracing::warn!(error = %e, "the expiring-keys check failed; will retry");
+            }
+        })
+    });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopping = hub.stopping.clone();
     let worker = hub.config.serve.worker.then(|| crate::server::delivery::worker::spawn(hub.worker_context(), stop_rx));
@@ -255,8 +263,8 @@ async fn serve_forever(hub: AppState, options: leptos::config::LeptosOptions) ->
     }
     sweeper.abort();
     usage_flusher.abort();
-    if let Some(p) = pruner {
-        p.abort();
+    for task in [pruner, key_notices].into_iter().flatten() {
+        task.abort();
     }
     change_listener.abort();
     if let Err(e) = hub.flush_key_usage().await {

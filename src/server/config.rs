@@ -217,6 +217,13 @@ pub struct ServeArgs {
     /// The From address of every email, e.g. `Integration Hub <hub@example.com>`; required with HUB_SMTP_URL.
     #[arg(long, env = "HUB_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// A tenant id that also receives every operational notice (`hub.*` events: endpoint disabled, delivery
+    /// dead-lettered, key expiring, quota reached) of every tenant, for the operators to route.
+    #[arg(long, env = "HUB_OPS_TENANT")]
+    pub ops_tenant: Option<String>,
+    /// Days before an API key expires that its tenant gets `hub.api_key.expiring`. 0 = never.
+    #[arg(long, env = "HUB_KEY_EXPIRY_NOTICE_DAYS", default_value_t = 7)]
+    pub key_expiry_notice_days: u32,
 }
 
 fn default_concurrent_hashes() -> usize {

@@ -4,7 +4,7 @@ use super::metrics::Metrics;
 use super::policy::Breaker;
 use super::ssrf::TargetPolicy;
 use crate::server::auth::crypto::MasterKey;
-use crate::server::store::{AutoDisabled, Store};
+use crate::server::store::{AttemptRecord, AutoDisabled, Store};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -45,6 +45,8 @@ pub trait WorkerEvents: Send + Sync {
     fn deliveries_changed(&self, tenants: &[&str]);
     /// An endpoint was switched off while its attempts were recorded (410 Gone, the circuit breaker).
     fn endpoint_disabled(&self, disabled: AutoDisabled) -> BoxFuture<'_, ()>;
+    /// These deliveries gave up (recorded as failed): the tenants are told (operational notices).
+    fn dead_lettered<'a>(&'a self, records: &'a [&'a AttemptRecord]) -> BoxFuture<'a, ()>;
 }
 
 impl WorkerContext {

@@ -162,6 +162,24 @@ mod tests {
     }
 
     #[test]
+    fn a_platforms_rule_ends_a_delivery_or_switches_its_endpoint_off() {
+        let now = 1_000_000;
+        let bad = answered(Some(400), Some(ErrorKind::Status));
+        let permanent = Rule::Permanent("Slack refused the message: invalid_payload".into());
+        let v = judge(&bad, None, Some(&permanent), &hook(3), 1, 1.0, now);
+        assert_eq!((v.status, v.next_attempt_at, v.disable_reason), (DeliveryStatus::Failed, None, None));
+        let gone = Rule::Gone("Slack: the channel is archived".into());
+        let v = judge(&answered(Some(410), Some(ErrorKind::Status)), None, Some(&gone), &hook(3), 1, 1.0, now);
+        assert_eq!(v.status, DeliveryStatus::Failed);
+        assert_eq!(v.disable_reason.as_deref(), Some("Slack: the channel is archived"));
+        // A hold on a success changes nothing about the delivery; without a rule a 400 is retried.
+        let hold = Rule::Hold(std::time::Duration::from_secs(2));
+        let ok = judge(&answered(Some(204), None), None, Some(&hold), &hook(3), 1, 1.0, now);
+        assert_eq!(ok.status, DeliveryStatus::Success);
+        assert_eq!(judge(&bad, None, None, &hook(3), 1, 1.0, now).status, DeliveryStatus::Retrying);
+    }
+
+    #[test]
     fn the_breaker_trips_on_a_streak_or_a_long_failing_period() {
         let b = Breaker { failures: 3, period_ms: 3_600_000 };
         let streak = |n, since| Streak { failed_in_a_row: n, failing_since: since };

@@ -281,15 +281,15 @@ async fn results_writer(ctx: WorkerContext, mut rx: mpsc::Receiver<AttemptRecord
             }
         }
         let mut tries = 0;
-        let disabled = loop {
+        let recorded = loop {
             match ctx.store.record(&batch, |streak, now| breaker.verdict(streak, now)).await {
-                Ok(d) => break d,
+                Ok(d) => break Some(d),
                 Err(e) => {
                     tries += 1;
                     tracing::warn!(error = %e, tries, "recording attempts failed; retrying");
                     if tries >= 5 {
                         // The leases expire and the deliveries are sent again: at-least-once, nothing lost.
-                        break Vec::new();
+                        break None;
                     }
                     tokio::time::sleep(Duration::from_millis(200 * tries)).await;
                 }
@@ -300,8 +300,14 @@ async fn results_writer(ctx: WorkerContext, mut rx: mpsc::Receiver<AttemptRecord
         tenants.sort_unstable();
         tenants.dedup();
         ctx.events.deliveries_changed(&tenants);
-        for d in disabled {
-            ctx.events.endpoint_disabled(d).await;
+        if let Some(disabled) = recorded {
+            for d in disabled {
+                ctx.events.endpoint_disabled(d).await;
+            }
+            let dead: Vec<&AttemptRecord> = batch.iter().filter(|r| r.status == DeliveryStatus::Failed).collect();
+            if !dead.is_empty() {
+                ctx.events.dead_lettered(&dead).await;
+            }
         }
         if retry_soon {
             // The worker may be asleep until a later retry; let it recompute.

@@ -133,6 +133,15 @@ async fn authenticate(State(hub): State<AppState>, mut req: Request, next: Next)
         req.extensions_mut().insert(key);
         next.run(req).await
     } else {
+        let detail = serde_json::json!({
+            "setting": "the key's requests per minute and per hour",
+            "key": {"id": key.id, "name": key.name},
+        });
+        let (notifier, tenant, limit) = (hub.clone(), key.tenant_id.clone(), u64::from(decision.limit));
+        // In the background: the refused request is answered at once.
+        tokio::spawn(async move {
+            notifier.notify_quota(tenant.as_deref(), "api_key_rate_limit", limit, detail).await;
+        });
         let mut r = AppError::new(
             ErrorCode::RateLimited,
             format!("rate limit of {} requests exceeded; retry in {} s", decision.limit, decision.retry_after_secs),

@@ -5,10 +5,13 @@ pub mod accounts;
 pub mod api_keys;
 pub mod deliveries;
 pub mod events;
+pub mod notices;
 pub mod portal;
+pub mod previews;
 pub mod routing;
 pub mod secrets;
 pub mod streams;
+pub mod unsubscribe;
 pub mod webhooks;
 
 use crate::model::{ApiKey, AppError, AppResult, Role, User};
@@ -39,6 +42,8 @@ pub struct Hub {
     /// The SSRF-guarded client deliveries and test-fires are sent with (built at open: one that cannot be built
     /// stops the start; there is no unguarded fallback).
     pub client: reqwest::Client,
+    /// When coalesced operational notices were last sent.
+    pub notices: notices::NoticeMemory,
     /// Sends email destinations' messages; None when SMTP is not configured.
     pub mailer: Option<Arc<crate::server::delivery::email::Mailer>>,
     /// Tenant ids whose deliveries changed, for the live Deliveries view (SSE).
@@ -124,6 +129,7 @@ impl Hub {
             streams: Default::default(),
             limiter: Default::default(),
             client,
+            notices: Default::default(),
             mailer,
             live: tokio::sync::broadcast::channel(1024).0,
             announce: Default::default(),

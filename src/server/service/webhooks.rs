@@ -14,8 +14,9 @@ use crate::server::delivery::message;
 use crate::server::delivery::sign::SigningSecret;
 use crate::server::delivery::ssrf;
 use crate::server::delivery::worker::WorkerEvents;
-use crate::server::store::{new_id, now_ms, AutoDisabled, SealedSecrets};
+use crate::server::store::{new_id, now_ms, AttemptRecord, AutoDisabled, SealedSecrets};
 use futures::future::BoxFuture;
+use serde_json::json;
 
 const DEFAULT_GRACE_SECONDS: u64 = 24 * 3600;
 
@@ -147,6 +148,8 @@ impl Hub {
             self.store.live_webhooks(&w.tenant_id).await?.into_iter().filter(|o| o.id != w.id).collect();
         let max = serve.max_endpoints_per_tenant as usize;
         if creating && max > 0 && others.len() >= max {
+            let setting = json!({"setting": "HUB_MAX_ENDPOINTS_PER_TENANT"});
+            self.notify_quota(Some(&w.tenant_id), "endpoints_per_tenant", max as u64, setting).await;
             return Err(AppError::conflict(format!(
                 "this tenant already has {max} endpoints, its limit (HUB_MAX_ENDPOINTS_PER_TENANT): delete one first"
             )));
@@ -375,6 +378,11 @@ impl WorkerEvents for Hub {
             if audited.await.is_err() {
                 tracing::warn!(webhook = %d.webhook_id, "the automatic disabling could not be written to the audit log");
             }
+            self.notify_endpoint_disabled(&d).await;
         })
+    }
+
+    fn dead_lettered<'a>(&'a self, records: &'a [&'a AttemptRecord]) -> BoxFuture<'a, ()> {
+        Box::pin(self.notify_dead_letters(records))
     }
 }

@@ -187,4 +187,28 @@ impl Store {
         }
         tx.commit().await
     }
+
+    /// Live keys whose expiry falls in `(now, before]` and has not been noticed yet (see
+    /// [`Store::claim_expiry_notice`]).
+    pub async fn keys_expiring(&self, now: i64, before: i64) -> DbResult<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {COLS} FROM api_keys WHERE expires_at > $1 AND expires_at <= $2 AND revoked_at IS NULL \
+             AND is_active = 1 AND (expiry_notice_for IS NULL OR expiry_notice_for <> expires_at) ORDER BY id LIMIT 500"
+        );
+        let rows = sqlx::query(&sql).bind(now).bind(before).fetch_all(&self.read).await?;
+        rows.iter().map(|r| stored_from(r).map(|s| s.key)).collect()
+    }
+
+    /// Claims the notice for this key's expiry: false when another instance claimed it first, or the expiry
+    /// changed meanwhile. `release` gives it back (the notice could not be published).
+    pub async fn claim_expiry_notice(&self, id: &str, expires_at: i64, release: bool) -> DbResult<bool> {
+        let sql = if release {
+            "UPDATE api_keys SET expiry_notice_for = NULL WHERE id = $1 AND expiry_notice_for = $2"
+        } else {
+            "UPDATE api_keys SET expiry_notice_for = $2 WHERE id = $1 AND expires_at = $2 \
+             AND (expiry_notice_for IS NULL OR expiry_notice_for <> $2)"
+        };
+        let r = sqlx::query(sql).bind(id).bind(expires_at).execute(&self.write).await?;
+        Ok(r.rows_affected() > 0)
+    }
 }
