@@ -1,8 +1,8 @@
 //! The Webhooks and Event types tabs' calls, through the same services as the REST API.
 
 use crate::model::{
-    AppError, CreateWebhook, EventType, RouteCheck, RoutingPreviewInput, UpdateWebhook, Webhook, WebhookHeaders,
-    WebhookSecret,
+    AppError, CreateWebhook, DestinationKind, DestinationPreview, EventType, MessageTemplate, RouteCheck,
+    RoutingPreviewInput, UpdateWebhook, Webhook, WebhookHeaders, WebhookSecret,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -82,4 +82,26 @@ pub async fn rotate_webhook_secret(
 pub async fn preview_routing(tenant_id: String, input: RoutingPreviewInput) -> Result<Vec<RouteCheck>, AppError> {
     as_tenant_user(&tenant_id, async |hub, user| hub.preview_routing(Actor::User(&user), Some(&tenant_id), input).await)
         .await
+}
+
+/// The endpoint form's live preview: the catalog example of `event_type` rendered as a destination of `kind`
+/// with `message` would send it (a template error comes back in the preview, not as an error).
+#[server(endpoint = "preview_destination", input = Json)]
+pub async fn preview_destination(
+    kind: DestinationKind,
+    message: Option<MessageTemplate>,
+    event_type: String,
+) -> Result<DestinationPreview, AppError> {
+    as_user(async |hub, user| hub.preview_destination(Actor::User(&user), kind, message, event_type).await).await
+}
+
+/// What the message form shows beside a chat or email destination's templates: the default message for
+/// `event_type`'s category (what empty parts fall back to), and who email comes from (None: this hub has no
+/// SMTP server, so email destinations cannot be saved).
+#[server(endpoint = "message_defaults", input = Json)]
+pub async fn message_defaults(event_type: String) -> Result<(MessageTemplate, Option<String>), AppError> {
+    as_user(async |hub, _| {
+        Ok((crate::server::delivery::message::defaults::default_template(&event_type), hub.email_sender()))
+    })
+    .await
 }
