@@ -51,6 +51,7 @@ pub fn router_with_readiness(hub: AppState, leptos_options: LeptosOptions, readi
         .route("/metrics", get(metrics_with_token).with_state(hub.clone()))
         .route("/api/ui/deliveries/stream", get(super::live::deliveries_stream).with_state(hub.clone()))
         .route("/portal/{token}", get(super::portal::show).post(super::portal::open).with_state(hub.clone()))
+        .merge(super::unsubscribe::router(hub.clone()))
         .merge(super::rest::router(hub.clone()))
         .leptos_routes_with_context(&leptos_options, routes, context, move || shell(bundle.clone()))
         // The site's files (embedded; see `site`), else the app's own 404 page.

@@ -13,3 +13,4 @@ pub mod rest;
 pub mod service;
 pub mod site;
 pub mod store;
+pub mod unsubscribe;

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 pub mod api;
 pub mod fixtures;
 pub mod receiver;
+pub mod smtp;
 
 pub const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 

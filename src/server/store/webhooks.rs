@@ -364,3 +364,85 @@ impl Store {
         Ok(Some((w, secrets, deleted)))
     }
 }
+
+/// What [`Store::remove_recipient`] did to a live endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientRemoval {
+    pub tenant_id: String,
+    /// The endpoint's name, for the page that confirms it.
+    pub name: String,
+    /// False when the address was not among the recipients (any more).
+    pub removed: bool,
+    /// The last recipient left and the endpoint, active until then, is now switched off.
+    pub disabled: bool,
+}
+
+impl Store {
+    /// Removes `address` (any case) from a live endpoint's recipients; when none remain, the endpoint is switched
+    /// off with `reason`. None: no such endpoint, or it is deleted.
+    ///
+    /// The recipients live in the `destination` JSON, which neither engine edits the same way, so the row is read,
+    /// changed here and written back only if `destination` still holds what was read (compare and swap): an edit
+    /// or another unsubscribe in between makes the write miss, and it is done again from a fresh read.
+    pub async fn remove_recipient(
+        &self,
+        webhook_id: &str,
+        address: &str,
+        reason: &str,
+    ) -> DbResult<Option<RecipientRemoval>> {
+        const TRIES: usize = 5;
+        for _ in 0..TRIES {
+            let Some(row) = sqlx::query(
+                "SELECT tenant_id, name, destination, is_active FROM webhooks WHERE id = $1 AND deleted_at IS NULL",
+            )
+            .bind(webhook_id)
+            .fetch_optional(&self.write)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let old: String = row.try_get("destination")?;
+            let was_active = row.try_get::<i64, _>("is_active")? != 0;
+            let mut removal = RecipientRemoval {
+                tenant_id: row.try_get("tenant_id")?,
+                name: row.try_get("name")?,
+                removed: false,
+                disabled: false,
+            };
+            // As a JSON value, so whatever else the column holds (the message template) is written back as it was.
+            let mut destination: serde_json::Value = serde_json::from_str(&old).unwrap_or_default();
+            let Some(list) = destination.get_mut("recipients").and_then(serde_json::Value::as_array_mut) else {
+                return Ok(Some(removal));
+            };
+            let before = list.len();
+            list.retain(|r| !r.as_str().is_some_and(|r| r.eq_ignore_ascii_case(address)));
+            if list.len() == before {
+                return Ok(Some(removal));
+            }
+            let empty = list.is_empty();
+            if empty {
+                // As `Destination` writes it: no key for no recipients.
+                if let Some(fields) = destination.as_object_mut() {
+                    fields.remove("recipients");
+                }
+            }
+            let sql = if empty {
+                "UPDATE webhooks SET destination = $2, updated_at = $3, is_active = 0, disabled_reason = $5 \
+                 WHERE id = $1 AND destination = $4 AND deleted_at IS NULL"
+            } else {
+                "UPDATE webhooks SET destination = $2, updated_at = $3 \
+                 WHERE id = $1 AND destination = $4 AND deleted_at IS NULL"
+            };
+            let mut q = sqlx::query(sql).bind(webhook_id).bind(destination.to_string()).bind(now_ms()).bind(&old);
+            if empty {
+                q = q.bind(reason);
+            }
+            if q.execute(&self.write).await?.rows_affected() > 0 {
+                removal.removed = true;
+                removal.disabled = empty && was_active;
+                return Ok(Some(removal));
+            }
+        }
+        Err(sqlx::Error::Protocol(format!("endpoint {webhook_id} kept changing while a recipient was being removed")))
+    }
+}
