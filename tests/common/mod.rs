@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 pub mod api;
 pub mod fixtures;
+pub mod platforms;
 pub mod receiver;
 pub mod smtp;
 
