@@ -1,12 +1,17 @@
 # Load-generation pieces shared by scripts/bench.sh and scripts/scaling.sh (sourced, not run).
 
-# The event every load run publishes: a helpdesk ticket of ~300 bytes, as a wrk script.
-write_publish_body() { # file
+# The event every load run publishes: a helpdesk ticket of ~300 bytes, as a wrk script. With a rate (events/s
+# over CONNS connections), each connection waits CONNS/rate between requests: a paced producer, as a host app
+# publishes at its own pace, so the latency measured is the hub's and not the queue of a saturated machine.
+write_publish_body() { # file [rate]
   cat >"$1" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"type":"ticket.created","data":{"id":"tkt_1","ticket":{"id":"tkt_1","subject":"Printer on fire","status":"open","priority":"high","requester":{"name":"Ada","email":"ada@example.com"}}}}'
 LUA
+  if [[ -n "${2:-}" ]]; then
+    echo "function delay() return $(awk -v c="$CONNS" -v r="$2" 'BEGIN {printf "%.1f", 1000 * c / r}') end" >>"$1"
+  fi
 }
 
 # The path of the receiver process (benches/receiver.rs), built if needed.

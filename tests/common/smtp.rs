@@ -100,6 +100,13 @@ impl SmtpServer {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// How many messages have been received so far (without reading them).
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("mail")).map_or(0, |entries| {
+            entries.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()
+        })
+    }
+
     /// Every message received so far, in the order received.
     pub fn messages(&self) -> Vec<Mail> {
         let dir = self.dir.path().join("mail");

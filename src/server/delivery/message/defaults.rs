@@ -17,7 +17,7 @@ pub fn default_template(event_type: &str) -> MessageTemplate {
     let category = event_type.split('.').next().unwrap_or_default();
     let (title, text, fields, link): (String, &str, Vec<MessageField>, &str) = match category {
         "ticket" | "sla" => (
-            format!("{HUMAN_TYPE}: #{{{{ ticket.number }}}} {{{{ ticket.subject }}}}"),
+            format!("{HUMAN_TYPE}: {{% if ticket.number %}}#{{{{ ticket.number }}}} {{% endif %}}{{{{ ticket.subject or subject }}}}"),
             "{{ comment.body or resolution_note or reason or ticket.subject }}",
             vec![
                 field("Status", "{{ ticket.status }}"),

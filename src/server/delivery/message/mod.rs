@@ -33,7 +33,9 @@ pub fn context(envelope: &Value) -> Value {
 
 fn strip_nulls(v: Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect())
+        }
         Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
         other => other,
     }
@@ -101,7 +103,8 @@ pub fn check_template(t: &MessageTemplate) -> Vec<(String, String)> {
     if t.fields.len() > MAX_FIELDS {
         errors.push(("message.fields".into(), format!("at most {MAX_FIELDS} fields")));
     }
-    for (i, _) in t.fields.iter().enumerate().filter(|(_, f)| f.name.trim().is_empty() || f.name.chars().count() > 100) {
+    for (i, _) in t.fields.iter().enumerate().filter(|(_, f)| f.name.trim().is_empty() || f.name.chars().count() > 100)
+    {
         errors.push((format!("message.fields.{i}.name"), "a field needs a name of at most 100 characters".into()));
     }
     errors
@@ -125,13 +128,19 @@ mod tests {
         assert_eq!(m.tone, Tone::Good);
         assert!(m.fields.contains(&("Priority".into(), "high".into())));
         assert!(!m.fields.iter().any(|(n, _)| n == "Assignee"), "an unassigned ticket shows no assignee");
+        let unnumbered = serde_json::json!({"ticket": {"subject": "Printer on fire"}});
+        let m = render(None, &envelope("ticket.created", unnumbered)).unwrap();
+        assert_eq!(m.title, "Ticket created: Printer on fire", "no number, no stray #");
         let reg = serde_json::json!({"registration": {"attendee": {"name": "Julien"}, "ticket_type": "early_bird",
             "status": "confirmed"}, "event": {"title": "DevOps Days"}, "confirmation_code": "DDL26"});
         let m = render(None, &envelope("registration.confirmed", reg)).unwrap();
         assert_eq!(m.title, "Registration confirmed: DevOps Days");
         assert_eq!(m.text, "Julien · early_bird");
-        let odd = render(None, &envelope("widget.spun", serde_json::json!({"name": "Spinner", "url": "https://x.example/1"})))
-            .unwrap();
+        let odd = render(
+            None,
+            &envelope("widget.spun", serde_json::json!({"name": "Spinner", "url": "https://x.example/1"})),
+        )
+        .unwrap();
         assert_eq!((odd.title.as_str(), odd.text.as_str()), ("Widget spun", "Spinner"));
         assert_eq!(odd.link.as_deref(), Some("https://x.example/1"));
     }
@@ -142,7 +151,10 @@ mod tests {
         let t = MessageTemplate {
             title: "🎉 New registration for {{event.title}}! {{registration_count}}/{{max_attendees}} spots filled."
                 .into(),
-            fields: vec![MessageField { name: "Left".into(), value: "{{ max_attendees - registration_count }}".into() }],
+            fields: vec![MessageField {
+                name: "Left".into(),
+                value: "{{ max_attendees - registration_count }}".into(),
+            }],
             link: "javascript:alert(1)".into(),
             ..Default::default()
         };
