@@ -96,6 +96,7 @@ PUBLISH_ROWS=$(grep '^|' <<<"$PUBLISH_OUT")
 DELIVERY_OUT=$(RUNS=$RUNS cargo bench --bench delivery --features ssr 2>/dev/null)
 DELIVERY_ROWS=$(grep '^|' <<<"$DELIVERY_OUT")
 LOG_ROWS=$(cargo bench --bench log_query --features ssr 2>/dev/null | grep '^|')
+EMAIL_ROWS=$(cargo bench --bench email --features ssr 2>/dev/null | grep '^|')
 
 # Targets of the delivery-worker issue, checked against this run's medians.
 rate() { awk -v b="$1" -v e="$2" '$1=="#rate" && $2==b && $3==e {print $4}' <<<"$DELIVERY_OUT"; }
@@ -180,6 +181,17 @@ $RUNS runs (raw runs in each row).
 | Backend | What | Result |
 |---|---|---|
 $DELIVERY_ROWS
+
+## Email (issue: destinations)
+
+\`cargo bench --bench email --features ssr\` (\`benches/email.rs\`): 2,000 events published to an email destination with
+one recipient; each is rendered, built as a text + HTML message with its unsubscribe link, sent over SMTP to a real
+local server (aiosmtpd, one Python process) and recorded. The ceiling is lettre sending plain messages to the same
+server, in the same run: the server bounds both.
+
+| Server | What | Result |
+|---|---|---|
+$EMAIL_ROWS
 
 ## Delivery log at scale (issue: proof under fire)
 
