@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts the hub for the Playwright suite on a fresh SQLite database with known fixtures:
 # two tenants, an admin and a tenant user of the first tenant. Their ids go to end2end/.state/fixtures.json.
+# Email destinations send through a real SMTP server on loopback (tests/smtp/server.py), which writes each
+# message it accepts to the folder named `smtpDir` in the fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${HUB_BIN:-${CARGO_TARGET_DIR:-target}/release/integration-hub}"
@@ -14,6 +16,25 @@ export HUB_LOG="${HUB_LOG:-info}"
 # The tests' webhook receivers listen on loopback; retry delays run 1000× faster so retrying → dead letter
 # takes seconds.
 export HUB_ALLOW_PRIVATE_TARGETS=127.0.0.1/32 HUB_RETRY_TIME_SCALE=0.001
+
+# The SMTP server stops when its standard input closes: fd 3 of this script holds it open, so it ends with
+# this script however that ends (the hub is stopped below; a SIGKILL of the group takes both).
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd==1.4.6
+SMTP_DIR="$DIR/smtp"
+mkdir -p "$SMTP_DIR"
+mkfifo "$DIR/smtp.stdin"
+python3 tests/smtp/server.py 0 "$SMTP_DIR" <"$DIR/smtp.stdin" >"$DIR/smtp.port" 2>"$DIR/smtp.log" &
+smtp=$!
+exec 3>"$DIR/smtp.stdin"
+for _ in $(seq 1 200); do
+  [ -s "$DIR/smtp.port" ] && break
+  kill -0 "$smtp" 2>/dev/null || { echo "the SMTP server did not start:" >&2; cat "$DIR/smtp.log" >&2; exit 1; }
+  sleep 0.05
+done
+smtp_port=$(head -n 1 "$DIR/smtp.port")
+[ -n "$smtp_port" ] || { echo "the SMTP server did not say its port" >&2; exit 1; }
+export HUB_SMTP_URL="smtp://127.0.0.1:$smtp_port" HUB_SMTP_FROM="Integration Hub <hub@e2e.test>"
+
 "$BIN" migrate >/dev/null
 acme=$("$BIN" tenant create --name Acme)
 globex=$("$BIN" tenant create --name Globex)
@@ -24,6 +45,21 @@ cat >"$STATE/fixtures.json" <<JSON
  "admin": {"email": "admin@example.com", "password": "admin-password-1"},
  "tenantUser": {"email": "user@acme.test", "password": "tenant-password-1"},
  "acmeKey": "$acme_key",
- "dbDir": "$DIR"}
+ "dbDir": "$DIR",
+ "smtpDir": "$SMTP_DIR"}
 JSON
-exec "$BIN" serve
+
+# The hub runs as a child so the SMTP server can be stopped with it: SIGTERM/SIGINT to this script are passed
+# on to the hub (which drains and exits), and whatever way this script exits, neither is left behind.
+"$BIN" serve 3>&- &
+hub=$!
+trap 'kill "$hub" "$smtp" 2>/dev/null || true' EXIT
+trap 'kill -TERM "$hub" 2>/dev/null || true' TERM INT
+status=0
+wait "$hub" || status=$?
+# A trapped signal ends the first wait early; the hub is stopping then, so wait for it to finish.
+if kill -0 "$hub" 2>/dev/null; then
+  status=0
+  wait "$hub" || status=$?
+fi
+exit "$status"

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod charts;
 pub mod deliveries;
+pub mod destinations;
 pub mod event_types;
 pub mod icons;
 pub mod integrations;

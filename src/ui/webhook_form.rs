@@ -1,7 +1,12 @@
-//! The endpoint create/edit form: collapsible sections (Basic, Events, Filters, Headers, Delivery, Advanced),
-//! live filter validation with the same rules as the server, a template preview rendered with the event type's
-//! example, the server's field errors next to the fields, and the user's input kept on error.
+//! The endpoint create/edit form: the destination picker (webhook, Slack, Discord, Teams, email), then
+//! collapsible sections for what that kind has (Basic, Events, Filters, and Headers, Delivery and Advanced for a
+//! webhook; Message with its live preview and Delivery settings for chat and email), live filter and recipient
+//! validation with the same rules as the server, a template preview rendered with the event type's example,
+//! the server's field errors next to the fields, and the user's input kept on error.
 
+use super::destinations::{
+    parse_recipients, recipients_problem, DestinationIcon, DestinationPicker, MessageDraft, MessageEditor,
+};
 use super::event_types::Catalog;
 use super::layout::use_tenant_id;
 use super::modal::DialogActions;
@@ -10,9 +15,11 @@ use super::toast::{on_success, use_toasts};
 use super::widgets::TextField;
 use crate::model::filter::{validate_filter, Filter, FilterOp};
 use crate::model::webhook::limits;
-use crate::model::{AppError, ContentType, CreateWebhook, EventType, ShellContext, Webhook, HEADER_MASK};
+use crate::model::{
+    AppError, ContentType, CreateWebhook, DestinationKind, EventType, ShellContext, Webhook, HEADER_MASK,
+};
 use crate::server_fns::tools::render_template_preview;
-use crate::server_fns::webhooks::{reveal_webhook_headers, reveal_webhook_secret};
+use crate::server_fns::webhooks::{message_defaults, reveal_webhook_headers, reveal_webhook_secret};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -59,16 +66,21 @@ pub fn WebhookForm(
 ) -> impl IntoView {
     let editing = initial.is_some();
     let id = initial.as_ref().map(|w| w.id.clone());
+    let w = initial.as_ref();
+    let kind = RwSignal::new(w.map(|w| w.kind).unwrap_or_default());
     let (d_retries, d_delay, d_factor, d_timeout, d_rate) = (
         limits::MAX_RETRIES.2,
         limits::RETRY_DELAY_SECONDS.2,
         limits::BACKOFF_FACTOR.2,
         limits::TIMEOUT_MS.2,
-        limits::RATE_LIMIT_PER_MINUTE.2,
+        kind.get_untracked().default_rate_limit_per_minute(),
     );
-    let w = initial.as_ref();
     let name = RwSignal::new(w.map(|w| w.name.clone()).unwrap_or_default());
     let url = RwSignal::new(w.map(|w| w.url.clone()).unwrap_or_default());
+    let recipients = RwSignal::new(w.map(|w| w.recipients.join("\n")).unwrap_or_default());
+    // The recipients' own errors show once the box is left (or on submit), not while the first one is typed.
+    let recipients_checked = RwSignal::new(false);
+    let draft = MessageDraft::new(w.and_then(|w| w.message.as_ref()));
     let description = RwSignal::new(w.map(|w| w.description.clone()).unwrap_or_default());
     let events = RwSignal::new(w.map(|w| w.events.clone()).unwrap_or_default());
     let next = StoredValue::new(0u32);
@@ -118,6 +130,44 @@ pub fn WebhookForm(
     let timeout = RwSignal::new(w.map(|w| w.timeout_ms).unwrap_or(d_timeout).to_string());
     let rate = RwSignal::new(w.map(|w| w.rate_limit_per_minute).unwrap_or(d_rate).to_string());
 
+    // Picking another kind: the rate limit follows the kind's default unless it was changed by hand.
+    let pick = Callback::new(move |k: DestinationKind| {
+        let old = kind.get_untracked();
+        if old != k {
+            if rate.get_untracked().trim() == old.default_rate_limit_per_minute().to_string() {
+                rate.set(k.default_rate_limit_per_minute().to_string());
+            }
+            kind.set(k);
+        }
+    });
+    // Editing shows the kind; the picker opens on request.
+    let choosing = RwSignal::new(!editing);
+    // Whether this hub can send email (it says so on the Email choice when it cannot).
+    let email_ready = RwSignal::new(None::<bool>);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok((_, from)) = message_defaults(String::new()).await {
+                email_ready.try_set(Some(from.is_some()));
+            }
+        });
+    });
+    let is = move |k: DestinationKind| kind.get() == k;
+    let typed_recipients = Signal::derive(move || parse_recipients(&recipients.get()));
+    let recipients_error = move || {
+        let mine = recipients_checked.get().then(|| recipients_problem(&typed_recipients.get())).flatten();
+        mine.or_else(|| error.get().and_then(|e| e.field_message("recipients").map(str::to_string)))
+    };
+    // What the browser found wrong before sending (the server's errors come with `error`).
+    let local_problem = move || {
+        let k = kind.get();
+        (k == DestinationKind::Email
+            && recipients_checked.get()
+            && recipients_problem(&typed_recipients.get()).is_some())
+            || (k.is_message()
+                && draft.checked.get()
+                && super::destinations::parse_fields(&draft.fields.get()).is_err())
+    };
+
     let field = move |f: &'static str| move || error.get().and_then(|e| e.field_message(f).map(str::to_string));
     let filter_errors =
         Memo::new(move |_| filters.get().iter().map(|r| validate_filter(&r.filter()).err()).collect::<Vec<_>>());
@@ -125,21 +175,35 @@ pub fn WebhookForm(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let num = |s: RwSignal<String>| s.get_untracked().trim().parse::<u32>().unwrap_or(u32::MAX);
+        let k = kind.get_untracked();
+        let webhook = k == DestinationKind::Webhook;
+        // What the browser can tell is wrong shows next to its field, and nothing is sent.
+        draft.checked.set(k.is_message());
+        recipients_checked.set(k == DestinationKind::Email);
+        let message = if k.is_message() { draft.template() } else { Ok(None) };
+        let to = if k == DestinationKind::Email { parse_recipients(&recipients.get_untracked()) } else { Vec::new() };
+        let Ok(message) = message else { return };
+        if k == DestinationKind::Email && recipients_problem(&to).is_some() {
+            return;
+        }
         let tpl = template.get_untracked();
         on_submit.run(CreateWebhook {
             name: Some(name.get_untracked()),
-            url: url.get_untracked().trim().to_string(),
+            kind: Some(k),
+            url: if k.is_http() { url.get_untracked().trim().to_string() } else { String::new() },
+            recipients: to,
+            message,
             description: Some(description.get_untracked()),
             events: events.get_untracked(),
             filters: filters.get_untracked().iter().map(FilterRow::filter).collect(),
             headers: headers
                 .get_untracked()
                 .iter()
-                .filter(|h| !h.name.get_untracked().trim().is_empty())
+                .filter(|h| webhook && !h.name.get_untracked().trim().is_empty())
                 .map(|h| (h.name.get_untracked().trim().to_string(), h.value.get_untracked()))
                 .collect::<BTreeMap<_, _>>(),
-            content_type: Some(content_type.get_untracked()),
-            template: (!tpl.trim().is_empty()).then_some(tpl),
+            content_type: Some(if webhook { content_type.get_untracked() } else { ContentType::Json }),
+            template: (webhook && !tpl.trim().is_empty()).then_some(tpl),
             max_retries: Some(num(retries)),
             retry_delay_seconds: Some(num(delay)),
             backoff_factor: Some(factor.get_untracked().trim().parse().unwrap_or(f64::NAN)),
@@ -151,16 +215,54 @@ pub fn WebhookForm(
 
     view! {
         <form on:submit=submit class="space-y-3" novalidate=true>
+            {move || if choosing.get() {
+                view! { <DestinationPicker value=kind on_pick=pick email_ready=email_ready error=Signal::derive(field("kind"))/> }.into_any()
+            } else {
+                view! {
+                    <div class="flex items-center gap-3 rounded-lg px-4 py-3 ring-1 ring-slate-200 dark:ring-slate-700" data-testid="destination-kind">
+                        <DestinationIcon kind=kind.get() class="h-7 w-7"/>
+                        <p class="text-sm">"Destination: " <strong>{kind.get().label()}</strong></p>
+                        <button type="button" class=format!("{LINK_BUTTON} ml-auto") on:click=move |_| choosing.set(true)>"Change"</button>
+                    </div>
+                    <p class=FIELD_ERROR>{field("kind")}</p>
+                }.into_any()
+            }}
             <Section summary="Basic" open=true body="grid gap-4 px-4 pb-4 sm:grid-cols-2">
                 <TextField id="wh-name" label="Name" value=name error=Signal::derive(field("name")) autofocus=true/>
-                <TextField id="wh-url" label="URL" value=url error=Signal::derive(field("url")) kind="url" mono=true
-                    placeholder="https://example.com/webhooks"/>
+                {move || {
+                    let k = kind.get();
+                    k.is_http().then(|| {
+                        let label = if k == DestinationKind::Webhook { "URL" } else { "Incoming webhook URL" };
+                        view! {
+                            <TextField id="wh-url" label=label value=url error=Signal::derive(field("url")) kind="url" mono=true
+                                placeholder=k.url_hint()/>
+                        }
+                    })
+                }}
+                <Show when=move || is(DestinationKind::Email)>
+                    <div class="sm:col-span-2">
+                        <label for="wh-recipients" class=LABEL>"Recipients"</label>
+                        <textarea id="wh-recipients" rows="3" class=format!("{INPUT_CLASS} font-mono") spellcheck="false"
+                            placeholder="ops@example.com\noncall@example.com" aria-describedby="wh-recipients-hint wh-recipients-error"
+                            aria-invalid=move || recipients_error().is_some().to_string()
+                            prop:value=move || recipients.get() on:input=move |ev| recipients.set(event_target_value(&ev))
+                            on:blur=move |_| recipients_checked.set(true)></textarea>
+                        <p id="wh-recipients-hint" class="mt-1 text-xs text-slate-600 dark:text-slate-400">
+                            {move || format!("One address per line, or separated by commas; each gets their own message with its own unsubscribe link. {} listed.", typed_recipients.get().len())}
+                        </p>
+                        <p id="wh-recipients-error" class=FIELD_ERROR>{recipients_error}</p>
+                    </div>
+                </Show>
                 <div class="sm:col-span-2">
                     <label for="wh-description" class=LABEL>"Description"</label>
                     <input id="wh-description" class=INPUT_CLASS prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))/>
                     <p class=FIELD_ERROR>{field("description")}</p>
                 </div>
-                {id.clone().map(|id| view! { <SecretField id=id/> })}
+                {id.clone().map(|id| view! {
+                    <Show when=move || is(DestinationKind::Webhook)>
+                        <SecretField id=id.clone()/>
+                    </Show>
+                })}
             </Section>
 
             <Section summary=move || format!("Events ({} selected)", events.read().len()) open=true body="px-4 pb-4">
@@ -193,6 +295,7 @@ pub fn WebhookForm(
                 <p class=FIELD_ERROR>{field("filters")}</p>
             </Section>
 
+            <Show when=move || is(DestinationKind::Webhook)>
             <Section summary=move || format!("Headers ({})", headers.read().len())
                 open={editing && !headers.read_untracked().is_empty()} body="space-y-2 px-4 pb-4">
                 <For each=move || headers.get().into_iter().enumerate() key=|(_, r)| r.key children=move |(i, row): (usize, HeaderRow)| view! {
@@ -229,8 +332,25 @@ pub fn WebhookForm(
                 <TemplateEditor template=template events=events.into()/>
                 <p class=FIELD_ERROR>{field("template")}</p>
             </Section>
+            </Show>
 
-            <Section summary="Advanced" body="grid gap-4 px-4 pb-4 sm:grid-cols-3">
+            <Show when=move || kind.get().is_message()>
+                <Section summary="Message" open=true body="space-y-3 px-4 pb-4">
+                    <MessageEditor kind=kind draft=draft events=events catalog=catalog recipients=typed_recipients error=error/>
+                </Section>
+            </Show>
+
+            <Section summary=move || if is(DestinationKind::Webhook) { "Advanced".to_string() } else { "Delivery settings".to_string() }
+                body="grid gap-4 px-4 pb-4 sm:grid-cols-3">
+                {move || {
+                    let k = kind.get();
+                    let per_minute = k.default_rate_limit_per_minute();
+                    (per_minute > 0).then(|| view! {
+                        <p class="text-xs text-slate-600 dark:text-slate-400 sm:col-span-3">
+                            {format!("The rate limit starts at {per_minute} a minute, what {} documents for one webhook; retries wait at least as long as the platform asks.", k.label())}
+                        </p>
+                    })
+                }}
                 <NumberField id="wh-retries" label="Max retries" value=retries range=format!("{}–{}", limits::MAX_RETRIES.0, limits::MAX_RETRIES.1) error=Signal::derive(field("max_retries"))/>
                 <NumberField id="wh-delay" label="Base delay (s)" value=delay range=format!("{}–{}", limits::RETRY_DELAY_SECONDS.0, limits::RETRY_DELAY_SECONDS.1) error=Signal::derive(field("retry_delay_seconds"))/>
                 <NumberField id="wh-factor" label="Backoff factor" value=factor range=format!("{}–{}", limits::BACKOFF_FACTOR.0, limits::BACKOFF_FACTOR.1) error=Signal::derive(field("backoff_factor"))/>
@@ -238,7 +358,10 @@ pub fn WebhookForm(
                 <NumberField id="wh-rate" label="Rate limit (per minute; 0 = none)" value=rate range=format!("{}–{}", limits::RATE_LIMIT_PER_MINUTE.0, limits::RATE_LIMIT_PER_MINUTE.1) error=Signal::derive(field("rate_limit_per_minute"))/>
             </Section>
 
-            <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || error.get().map(|e| if e.fields.is_empty() { e.message } else { "Please correct the highlighted fields.".to_string() })}</p>
+            <p role="alert" class="text-sm text-rose-700 dark:text-rose-400">{move || {
+                let fix = "Please correct the highlighted fields.".to_string();
+                error.get().map(|e| if e.fields.is_empty() { e.message } else { fix.clone() }).or_else(|| local_problem().then_some(fix))
+            }}</p>
             <DialogActions on_dismiss=on_cancel label=if editing { "Save changes" } else { "Create endpoint" } pending_label="Saving…" pending=pending/>
         </form>
     }

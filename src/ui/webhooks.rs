@@ -4,6 +4,7 @@
 
 use super::charts::Sparkline;
 use super::deliveries::{ms_text, rate_text};
+use super::destinations::DestinationIcon;
 use super::layout::use_tenant_id;
 use super::menu::ActionsMenu;
 use super::modal::{ConfirmDialog, EditDialog, Modal, RotateDialog};
@@ -13,7 +14,7 @@ use super::time::{absolute, now_ms, relative};
 use super::toast::{on_success, toggled, use_toasts};
 use super::webhook_form::WebhookForm;
 use super::widgets::EmptyState;
-use crate::model::{AppError, CreateWebhook, StatsWindow, UpdateWebhook, Webhook};
+use crate::model::{AppError, CreateWebhook, DestinationKind, StatsWindow, UpdateWebhook, Webhook};
 use crate::server_fns::deliveries::{load_delivery_stats, load_sparklines};
 use crate::server_fns::webhooks::{
     add_webhook, delete_webhook, edit_webhook, list_event_types, list_webhooks, rotate_webhook_secret,
@@ -273,24 +274,44 @@ fn WebhookCard(w: Webhook, now: i64, actions: CardActions, sparks: Sparks) -> im
         (false, None) => ("Disabled".to_string(), "gray"),
     };
     let extra = w.events.len().saturating_sub(3);
+    // Where it delivers: the URL, or for email how many people receive it.
+    let target = match w.kind {
+        DestinationKind::Email => match w.recipients.len() {
+            1 => "1 recipient".to_string(),
+            n => format!("{n} recipients"),
+        },
+        _ => w.url.clone(),
+    };
+    let target_class = if w.kind == DestinationKind::Email {
+        "truncate text-xs text-slate-600 dark:text-slate-400"
+    } else {
+        "truncate font-mono text-xs text-slate-600 dark:text-slate-400"
+    };
     let item = |label: String, cb: Callback<Webhook>| {
         let w = w.clone();
         (label, Callback::new(move |_: ()| cb.run(w.clone())))
     };
-    let items = vec![
+    let mut items = vec![
         item("View deliveries".into(), actions.view),
         item("Edit".into(), actions.edit),
         item("Test".into(), actions.test),
         item(if w.is_active { "Disable" } else { "Enable" }.into(), actions.toggle),
-        item("Rotate secret".into(), actions.rotate),
-        item("Delete".into(), actions.delete),
     ];
+    // Only a webhook's requests are signed; chat platforms and email have no use for the secret.
+    if !w.kind.is_message() {
+        items.push(item("Rotate secret".into(), actions.rotate));
+    }
+    items.push(item("Delete".into(), actions.delete));
     view! {
         <li data-testid="webhook-card" class="rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
             <div class="flex items-start justify-between gap-3">
-                <div class="min-w-0">
-                    <h3 class="truncate font-semibold">{w.name.clone()}</h3>
-                    <p class="truncate font-mono text-xs text-slate-600 dark:text-slate-400">{w.url.clone()}</p>
+                <div class="flex min-w-0 items-start gap-3">
+                    <span class="mt-0.5 shrink-0"><DestinationIcon kind=w.kind class="h-6 w-6"/></span>
+                    <div class="min-w-0">
+                        <h3 class="truncate font-semibold">{w.name.clone()}</h3>
+                        <p class="text-xs font-medium text-slate-700 dark:text-slate-300" data-testid="webhook-kind">{w.kind.label()}</p>
+                        <p class=target_class data-testid="webhook-target" title=target.clone()>{target.clone()}</p>
+                    </div>
                 </div>
                 <div class="flex shrink-0 items-center gap-2">
                     <span class=badge(tone) data-testid="webhook-status">{label}</span>
