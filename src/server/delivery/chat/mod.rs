@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 pub async fn send(out: Outbound<'_>, hook: &Webhook, msg: &Message<'_>, attempt_no: u32) -> Sent {
     let started = Instant::now();
     let attempt = new_attempt(attempt_no);
-    let envelope: serde_json::Value = serde_json::from_str(msg.envelope_json).unwrap_or_default();
-    let rendered = match message::render(hook.message.as_ref(), &envelope) {
+    let rendered = match message::render_stored(hook.message.as_ref(), msg.envelope_json) {
         Ok(m) => m,
         Err(e) => return failed(attempt, started, ErrorKind::Template, e),
     };

@@ -82,8 +82,13 @@ pub fn render(template: Option<&MessageTemplate>, envelope: &Value) -> Result<Re
     })
 }
 
+/// [`render`] for an envelope as stored (JSON text), as the senders have it.
+pub fn render_stored(template: Option<&MessageTemplate>, envelope_json: &str) -> Result<RenderedMessage, String> {
+    render(template, &serde_json::from_str(envelope_json).unwrap_or_default())
+}
+
 /// Save-time checks of a message template: sizes, and that each part compiles and renders against a sample
-/// (missing fields are fine: they render empty). Answers (field, message) pairs for the form.
+/// (missing fields are fine: they render empty, and what fails only for want of them is left to real events). Answers (field, message) pairs for the form.
 pub fn check_template(t: &MessageTemplate) -> Vec<(String, String)> {
     let mut errors = Vec::new();
     let ctx = context(&serde_json::json!({"id": "evt_sample", "type": "sample.event", "data": {}}));
@@ -91,7 +96,11 @@ pub fn check_template(t: &MessageTemplate) -> Vec<(String, String)> {
         if part.len() > MAX_TEMPLATE_LEN {
             errors.push((field, format!("must be at most {MAX_TEMPLATE_LEN} bytes")));
         } else if let Err(e) = render_message_part(part, &ctx) {
-            errors.push((field, e));
+            // The sample has no fields: arithmetic or a filter on one of them fails here and not on a real
+            // event, so only errors that are not about missing values count (as for body templates).
+            if !e.contains("undefined") {
+                errors.push((field, e));
+            }
         }
     };
     check("message.title".into(), &t.title);
@@ -165,6 +174,6 @@ mod tests {
         let broken = MessageTemplate { text: "{{ event.title | nosuchfilter }}".into(), ..Default::default() };
         assert!(render(Some(&broken), &envelope("registration.created", data)).is_err());
         assert_eq!(check_template(&broken)[0].0, "message.text");
-        assert!(check_template(&t).is_empty());
+        assert!(check_template(&t).is_empty(), "{:?}", check_template(&t));
     }
 }
