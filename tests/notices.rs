@@ -85,7 +85,8 @@ async fn a_notice_that_cannot_be_delivered_announces_nothing_further(b: Backend)
     let t = hub.create_tenant(Actor::System, "Acme").await.unwrap().id;
     let rx = Receiver::start().await;
     // The notices go to an endpoint that always fails; the ticket goes to another that fails too.
-    let sink = CreateWebhook { events: vec!["hub.*".into()], max_retries: Some(0), ..fixtures::hook(&rx, "/fail/hub", &t) };
+    let sink =
+        CreateWebhook { events: vec!["hub.*".into()], max_retries: Some(0), ..fixtures::hook(&rx, "/fail/hub", &t) };
     fixtures::add_hook(&hub, sink).await;
     let failing = CreateWebhook { max_retries: Some(0), ..fixtures::hook(&rx, "/fail/crm", &t) };
     fixtures::add_hook(&hub, failing).await;
@@ -114,6 +115,8 @@ async fn a_key_about_to_expire_is_announced_once_per_expiry(b: Backend) {
         tenant_id: Some(t.clone()),
         ..Default::default()
     };
+    let rx = Receiver::start().await;
+    watcher(&hub, &rx, &t, "/ok/notices").await;
     let key = hub.create_api_key(Actor::System, soon.clone()).await.unwrap();
     let later = CreateApiKey { name: "Later".into(), expires_at: Some(now + 30 * day), ..soon };
     hub.create_api_key(Actor::System, later).await.unwrap();
@@ -137,16 +140,25 @@ async fn reaching_the_endpoint_quota_is_announced_once_an_hour(b: Backend) {
     let hub = common::hub_configured(&b, |c| c.serve.max_endpoints_per_tenant = 2).await;
     let t = hub.create_tenant(Actor::System, "Acme").await.unwrap().id;
     let rx = Receiver::start().await;
-    watcher(&hub, &rx, &t, "/ok/notices").await;
+    // Nobody is subscribed yet: a refusal records no notice.
     fixtures::add_hook(&hub, fixtures::hook(&rx, "/ok/a", &t)).await;
+    assert!(hub.create_webhook(Actor::System, fixtures::hook(&rx, "/ok/b", &t)).await.is_ok());
+    let q = EventListQuery { event_type: Some("hub.quota.reached".into()), ..Default::default() };
+    assert!(hub.create_webhook(Actor::System, fixtures::hook(&rx, "/ok/c", &t)).await.is_err());
+    assert!(hub.list_events(Actor::System, q.clone()).await.unwrap().is_empty(), "[{n}] not recorded");
+    // A person subscribes (their watcher replaces one endpoint); the next refusals are announced once.
+    let all = hub.list_webhooks(Actor::System, Default::default()).await.unwrap();
+    hub.delete_webhook(Actor::System, &all[0].id).await.unwrap();
+    watcher(&hub, &rx, &t, "/ok/notices").await;
     for _ in 0..2 {
-        let refused = hub.create_webhook(Actor::System, fixtures::hook(&rx, "/ok/b", &t)).await;
+        let refused = hub.create_webhook(Actor::System, fixtures::hook(&rx, "/ok/d", &t)).await;
         assert!(refused.is_err(), "[{n}] the third endpoint is over the quota");
     }
-    let q = EventListQuery { event_type: Some("hub.quota.reached".into()), ..Default::default() };
-    let events = poll(Duration::from_secs(5), || hub.list_events(Actor::System, q.clone()), |e| {
-        e.as_ref().is_ok_and(|e| !e.is_empty())
-    })
+    let events = poll(
+        Duration::from_secs(5),
+        || hub.list_events(Actor::System, q.clone()),
+        |e| e.as_ref().is_ok_and(|e| !e.is_empty()),
+    )
     .await
     .unwrap();
     assert_eq!(events.len(), 1, "[{n}] two refusals, one notice");

@@ -40,16 +40,21 @@ pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 // Event-type patterns
 // ---------------------------------------------------------------------------
 
+/// The prefix of the hub's operational notices' event types.
+pub const HUB_NOTICE_PREFIX: &str = "hub.";
+
 /// Does `event_type` match a subscription `pattern`?
 ///
-/// * `*` matches every event type.
+/// * `*` matches every event type but the hub's own notices (`hub.*`, matched only by name).
 /// * `prefix.*` matches event types that start with `prefix.` and have at least
 ///   one more character (`ticket.*` matches `ticket.created` and
 ///   `ticket.sla.breached`, but neither `ticket` nor `tickets.created`).
 /// * anything else is an exact, case-sensitive comparison.
 pub fn event_type_matches(pattern: &str, event_type: &str) -> bool {
     if pattern == "*" {
-        return true;
+        // The hub's own notices (`hub.*`) go only where they are asked for by name: an endpoint taking every
+        // event of the host app has not asked to be told about its own failures as well.
+        return !event_type.starts_with(HUB_NOTICE_PREFIX);
     }
     match pattern.strip_suffix('*') {
         // `prefix` keeps its trailing '.', which is what stops `tickets.*`-style
@@ -282,6 +287,8 @@ mod tests {
         assert!(!event_type_matches("ticket.sla.*", "ticket.created"));
         assert!(event_type_matches("*", "anything.at.all"));
         assert!(event_type_matches("*", ""));
+        assert!(!event_type_matches("*", "hub.endpoint.disabled"), "notices only by name");
+        assert!(event_type_matches("hub.*", "hub.endpoint.disabled"));
         // A bare trailing '*' without a dot is not a wildcard, only a literal.
         assert!(!event_type_matches("ticket*", "tickets"));
         assert!(event_type_matches("ticket*", "ticket*"));
@@ -606,8 +613,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn star_matches_anything(s in ".*") {
-            prop_assert!(event_type_matches("*", &s));
+        fn star_matches_anything_but_notices(s in ".*") {
+            prop_assert_eq!(event_type_matches("*", &s), !s.starts_with("hub."));
         }
 
         #[test]

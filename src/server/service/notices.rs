@@ -3,11 +3,13 @@
 //! type from the catalog, to that tenant and to the operators' tenant (`HUB_OPS_TENANT`), so it can be routed
 //! to email, Slack or a webhook like any other event.
 //!
-//! A notice never fails what caused it: publishing errors are logged. Events of `hub.*` types never cause
+//! A notice goes only to tenants with an endpoint subscribed to it by name (`*` does not take `hub.*` types),
+//! and never fails what caused it: publishing errors are logged. Events of `hub.*` types never cause
 //! notices themselves (a dead-lettered notice would otherwise announce itself for ever), and the frequent kinds
 //! are coalesced: at most one dead-letter notice per endpoint a minute, one quota notice per quota and key an hour.
 
 use super::{Actor, Hub};
+use crate::model::filter::{subscribed, HUB_NOTICE_PREFIX};
 use crate::model::{PublishEvent, Webhook};
 use crate::server::store::{now_ms, AttemptRecord, AutoDisabled};
 use serde_json::{json, Value};
@@ -44,9 +46,7 @@ impl NoticeMemory {
 }
 
 fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn endpoint(w: Option<&Webhook>, id: &str) -> Value {
@@ -57,6 +57,23 @@ fn endpoint(w: Option<&Webhook>, id: &str) -> Value {
 }
 
 impl Hub {
+    /// Whether `tenant` has an endpoint subscribed to `event_type` (yes when its routes cannot be read: the
+    /// publish then says what is wrong).
+    async fn listens(&self, tenant: &str, event_type: &str) -> bool {
+        self.routes_for(tenant).await.map_or(true, |routes| routes.iter().any(|r| subscribed(&r.events, event_type)))
+    }
+
+    /// Whether the notice would reach anyone: `tenant` or the operators' tenant. Coalescing counts only notices
+    /// that would, so subscribing later is not met by a quiet hour.
+    async fn anyone_listens(&self, tenant: Option<&str>, event_type: &str) -> bool {
+        for t in tenant.into_iter().chain(self.config.serve.ops_tenant.as_deref().filter(|t| !t.is_empty())) {
+            if self.listens(t, event_type).await {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Publishes a notice to `tenant` (when there is one) and to the operators' tenant. Never fails.
     pub async fn notify(&self, tenant: Option<&str>, event_type: &str, mut data: Value) {
         let ops = self.config.serve.ops_tenant.as_deref().filter(|t| !t.is_empty());
@@ -67,6 +84,10 @@ impl Hub {
         let mut to: Vec<&str> = tenant.into_iter().collect();
         to.extend(ops.filter(|o| Some(*o) != tenant));
         for t in to {
+            // A notice nobody subscribed to is not recorded: the tenant's event list stays the host app's.
+            if !self.listens(t, event_type).await {
+                continue;
+            }
             let input = PublishEvent {
                 event_type: event_type.to_string(),
                 data: data.clone(),
@@ -93,8 +114,10 @@ impl Hub {
     /// Deliveries that gave up; at most one notice per endpoint a minute, none for `hub.*` events.
     pub async fn notify_dead_letters(&self, records: &[&AttemptRecord]) {
         let now = now_ms();
-        for r in records.iter().filter(|r| !r.event_type.starts_with("hub.")) {
-            if !self.notices.due(format!("dead:{}", r.webhook_id), DEAD_LETTER_EVERY_MS, now) {
+        for r in records.iter().filter(|r| !r.event_type.starts_with(HUB_NOTICE_PREFIX)) {
+            if !self.anyone_listens(Some(&r.tenant_id), DEAD_LETTERED).await
+                || !self.notices.due(format!("dead:{}", r.webhook_id), DEAD_LETTER_EVERY_MS, now)
+            {
                 continue;
             }
             let hook = self.store.get_webhook(&r.webhook_id, None).await.ok().flatten();
@@ -135,7 +158,7 @@ impl Hub {
     /// A quota was reached; at most one notice per quota (and key) an hour.
     pub async fn notify_quota(&self, tenant: Option<&str>, quota: &str, limit: u64, detail: Value) {
         let about = format!("quota:{}:{quota}:{}", tenant.unwrap_or("-"), detail["key"]["id"].as_str().unwrap_or("-"));
-        if !self.notices.due(about, QUOTA_EVERY_MS, now_ms()) {
+        if !self.anyone_listens(tenant, QUOTA_REACHED).await || !self.notices.due(about, QUOTA_EVERY_MS, now_ms()) {
             return;
         }
         let mut data = json!({"quota": quota, "limit": limit, "reached_at": rfc3339(now_ms())});
