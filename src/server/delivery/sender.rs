@@ -220,13 +220,15 @@ pub struct Message<'a> {
 
 /// Sends one attempt to wherever the endpoint's kind says. Never panics; every failure becomes a recorded attempt.
 pub async fn send(out: Outbound<'_>, hook: &Webhook, secrets: &Secrets, msg: &Message<'_>, attempt_no: u32) -> Sent {
+    // The other kinds' futures are boxed: each delivery is a spawned task holding this future, and a plain
+    // webhook's task should not carry the size of an SMTP exchange.
     match hook.kind {
         DestinationKind::Webhook => send_webhook(out, hook, secrets, msg, attempt_no).await,
         DestinationKind::Slack | DestinationKind::Discord | DestinationKind::Teams => {
-            super::chat::send(out, hook, msg, attempt_no).await
+            Box::pin(super::chat::send(out, hook, msg, attempt_no)).await
         }
         DestinationKind::Email => match out.mailer {
-            Some(mailer) => mailer.send(hook, msg, attempt_no).await,
+            Some(mailer) => Box::pin(mailer.send(hook, msg, attempt_no)).await,
             None => failed(
                 new_attempt(attempt_no),
                 Instant::now(),
