@@ -240,7 +240,13 @@ pub async fn send(out: Outbound<'_>, hook: &Webhook, secrets: &Secrets, msg: &Me
 }
 
 /// A signed webhook: the envelope or the endpoint's body template, Standard Webhooks headers, custom headers.
-async fn send_webhook(out: Outbound<'_>, hook: &Webhook, secrets: &Secrets, msg: &Message<'_>, attempt_no: u32) -> Sent {
+async fn send_webhook(
+    out: Outbound<'_>,
+    hook: &Webhook,
+    secrets: &Secrets,
+    msg: &Message<'_>,
+    attempt_no: u32,
+) -> Sent {
     let (msg_id, envelope_json) = (msg.id, msg.envelope_json);
     let started = Instant::now();
     let now = chrono::Utc::now();

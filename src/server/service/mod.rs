@@ -19,9 +19,9 @@ use crate::server::auth::crypto::MasterKey;
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::config::{Config, DatabaseUrl};
 use crate::server::delivery::policy::Breaker;
+use crate::server::delivery::sender::Outbound;
 use crate::server::delivery::worker::{WorkerContext, WorkerSettings};
 use crate::server::store::Store;
-use crate::server::delivery::sender::Outbound;
 use std::sync::Arc;
 
 /// Everything a request handler needs, built once at start and shared.

@@ -7,8 +7,8 @@ use crate::model::webhook::is_reserved_header;
 use crate::model::webhook::limits;
 use crate::model::Paged;
 use crate::model::{
-    AppError, AppResult, ContentType, CreateWebhook, DestinationKind, RotateWebhookSecret, UpdateWebhook, Validator, Webhook, WebhookListQuery,
-    WebhookSecret,
+    AppError, AppResult, ContentType, CreateWebhook, DestinationKind, RotateWebhookSecret, UpdateWebhook, Validator,
+    Webhook, WebhookListQuery, WebhookSecret,
 };
 use crate::server::delivery::message;
 use crate::server::delivery::sign::SigningSecret;
@@ -108,11 +108,7 @@ impl Hub {
         use crate::model::destination::{platform_limits::MAX_RECIPIENTS, valid_email};
         if w.kind == DestinationKind::Email {
             v.check(!w.recipients.is_empty(), "recipients", "add at least one recipient");
-            v.check(
-                w.recipients.len() <= MAX_RECIPIENTS,
-                "recipients",
-                format!("at most {MAX_RECIPIENTS} recipients"),
-            );
+            v.check(w.recipients.len() <= MAX_RECIPIENTS, "recipients", format!("at most {MAX_RECIPIENTS} recipients"));
             for r in w.recipients.iter().filter(|r| !valid_email(r)) {
                 v.push("recipients", format!("{r:?} is not an email address"));
             }
