@@ -339,6 +339,13 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
             vec![],
             200,
         ),
+        (
+            "preview_destination",
+            Some(json!({"kind": "slack", "message": null, "event_type": "ticket.created"})),
+            vec![],
+            200,
+        ),
+        ("message_defaults", Some(json!({"event_type": "ticket.created"})), vec![], 200),
         ("home_tenant", None, vec![], 200),
         ("login", None, vec![("email", "nobody@x.test".into()), ("password", "wrong-password".into())], 401),
         ("logout", None, vec![], 200),
