@@ -65,8 +65,12 @@ for _ in $(seq 1 50); do curl -sf "http://$RECV/count" >/dev/null && break; slee
 received() { curl -sf "http://$RECV/count"; }
 declare -a EXT_ROWS
 raw=$(run_wrk "http://$RECV/raw" "Content-Type: application/json" -s "$WORK/publish.lua" | awk '{printf "%.0f", $1}')
-for endpoints in 1 10; do
-  DB="$WORK/ext-$endpoints.db"
+# Saturated (wrk as fast as it goes), then paced as a host app publishes (RATE events/s over the connections).
+for shape in "1 -" "10 -" "1 2000" "10 1000"; do
+  read -r endpoints pace <<<"$shape"
+  if [[ $pace == - ]]; then write_publish_body "$WORK/publish.lua"; how="wrk -c$CONNS for $DURATION"
+  else write_publish_body "$WORK/publish.lua" "$pace"; how="wrk -c$CONNS paced at $pace events/s for $DURATION"; fi
+  DB="$WORK/ext-$endpoints-$pace.db"
   env HUB_DATABASE_URL="sqlite://$DB" HUB_WORKER=true "$BIN" migrate >/dev/null
   T=$(HUB_DATABASE_URL="sqlite://$DB" "$BIN" tenant create --name External)
   K=$(HUB_DATABASE_URL="sqlite://$DB" "$BIN" key create --tenant "$T" --name publish --scopes events:write,webhooks:write \
@@ -83,7 +87,7 @@ for endpoints in 1 10; do
   for _ in $(seq 1 1200); do got=$(( $(received) - before )); [[ $got -ge $want ]] && break; sleep 0.1; done
   secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {print e - s}')
   rate=$(awk -v g="$got" -v t="$secs" 'BEGIN {printf "%.0f", g / t}')
-  EXT_ROWS+=("| sqlite | external: release binary with its worker, $endpoints endpoint(s) per event (default settings), wrk -c$CONNS for $DURATION | $(awk -v e="$events" -v d="${DURATION%s}" 'BEGIN {printf "%.0f", e / d}') events/s published, publish p50 $p50 ms, p99 **$p99 ms**; $got deliveries received $(printf '%.1f' "$secs") s after the start: $rate delivered/s ($(awk -v r="$rate" -v c="$raw" 'BEGIN {printf "%.0f", 100 * r / c}')% of the raw ceiling, $raw req/s) |")
+  EXT_ROWS+=("| sqlite | external: release binary with its worker, $endpoints endpoint(s) per event (default settings), $how | $(awk -v e="$events" -v d="${DURATION%s}" 'BEGIN {printf "%.0f", e / d}') events/s published, publish p50 $p50 ms, p99 **$p99 ms**; $got deliveries received $(printf '%.1f' "$secs") s after the start: $rate delivered/s ($(awk -v r="$rate" -v c="$raw" 'BEGIN {printf "%.0f", 100 * r / c}')% of the raw ceiling, $raw req/s) |")
   kill $PID; wait $PID 2>/dev/null || true
 done
 kill $RPID 2>/dev/null || true
