@@ -6,6 +6,7 @@
 //! site is refused by the router's cross-site check (`app::same_origin_only`).
 
 use super::auth::session;
+use super::html::escape;
 use super::service::portal::LinkRefused;
 use super::service::AppState;
 use axum::extract::{Path, State};
@@ -78,16 +79,4 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     );
     let headers = [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")];
     (status, headers, html).into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(super::escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
-    }
 }

@@ -10,6 +10,7 @@
 //! The pages are plain HTML without scripts. The router gives every page a CSP that allows only this origin's
 //! stylesheets, so their look comes from a small stylesheet served here ([`STYLESHEET`]), not inline styles.
 
+use super::html::escape;
 use super::service::unsubscribe::Unsubscription;
 use super::service::AppState;
 use axum::extract::{Path, State};
@@ -122,10 +123,6 @@ cursor:pointer}button:focus-visible{outline:3px solid #93c5fd;outline-offset:2px
 async fn stylesheet() -> Response {
     let headers = [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")];
     (StatusCode::OK, headers, CSS).into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 #[cfg(test)]

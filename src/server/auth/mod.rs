@@ -7,3 +7,4 @@ pub mod crypto;
 pub mod password;
 pub mod session;
 pub mod throttle;
+pub mod unsubscribe_link;

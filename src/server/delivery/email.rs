@@ -10,7 +10,8 @@ use super::message;
 use super::sender::{failed, new_attempt, Message, Rule, Sent};
 use crate::model::destination::{platform_limits, truncate_chars};
 use crate::model::{DeliveryAttempt, ErrorKind, RenderedMessage, Webhook};
-use crate::server::service::unsubscribe::{self, LinkKey};
+use crate::server::auth::unsubscribe_link::{self, LinkKey};
+use crate::server::html::escape;
 use futures::StreamExt;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -121,7 +122,7 @@ impl Mailer {
 
     /// One recipient's message, sent.
     async fn send_one(&self, hook: &Webhook, event_id: &str, m: &RenderedMessage, recipient: &str) -> Outcome {
-        let url = unsubscribe::link(&self.base_url, &self.links.token(&hook.id, recipient));
+        let url = unsubscribe_link::link(&self.base_url, &self.links.token(&hook.id, recipient));
         let parts = parts(m, &url);
         let message_id = message_id(&hook.id, event_id, recipient, &self.id_domain);
         let mut out = Outcome {
@@ -354,22 +355,6 @@ fn text_part(m: &RenderedMessage, unsubscribe_url: &str) -> String {
     // "-- " (with the space) is where mail clients see a signature begin.
     sections.push(format!("-- \n{}\nUnsubscribe: {unsubscribe_url}", m.footer));
     sections.join("\n\n")
-}
-
-/// Markup-free text: everything the event supplies goes through here before it is put in the HTML part.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Escaped, with its line breaks kept.
