@@ -21,10 +21,16 @@ pub enum Scope {
     KeysRead,
     #[serde(rename = "keys:write")]
     KeysWrite,
+    /// Reading the audit trail (`GET /audit`): its own scope, as it names people and their addresses.
+    #[serde(rename = "audit:read")]
+    AuditRead,
+    /// Changing the event-type catalog (shared by every tenant: only admin-wide keys may use it).
+    #[serde(rename = "event_types:write")]
+    EventTypesWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 10] = [
         Scope::EventsWrite,
         Scope::EventsRead,
         Scope::WebhooksRead,
@@ -33,6 +39,8 @@ impl Scope {
         Scope::DeliveriesWrite,
         Scope::KeysRead,
         Scope::KeysWrite,
+        Scope::AuditRead,
+        Scope::EventTypesWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +53,8 @@ impl Scope {
             Scope::DeliveriesWrite => "deliveries:write",
             Scope::KeysRead => "keys:read",
             Scope::KeysWrite => "keys:write",
+            Scope::AuditRead => "audit:read",
+            Scope::EventTypesWrite => "event_types:write",
         }
     }
 
@@ -99,17 +109,22 @@ pub enum RateTier {
     Free,
     Pro,
     Enterprise,
+    /// For a host app's backend: publishing bursts (a bulk import, a nightly sync) must not meet a 429 within a
+    /// second, as they would at 60 a minute. The default for producer keys (see [`RateTier::default_for`]).
+    Producer,
     Custom,
 }
 
 impl RateTier {
-    pub const ALL: [RateTier; 4] = [RateTier::Free, RateTier::Pro, RateTier::Enterprise, RateTier::Custom];
+    pub const ALL: [RateTier; 5] =
+        [RateTier::Free, RateTier::Pro, RateTier::Enterprise, RateTier::Producer, RateTier::Custom];
     /// (per minute, per hour)
     pub fn limits(self) -> Option<(u32, u32)> {
         match self {
             RateTier::Free => Some((60, 1_000)),
             RateTier::Pro => Some((300, 10_000)),
             RateTier::Enterprise => Some((1_000, 50_000)),
+            RateTier::Producer => Some((6_000, 300_000)),
             RateTier::Custom => None,
         }
     }
@@ -118,16 +133,43 @@ impl RateTier {
             RateTier::Free => "free",
             RateTier::Pro => "pro",
             RateTier::Enterprise => "enterprise",
+            RateTier::Producer => "producer",
             RateTier::Custom => "custom",
         }
     }
     pub fn parse(s: &str) -> Option<RateTier> {
         RateTier::ALL.into_iter().find(|x| x.as_str() == s)
     }
+    /// The tier a new key gets when none is given: producer keys (they publish events, or are admin-wide and
+    /// act for the host app) get [`RateTier::Producer`], every other key [`RateTier::Free`].
+    pub fn default_for(tenant_id: Option<&str>, scopes: &[Scope]) -> RateTier {
+        if tenant_id.is_none() || scopes.contains(&Scope::EventsWrite) {
+            RateTier::Producer
+        } else {
+            RateTier::Free
+        }
+    }
+    /// How people read the limits: "6,000 requests a minute and 300,000 an hour".
+    pub fn describe_limits(per_minute: u32, per_hour: u32) -> String {
+        format!("{} requests a minute and {} an hour", thousands(per_minute), thousands(per_hour))
+    }
     /// The preset these numbers correspond to, if any.
     pub fn of(per_minute: u32, per_hour: u32) -> RateTier {
         RateTier::ALL.into_iter().find(|t| t.limits() == Some((per_minute, per_hour))).unwrap_or(RateTier::Custom)
     }
+}
+
+/// 6000 → "6,000".
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub const MAX_RATE_PER_MINUTE: u32 = 6_000_000;
@@ -182,7 +224,8 @@ impl ApiKey {
     }
 }
 
-/// Input for a new key. Limits come from `tier`, or from the two numbers for `custom` (default: free).
+/// Input for a new key. Limits come from `tier`, or from the two numbers for `custom`. Without either: the
+/// `producer` tier for keys with `events:write` and admin-wide keys, `free` for the others.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreateApiKey {
@@ -289,9 +332,19 @@ mod tests {
             assert_eq!(Scope::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
         }
-        assert_eq!(Scope::read_only().len(), 4);
+        assert_eq!(Scope::read_only().len(), 5, "events, webhooks, deliveries, keys and audit");
         assert_eq!(RateTier::of(300, 10_000), RateTier::Pro);
         assert_eq!(RateTier::of(7, 8), RateTier::Custom);
+        assert_eq!(RateTier::of(6_000, 300_000), RateTier::Producer);
+    }
+
+    #[test]
+    fn producer_keys_default_to_the_producer_tier() {
+        assert_eq!(RateTier::default_for(Some("ten_1"), &[Scope::EventsWrite]), RateTier::Producer);
+        assert_eq!(RateTier::default_for(None, &[Scope::EventsRead]), RateTier::Producer);
+        assert_eq!(RateTier::default_for(Some("ten_1"), &[Scope::EventsRead, Scope::KeysWrite]), RateTier::Free);
+        assert_eq!(RateTier::describe_limits(6_000, 300_000), "6,000 requests a minute and 300,000 an hour");
+        assert_eq!(RateTier::describe_limits(60, 1_000), "60 requests a minute and 1,000 an hour");
     }
 
     #[test]

@@ -3,8 +3,11 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audit;
+pub mod browse;
 pub mod deliveries;
 pub mod events;
+pub mod key_usage;
 pub mod notices;
 pub mod portal;
 pub mod previews;
@@ -30,11 +33,13 @@ pub struct Hub {
     pub config: Config,
     pub master_key: MasterKey,
     pub throttle: LoginThrottle,
-    pub usage: api_keys::UsageTracker,
+    pub usage: key_usage::UsageTracker,
     pub key_cache: api_keys::KeyCache,
     pub routes: routing::RoutingIndex,
     pub catalog: events::CatalogCache,
     pub known_tenants: KnownTenants,
+    /// Suspended tenants as last read, for the API key check (`accounts::SuspendedTenants`).
+    pub suspended: accounts::SuspendedTenants,
     pub metrics: Arc<crate::server::delivery::metrics::Metrics>,
     /// Open live streams per session.
     pub streams: streams::StreamCounts,
@@ -125,6 +130,7 @@ impl Hub {
             routes: Default::default(),
             catalog: Default::default(),
             known_tenants: Default::default(),
+            suspended: Default::default(),
             metrics: Default::default(),
             streams: Default::default(),
             limiter: Default::default(),
@@ -313,8 +319,8 @@ impl Hub {
         target: &str,
         detail: &str,
     ) -> AppResult<()> {
-        self.store.insert_audit(actor.id(), tenant, action, Some(target), Some(detail)).await?;
-        Ok(())
+        let e = audit::Audited { tenant, action, target, detail, ..Default::default() };
+        self.audit_entry(actor, e).await
     }
 }
 

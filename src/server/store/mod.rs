@@ -13,6 +13,7 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod browse;
 mod checkpoint;
 mod connect;
 mod deliveries;
@@ -25,8 +26,9 @@ pub mod sql;
 pub mod testing;
 mod webhooks;
 
-pub use api_keys::StoredKey;
-pub use audit::AuditEntry;
+pub use accounts::{LinkPurpose, StoredUserLink, INVITED_PASSWORD};
+pub use api_keys::{StoredKey, UsageDelta};
+pub use audit::{AuditEntry, NewAudit};
 pub use maintenance::{Pruned, StatsRow, LATENCY_BOUNDS_MS};
 pub use queue::ids::delivery_id;
 pub use queue::{new_attempt_id, AttemptRecord, AutoDisabled, PublishOutcome, Streak};

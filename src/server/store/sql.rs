@@ -96,6 +96,20 @@ impl Conditions {
         self
     }
 
+    /// A condition of several parameters: each `?` in `sql` becomes the next placeholder, bound to the next of
+    /// `values` (an OR across columns, a keyset over two).
+    pub(crate) fn expr(&mut self, sql: &str, values: Vec<Arg<'static>>) -> &mut Self {
+        let mut parts = sql.split('?');
+        let mut text = parts.next().unwrap_or_default().to_string();
+        for (part, v) in parts.zip(values) {
+            self.args.push(v);
+            text.push_str(&self.dialect.param(self.before + self.args.len()));
+            text.push_str(part);
+        }
+        self.sql.push(text);
+        self
+    }
+
     /// A fixed condition without parameters.
     pub(crate) fn raw(&mut self, cond: &str) -> &mut Self {
         self.sql.push(cond.to_string());
