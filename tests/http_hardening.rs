@@ -132,6 +132,18 @@ fn https_requests_get_a_secure_host_prefixed_session_cookie_and_hsts() {
 }
 
 #[test]
+fn the_favicon_is_found_where_browsers_look_for_it() {
+    common::run(async {
+        let b = common::sqlite();
+        let base = common::serve(common::hub(&b).await).await;
+        let http = client();
+        let res = http.get(format!("{base}/favicon.ico")).send().await.unwrap();
+        assert_eq!(res.status(), 308, "not the 404 page");
+        assert_eq!(res.headers()["location"], "/favicon.svg");
+    });
+}
+
+#[test]
 fn every_response_carries_the_security_headers() {
     common::run(async {
         let b = common::sqlite();

@@ -47,6 +47,8 @@ pub fn router_with_readiness(hub: AppState, leptos_options: LeptosOptions, readi
     let health = Health { hub: hub.clone(), readiness };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        // Browsers and bookmarking tools ask for /favicon.ico whatever the page links; the icon is an SVG.
+        .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/favicon.svg") }))
         .route("/readyz", get(readyz).with_state(health))
         .route("/metrics", get(metrics_with_token).with_state(hub.clone()))
         .route("/api/ui/deliveries/stream", get(super::live::deliveries_stream).with_state(hub.clone()))

@@ -4,7 +4,7 @@
 use super::layout::use_tenant_id;
 use super::modal::{ConfirmDialog, DialogActions, EditDialog, Modal, RotateDialog};
 use super::style::*;
-use super::time::{absolute, end_of_day_ms, now_ms, relative};
+use super::time::{end_of_day_ms, now_ms, Ago};
 use super::toast::{on_success, toggled, use_toasts};
 use super::widgets::{CardTable, Column, EmptyState, TextField};
 use crate::model::{ApiKey, AppError, CreateApiKey, IssuedKey, KeyStatus, RateTier, Scope, UpdateApiKey};
@@ -217,7 +217,7 @@ fn key_row(k: ApiKey, now: i64, actions: RowActions) -> impl IntoView {
     let (label, class) = status_badge(status);
     let name = k.name.clone();
     let when = |t: Option<i64>, none: &'static str| match t {
-        Some(t) => view! { <time title=absolute(t)>{relative(t, now)}</time> }.into_any(),
+        Some(t) => view! { <Ago ms=t/> }.into_any(),
         None => view! { <span class="text-slate-500 dark:text-slate-400">{none}</span> }.into_any(),
     };
     let (k1, k2, k3, k4) = (k.clone(), k.clone(), k.clone(), k.clone());
@@ -266,10 +266,14 @@ fn RevealModal(open: RwSignal<bool>, revealed: RwSignal<Option<IssuedKey>>) -> i
         }
     });
     let copy = move |_| {
-        #[cfg(feature = "hydrate")]
+    let toasts = super::toast::use_toasts();
         if let Some(k) = revealed.get_untracked() {
-            let _ = window().navigator().clipboard().write_text(&k.secret);
-            copied.set(true);
+            super::copied(k.secret, move |ok| {
+                copied.set(ok);
+                if !ok {
+                    toasts.error("Could not copy: select the key and copy it by hand");
+                }
+            });
         }
     };
     view! {

@@ -7,7 +7,7 @@ use super::json::Body;
 use super::layout::use_tenant_id;
 use super::modal::Modal;
 use super::style::*;
-use super::time::{absolute, now_ms, relative};
+use super::time::{now_ms, Ago, At};
 use super::toast::{on_success, use_toasts};
 use super::widgets::{fixed_options, CardTable, Column, EmptyState};
 use crate::model::{
@@ -318,7 +318,6 @@ fn DeliveryTable(rows: Vec<Delivery>, names: HashMap<String, Webhook>, open: Cal
         Right("Response"),
         Right("Duration"),
     ];
-    let now = now_ms();
     view! {
         <CardTable columns=COLUMNS label="Deliveries">
                     {rows.into_iter().map(|d| {
@@ -328,7 +327,7 @@ fn DeliveryTable(rows: Vec<Delivery>, names: HashMap<String, Webhook>, open: Cal
                         view! {
                             <tr data-testid="delivery-row" data-delivery-id=d.id.clone() data-status=d.status.as_str() class="cursor-pointer hover:bg-slate-50 dark:hover:bg-slate-800/50"
                                 on:click=move |_| open.run(row_id.clone())>
-                                <td class="whitespace-nowrap px-4 py-2"><time title=absolute(d.created_at)>{relative(d.created_at, now)}</time></td>
+                                <td class="whitespace-nowrap px-4 py-2"><Ago ms=d.created_at/></td>
                                 <td class="px-4 py-2">
                                     <button type="button" class="font-mono text-xs font-medium text-indigo-700 hover:underline dark:text-indigo-300"
                                         aria-label=format!("Open delivery {} ({})", d.event_type, label)
@@ -434,8 +433,7 @@ fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Call
                     let last = attempts.last().cloned();
                     let copy = move |_| {
                         if let Some(a) = &last {
-                            super::copy_text(&curl_command(&url, &a.request_headers, &a.request_body));
-                            toasts.success("cURL command copied");
+                            super::copy_text(curl_command(&url, &a.request_headers, &a.request_body), toasts, "cURL command copied");
                         }
                     };
                     let did = d.id.clone();
@@ -446,9 +444,9 @@ fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Call
                                 <dt class="text-slate-600 dark:text-slate-400">"Status"</dt><dd><span class=class data-testid="detail-status">{label}</span></dd>
                                 <dt class="text-slate-600 dark:text-slate-400">"Delivery id"</dt><dd class="break-all font-mono text-xs">{d.id.clone()}</dd>
                                 <dt class="text-slate-600 dark:text-slate-400">"Event id"</dt><dd class="break-all font-mono text-xs">{d.event_id.clone()}</dd>
-                                <dt class="text-slate-600 dark:text-slate-400">"Created"</dt><dd>{absolute(d.created_at)}</dd>
+                                <dt class="text-slate-600 dark:text-slate-400">"Created"</dt><dd><At ms=d.created_at/></dd>
                                 {d.next_attempt_at.filter(|_| !final_state).map(|t| view! {
-                                    <dt class="text-slate-600 dark:text-slate-400">"Next attempt"</dt><dd><time title=absolute(t)>{relative(t, now_ms())}</time></dd>
+                                    <dt class="text-slate-600 dark:text-slate-400">"Next attempt"</dt><dd><Ago ms=t/></dd>
                                 })}
                             </dl>
                             <div class="flex flex-wrap gap-2">
@@ -498,11 +496,11 @@ fn AttemptView(a: DeliveryAttempt, open: bool) -> impl IntoView {
                     <span class="font-medium">{format!("Attempt {}", a.attempt)}</span>
                     <span class=badge(if ok { "green" } else { "red" })>{outcome}</span>
                     <span class="text-slate-600 dark:text-slate-400">{format!("{} ms", a.duration_ms)}</span>
-                    <time class="ml-auto text-xs text-slate-600 dark:text-slate-400" title=absolute(a.created_at)>{relative(a.created_at, now_ms())}</time>
+                    <span class="ml-auto text-xs text-slate-600 dark:text-slate-400"><Ago ms=a.created_at/></span>
                 </summary>
                 <div class="space-y-3 border-t border-slate-200 p-3 dark:border-slate-700">
                     {a.error.clone().map(|e| view! { <p class="text-sm text-rose-700 dark:text-rose-400">{format!("{}: {e}", a.error_kind.map(|k| k.as_str()).unwrap_or("error"))}</p> })}
-                    {a.next_retry_at.map(|t| view! { <p class="text-sm">"Next retry " <time title=absolute(t)>{relative(t, now_ms())}</time></p> })}
+                    {a.next_retry_at.map(|t| view! { <p class="text-sm">"Next retry " <Ago ms=t/></p> })}
                     <h4 class="text-xs font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300">"Request headers"</h4>
                     {headers(a.request_headers)}
                     <h4 class="text-xs font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300">"Request body"</h4>

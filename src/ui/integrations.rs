@@ -62,7 +62,8 @@ pub fn IntegrationsPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Integrations"/>
+        // The window title names the open tab, so browser history and tab strips tell them apart.
+        <Title text=move || format!("{} · Integrations", TABS[selected.get()].label)/>
         <div class="mx-auto max-w-6xl">
             <h1 class="text-2xl font-semibold">"Integrations"</h1>
             <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"Webhooks, API keys and delivery logs for this tenant."</p>

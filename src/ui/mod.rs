@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     toast::provide_toasts();
     // Marks the page once the WASM bundle has taken over (end-to-end tests wait for it).
+    time::provide_clock();
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
         if let Some(body) = document().body() {
@@ -97,12 +98,72 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Puts text on the clipboard (a user gesture is in progress; no-op on the server).
-pub fn copy_text(text: &str) {
+/// Puts text on the clipboard and toasts `done` once it is there, or an error saying to copy by hand.
+/// `navigator.clipboard` exists only in secure contexts (https, or localhost), and the hub is often opened on a
+/// plain-http address; there the selection of a hidden textarea is copied with `execCommand("copy")` instead.
+pub fn copy_text(text: String, toasts: toast::Toasts, done: &'static str) {
+    copied(text, move |ok| {
+        if ok {
+            toasts.success(done);
+        } else {
+            toasts.error("Could not copy: select the text and copy it by hand");
+        }
+    });
+}
+
+/// Copies `text` (a user gesture is in progress) and calls `then` with whether it worked; never on the server.
+pub fn copied(text: String, then: impl FnOnce(bool) + 'static) {
     #[cfg(feature = "hydrate")]
-    let _ = window().navigator().clipboard().write_text(text);
+    {
+        use wasm_bindgen::{closure::Closure, JsValue};
+        let nav = window().navigator();
+        let has_api = js_sys::Reflect::get(&nav, &JsValue::from_str("clipboard")).is_ok_and(|c| !c.is_undefined());
+        if !has_api {
+            then(copy_by_selection(&text));
+            return;
+        }
+        let then = std::rc::Rc::new(std::cell::RefCell::new(Some(then)));
+        let (ok_then, err_then) = (then.clone(), then);
+        let ok = Closure::once(move |_: JsValue| {
+            if let Some(f) = ok_then.borrow_mut().take() {
+                f(true)
+            }
+        });
+        // A refused permission (or an unfocused document) rejects the promise: try the selection instead.
+        let fallback = text.clone();
+        let err = Closure::once(move |_: JsValue| {
+            if let Some(f) = err_then.borrow_mut().take() {
+                f(copy_by_selection(&fallback))
+            }
+        });
+        let _ = nav.clipboard().write_text(&text).then2(&ok, &err);
+        ok.forget();
+        err.forget();
+    }
     #[cfg(not(feature = "hydrate"))]
-    let _ = text;
+    {
+        let _ = text;
+        then(false);
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn copy_by_selection(text: &str) -> bool {
+    use wasm_bindgen::JsCast;
+    let doc = document();
+    let Some(body) = doc.body() else { return false };
+    let Ok(area) = doc.create_element("textarea") else { return false };
+    let area: web_sys::HtmlTextAreaElement = area.unchecked_into();
+    area.set_value(text);
+    let _ = area.set_attribute("readonly", "");
+    let _ = area.set_attribute("aria-hidden", "true");
+    let _ = area.set_attribute("style", "position:fixed;top:0;left:0;opacity:0");
+    let _ = body.append_child(&area);
+    let _ = area.focus();
+    area.select();
+    let ok = doc.unchecked_ref::<web_sys::HtmlDocument>().exec_command("copy").unwrap_or(false);
+    area.remove();
+    ok
 }
 
 /// Sets the HTTP status of the page being rendered on the server (no-op in the browser).

@@ -3,7 +3,7 @@
 
 use super::modal::{DialogActions, Modal};
 use super::style::*;
-use super::time::absolute;
+use super::time::At;
 use super::toast::{on_success, use_toasts};
 use super::widgets::fixed_options;
 use crate::model::{NewPortalLink, Role, ShellContext};
@@ -45,9 +45,9 @@ pub fn PortalLinkButton() -> impl IntoView {
                     <label for="portal-url" class=format!("{LABEL} mt-4")>"Link"</label>
                     <div class="flex gap-2">
                         <input id="portal-url" readonly=true class=format!("{INPUT_CLASS} font-mono text-xs") prop:value=l.url.clone()/>
-                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| { super::copy_text(&url); toasts.success("Portal link copied"); }>"Copy"</button>
+                        <button type="button" class=SECONDARY_BUTTON on:click=move |_| { super::copy_text(url.clone(), toasts, "Portal link copied"); }>"Copy"</button>
                     </div>
-                    <p class="mt-1 text-xs text-slate-600 dark:text-slate-400">{format!("Shown only now: copy it. Expires {}.", absolute(l.link.expires_at))}</p>
+                    <p class="mt-1 text-xs text-slate-600 dark:text-slate-400">"Shown only now: copy it. Expires " <At ms=l.link.expires_at/> "."</p>
                 }
             })}
             <DialogActions dismiss="Close" on_dismiss=move |_| open.set(false) label="Create link"

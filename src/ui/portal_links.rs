@@ -2,7 +2,7 @@
 //! was last used, and a Revoke button (the link stops opening and the sessions it opened end).
 
 use super::style::*;
-use super::time::{absolute, now_ms, relative};
+use super::time::{now_ms, Ago, At};
 use super::toast::{on_success, use_toasts};
 use crate::model::PortalLink;
 use crate::server_fns::portal::{list_portal_links, revoke_portal_link};
@@ -44,8 +44,7 @@ pub fn PortalLinkList(#[prop(into)] tenant_id: String, version: RwSignal<u32>) -
                                 let by = l.created_by_email.clone().unwrap_or_else(|| l.created_by.clone());
                                 let id = l.id.clone();
                                 let active = state == "Active";
-                                let expiry = if active { format!("Expires {}", relative(l.expires_at, now)) } else { format!("Expiry {}", absolute(l.expires_at)) };
-                                view! {
+                                                                view! {
                                     <li class="flex items-start justify-between gap-3 py-3" data-testid="portal-link-row">
                                         <div class="min-w-0 text-sm">
                                             <p class="flex items-center gap-2 font-medium">
@@ -53,11 +52,11 @@ pub fn PortalLinkList(#[prop(into)] tenant_id: String, version: RwSignal<u32>) -
                                                 <span class=badge(tone)>{state}</span>
                                             </p>
                                             <p class="text-xs text-slate-600 dark:text-slate-400">
-                                                {format!("Created by {by} {}", relative(l.created_at, now))}
+                                                {format!("Created by {by} ")}<Ago ms=l.created_at/>
                                             </p>
-                                            <p class="text-xs text-slate-600 dark:text-slate-400" title=absolute(l.expires_at)>
-                                                {expiry}
-                                                {l.last_used_at.map(|u| format!(" · last used {}", relative(u, now)))}
+                                            <p class="text-xs text-slate-600 dark:text-slate-400">
+                                                {if active { view! { "Expires " <Ago ms=l.expires_at/> }.into_any() } else { view! { "Expiry " <At ms=l.expires_at/> }.into_any() }}
+                                                {l.last_used_at.map(|u| view! { " · last used " <Ago ms=u/> })}
                                             </p>
                                         </div>
                                         {active.then(|| view! {

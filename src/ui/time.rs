@@ -1,4 +1,8 @@
-//! Relative times ("3 minutes ago") with the absolute UTC time for hover titles.
+//! Times as people read them: relative ("3 minutes ago", refreshed while the page is open) with the absolute time
+//! in the browser's own time zone on hover, inside `<time datetime>` so assistive tech and copy-paste get the
+//! exact instant.
+
+use leptos::prelude::*;
 
 /// Now in unix milliseconds, on the server and in the browser.
 pub fn now_ms() -> i64 {
@@ -61,6 +65,114 @@ pub fn absolute(ms: i64) -> String {
     }
 }
 
+/// The page's clock: `now` ticks every 30 s in the browser so relative times stay true on a page left open, and
+/// `local` turns on once the WASM has taken over. The server knows no reader's time zone, so it renders UTC and
+/// the browser switches each time to local after hydration (the same text on both sides until then).
+#[derive(Clone, Copy)]
+pub struct Clock {
+    now: RwSignal<i64>,
+    local: RwSignal<bool>,
+}
+
+/// How often relative times are recomputed in the browser.
+#[cfg(feature = "hydrate")]
+const TICK_SECONDS: u64 = 30;
+
+pub fn provide_clock() {
+    let clock = Clock { now: RwSignal::new(now_ms()), local: RwSignal::new(false) };
+    provide_context(clock);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        clock.local.set(true);
+        clock.now.set(now_ms());
+        let _ = set_interval_with_handle(move || clock.now.set(now_ms()), std::time::Duration::from_secs(TICK_SECONDS));
+    });
+}
+
+fn clock() -> Clock {
+    use_context::<Clock>().unwrap_or(Clock { now: RwSignal::new(now_ms()), local: RwSignal::new(false) })
+}
+
+/// The current time as the page's clock has it (reactive: re-read on every tick).
+pub fn ticking_now() -> i64 {
+    clock().now.get()
+}
+
+/// `<time>` showing how long ago (or until) `ms`, with the local absolute time on hover.
+#[component]
+pub fn Ago(ms: i64) -> impl IntoView {
+    let c = clock();
+    view! { <time datetime=iso(ms) title=move || stamp(ms, c.local.get())>{move || relative(ms, c.now.get())}</time> }
+}
+
+/// `<time>` showing the absolute time of `ms` in the reader's time zone.
+#[component]
+pub fn At(ms: i64) -> impl IntoView {
+    let c = clock();
+    view! { <time datetime=iso(ms)>{move || stamp(ms, c.local.get())}</time> }
+}
+
+/// The absolute time in the reader's time zone once the browser runs (`local`), UTC before.
+pub fn stamp(ms: i64, local: bool) -> String {
+    if local {
+        local_absolute(ms)
+    } else {
+        absolute(ms)
+    }
+}
+
+/// RFC 3339 in UTC (`2026-11-24T06:20:00Z`), the `datetime` attribute's form; the same on both sides.
+pub fn iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `2026-11-24 07:20 GMT+1` in the browser's time zone (UTC on the server, which has no reader).
+fn local_absolute(ms: i64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let d = js_sys::Date::new(&(ms as f64).into());
+        if d.get_time().is_nan() {
+            return String::new();
+        }
+        // getTimezoneOffset is minutes *behind* UTC: Berlin in winter gives -60.
+        let offset = -(d.get_timezone_offset() as i64);
+        let zone = match (offset / 60, (offset % 60).abs()) {
+            (0, 0) => "UTC".to_string(),
+            (h, 0) => format!("GMT{h:+}"),
+            (h, m) => format!("GMT{}{}:{m:02}", if offset < 0 { "-" } else { "+" }, h.abs()),
+        };
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} {zone}",
+            d.get_full_year(),
+            d.get_month() + 1,
+            d.get_date(),
+            d.get_hours(),
+            d.get_minutes()
+        )
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        absolute(ms)
+    }
+}
+
 /// The last second of `date` (`YYYY-MM-DD`, as a date input gives it) in UTC, as unix milliseconds.
 pub fn end_of_day_ms(date: &str) -> Option<i64> {
     let well_formed = date.len() == 10
@@ -92,6 +204,10 @@ mod tests {
         assert_eq!(relative(now - 3 * 3_600_000, now), "3 hours ago");
         assert_eq!(relative(now + 30 * 86_400_000, now), "in 30 days");
         assert_eq!(absolute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso(1_800_000_000_000), "2027-01-15T08:00:00Z");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso(-1), "1969-12-31T23:59:59Z");
         assert_eq!(end_of_day_ms("1970-01-02"), Some(86_400_000 + 86_399_000));
         assert_eq!(end_of_day_ms("1970-1-2"), None);
         assert_eq!(end_of_day_ms("2026-02-30"), None);

@@ -518,8 +518,7 @@ fn SecretField(id: String) -> impl IntoView {
     let value = move || secret.value().get().and_then(|r| r.ok()).map(|s| s.secret);
     let copy = move |_| {
         if let Some(s) = value() {
-            super::copy_text(&s);
-            toasts.success("Signing secret copied");
+            super::copy_text(s, toasts, "Signing secret copied");
         }
     };
     view! {

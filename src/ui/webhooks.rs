@@ -10,7 +10,7 @@ use super::menu::ActionsMenu;
 use super::modal::{ConfirmDialog, EditDialog, Modal, RotateDialog};
 use super::style::*;
 use super::test_fire::TestFireDialog;
-use super::time::{absolute, now_ms, relative};
+use super::time::Ago;
 use super::toast::{on_success, toggled, use_toasts};
 use super::webhook_form::WebhookForm;
 use super::widgets::EmptyState;
@@ -168,7 +168,6 @@ pub fn WebhooksPanel() -> impl IntoView {
                     </EmptyState>
                 }.into_any(),
                 Ok(list) => {
-                    let now = now_ms();
                     let et = event_type.get();
                     let list: Vec<Webhook> = list.into_iter().filter(|w| et.is_empty() || crate::model::filter::subscribed(&w.events, &et)).collect();
                     if list.is_empty() {
@@ -176,7 +175,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                     }
                     view! {
                         <ul class="mt-6 grid gap-3 lg:grid-cols-2" aria-label="Webhook endpoints">
-                            {list.into_iter().map(|w| view! { <WebhookCard w=w now=now actions=actions sparks=sparks/> }).collect_view()}
+                            {list.into_iter().map(|w| view! { <WebhookCard w=w actions=actions sparks=sparks/> }).collect_view()}
                         </ul>
                     }.into_any()
                 }
@@ -264,7 +263,7 @@ fn StatsCards(hooks: Hooks) -> impl IntoView {
 }
 
 #[component]
-fn WebhookCard(w: Webhook, now: i64, actions: CardActions, sparks: Sparks) -> impl IntoView {
+fn WebhookCard(w: Webhook, actions: CardActions, sparks: Sparks) -> impl IntoView {
     let id = w.id.clone();
     let spark =
         move || sparks.get().and_then(|r| r.ok()).and_then(|l| l.into_iter().find(|(w, _)| *w == id)).map(|(_, s)| s);
@@ -326,7 +325,7 @@ fn WebhookCard(w: Webhook, now: i64, actions: CardActions, sparks: Sparks) -> im
                 <span>
                     "Last triggered: "
                     {match w.last_triggered_at {
-                        Some(t) => view! { <time title=absolute(t)>{relative(t, now)}</time> }.into_any(),
+                        Some(t) => view! { <Ago ms=t/> }.into_any(),
                         None => view! { <span>"never"</span> }.into_any(),
                     }}
                     {format!(" · {} delivered · {} failed", w.total_delivered, w.total_failed)}
