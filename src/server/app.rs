@@ -52,6 +52,8 @@ pub fn router_with_readiness(hub: AppState, leptos_options: LeptosOptions, readi
         .route("/readyz", get(readyz).with_state(health))
         .route("/metrics", get(metrics_with_token).with_state(hub.clone()))
         .route("/api/ui/deliveries/stream", get(super::live::deliveries_stream).with_state(hub.clone()))
+        .route("/api/ui/deliveries/export", get(super::export::deliveries_export).with_state(hub.clone()))
+        .route("/api/ui/audit.csv", get(super::export::audit_csv).with_state(hub.clone()))
         .route("/portal/{token}", get(super::portal::show).post(super::portal::open).with_state(hub.clone()))
         .merge(super::unsubscribe::router(hub.clone()))
         .merge(super::rest::router(hub.clone()))
@@ -71,6 +73,7 @@ pub fn router_with_readiness(hub: AppState, leptos_options: LeptosOptions, readi
         // the bundle (already compressed), the live stream (text/event-stream) and bodies under 32 bytes.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(move |req, next| same_origin_only(origin.clone(), req, next)))
+        .layer(axum::middleware::from_fn_with_state(hub.clone(), audit_address))
         .layer(axum::middleware::from_fn(move |req, next| security_headers(config.clone(), req, next)))
 }
 
@@ -101,6 +104,16 @@ async fn same_origin_only(origin: std::sync::Arc<str>, req: Request, next: Next)
         }
     }
     next.run(req).await
+}
+
+/// Every request runs with its client's address known to the audit trail (`service::audit`), whichever way it
+/// reaches the service: server function, REST call or export.
+async fn audit_address(State(hub): State<AppState>, req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let peer = peer.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let ip = super::client_ip::client_ip(peer, xff, &hub.config.trusted_proxies).to_string();
+    super::service::audit::with_client_ip(ip, next.run(req)).await
 }
 
 /// `/metrics` on the main address: only with `Authorization: Bearer <HUB_METRICS_TOKEN>`, and not at all

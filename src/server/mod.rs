@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod config;
 pub mod delivery;
+pub mod export;
 pub mod html;
 pub mod live;
 pub mod portal;

@@ -2,15 +2,54 @@
 //! No business rule lives here; it would then exist only for the UI and not for the REST API.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod deliveries;
+pub mod devtools;
+pub mod event_types;
+pub mod events;
+pub mod people;
 pub mod portal;
 pub mod shell;
 pub mod tools;
 pub mod webhooks;
 
+/// The server functions a viewer may call: they change nothing. Every other one is refused to a viewer
+/// with 403 before its body runs (`ctx::refuse_viewer_writes`), so a function added without a line here is
+/// closed to viewers, never open. Add a function here only if it writes nothing (revealing a secret counts
+/// as a write: it is audited and needs write scopes on REST).
+pub const READ_ONLY: &[&str] = &[
+    // The shell and the tenant's pages.
+    "get_shell_context",
+    "home_tenant",
+    "list_keys",
+    "key_usage",
+    "tenant_key_usage",
+    "list_webhooks",
+    "webhook_page",
+    "list_deliveries",
+    "get_delivery",
+    "load_delivery_stats",
+    "load_sparklines",
+    "list_event_types",
+    "list_audit",
+    "search_events",
+    "event_detail",
+    // Computed on the spot from what is sent, nothing stored.
+    "preview_routing",
+    "check_signature",
+    "render_template_preview",
+    "preview_destination",
+    "message_defaults",
+    // A viewer's own account: their sessions, their password (self-service, not the tenant's data).
+    "own_sessions",
+    "change_own_password",
+    "end_other_sessions",
+];
+
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx {
+    use super::READ_ONLY;
     use crate::model::{AppError, AppResult, Role, User};
     use crate::server::auth::session;
     use crate::server::service::AppState;
@@ -29,6 +68,12 @@ pub(crate) mod ctx {
         let parts = parts()?;
         let header = parts.headers.get(http::header::COOKIE)?.to_str().ok()?;
         session::token_from(header, session::Https::of(&parts.extensions)).map(str::to_string)
+    }
+
+    /// The browser's user agent, for the sessions list.
+    pub fn user_agent() -> Option<String> {
+        let parts = parts()?;
+        parts.headers.get(http::header::USER_AGENT)?.to_str().ok().map(str::to_string)
     }
 
     /// Whether this request came over https (decided by the router, `session::Https`): cookies follow it.
@@ -51,10 +96,38 @@ pub(crate) mod ctx {
         hub.session_user(session_token().as_deref()).await
     }
 
-    /// The signed-in user (401 without a session).
+    /// The server function a request calls, by its endpoint name (`/api/<name>`); None while a page renders on
+    /// the server, which calls its resources' functions directly within the page's own request.
+    fn called_function(parts: &http::request::Parts) -> Option<&str> {
+        parts.uri.path().strip_prefix("/api/")
+    }
+
+    /// Deny by default: a viewer may call only the [`READ_ONLY`] functions. A page rendered on the server (a
+    /// GET of a page, not of `/api/`) only reads: it calls the functions of its resources, never an action.
+    fn refuse_viewer_writes(user: &User) -> AppResult<()> {
+        if user.role != Role::Viewer {
+            return Ok(());
+        }
+        let parts = parts();
+        let allowed = match parts.as_ref() {
+            Some(p) => match called_function(p) {
+                Some(name) => READ_ONLY.contains(&name),
+                None => p.method == http::Method::GET || p.method == http::Method::HEAD,
+            },
+            None => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("Viewers can look but not change anything: ask a manager of this tenant."))
+        }
+    }
+
+    /// The signed-in user (401 without a session); a viewer only for [`READ_ONLY`] functions (403 otherwise).
     async fn signed_in() -> AppResult<(AppState, User)> {
         let hub = hub()?;
         let user = current_user(&hub).await?;
+        refuse_viewer_writes(&user)?;
         Ok((hub, user))
     }
 
@@ -69,8 +142,9 @@ pub(crate) mod ctx {
     /// tenant's pages acts as that tenant's user, so an id from another tenant is a 404 there too.
     async fn signed_in_for(tenant_id: &str) -> AppResult<(AppState, User)> {
         let (hub, user) = allowed_in(tenant_id).await?;
-        // A portal session stays one (it is refused API keys and users); anyone else acts as a tenant user.
-        let role = if user.role == Role::Portal { Role::Portal } else { Role::Tenant };
+        // A portal session stays one (it is refused API keys and users), a viewer stays read-only; anyone else
+        // acts as a tenant user.
+        let role = if matches!(user.role, Role::Portal | Role::Viewer) { user.role } else { Role::Tenant };
         let confined = User { role, tenant_id: Some(tenant_id.to_string()), ..user };
         Ok((hub, confined))
     }

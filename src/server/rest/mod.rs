@@ -3,6 +3,8 @@
 //! Every route is listed once in [`ROUTES`] with the scope it needs; the scope guard looks the matched route
 //! up there, so a route missing from the table is refused (deny by default), and the scope tests walk the table.
 
+mod audit;
+mod browse;
 mod deliveries;
 pub mod error;
 mod events;
@@ -41,6 +43,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route("DELETE", "/keys/{id}", Some(Scope::KeysWrite)),
     route("POST", "/keys/{id}/rotate", Some(Scope::KeysWrite)),
     route("POST", "/keys/{id}/revoke", Some(Scope::KeysWrite)),
+    route("GET", "/keys/{id}/usage", Some(Scope::KeysRead)),
     route("GET", "/webhooks", Some(Scope::WebhooksRead)),
     route("POST", "/webhooks", Some(Scope::WebhooksWrite)),
     route("GET", "/webhooks/{id}", Some(Scope::WebhooksRead)),
@@ -56,12 +59,20 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/events", Some(Scope::EventsRead)),
     route("GET", "/events/{id}", Some(Scope::EventsRead)),
     route("GET", "/event-types", Some(Scope::EventsRead)),
+    // The catalog is shared by every tenant: besides the scope, only admin-wide keys may write it (403).
+    route("POST", "/event-types", Some(Scope::EventTypesWrite)),
+    route("PATCH", "/event-types/{name}", Some(Scope::EventTypesWrite)),
+    route("POST", "/event-types/{name}/archive", Some(Scope::EventTypesWrite)),
+    route("POST", "/event-types/{name}/unarchive", Some(Scope::EventTypesWrite)),
     route("GET", "/deliveries", Some(Scope::DeliveriesRead)),
     route("GET", "/deliveries/{id}", Some(Scope::DeliveriesRead)),
     route("POST", "/deliveries/{id}/replay", Some(Scope::DeliveriesWrite)),
     route("POST", "/webhooks/{id}/recover", Some(Scope::DeliveriesWrite)),
     route("POST", "/webhooks/{id}/test", Some(Scope::WebhooksWrite)),
     route("GET", "/stats/deliveries", Some(Scope::DeliveriesRead)),
+    // New deliveries of an existing event: the scope of replaying one (rest/browse.rs).
+    route("POST", "/events/{id}/resend", Some(Scope::DeliveriesWrite)),
+    route("GET", "/audit", Some(Scope::AuditRead)),
 ];
 
 pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
@@ -71,6 +82,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
         .route("/keys/{id}", get(keys::get_one).patch(keys::update).delete(keys::delete))
         .route("/keys/{id}/rotate", post(keys::rotate))
         .route("/keys/{id}/revoke", post(keys::revoke))
+        .route("/keys/{id}/usage", get(keys::usage))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", get(webhooks::get_one).patch(webhooks::update).delete(webhooks::delete))
         .route("/webhooks/{id}/secret", get(webhooks::secret))
@@ -79,13 +91,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
         .route("/events", get(events::list).post(events::publish))
         .route("/events/batch", post(events::publish_batch))
         .route("/events/{id}", get(events::get_one))
-        .route("/event-types", get(events::event_types))
+        .route("/event-types", get(events::event_types).post(events::create_event_type))
+        .route("/event-types/{name}", axum::routing::patch(events::update_event_type))
+        .route("/event-types/{name}/archive", post(events::archive_event_type))
+        .route("/event-types/{name}/unarchive", post(events::unarchive_event_type))
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::get_one))
         .route("/deliveries/{id}/replay", post(deliveries::replay))
         .route("/webhooks/{id}/recover", post(deliveries::recover))
         .route("/webhooks/{id}/test", post(deliveries::test_fire))
         .route("/stats/deliveries", get(deliveries::stats))
+        .route("/events/{id}/resend", post(browse::resend))
+        .route("/audit", get(audit::list))
         .route_layer(from_fn(scope_guard))
         .layer(from_fn_with_state(hub.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(error::MAX_BODY_BYTES))
@@ -133,6 +150,7 @@ async fn authenticate(State(hub): State<AppState>, mut req: Request, next: Next)
         req.extensions_mut().insert(key);
         next.run(req).await
     } else {
+        hub.usage.record(&key.id, ip, crate::server::service::key_usage::KeyOutcome::RateLimited);
         let detail = serde_json::json!({
             "setting": "the key's requests per minute and per hour",
             "key": {"id": key.id, "name": key.name},

@@ -65,6 +65,10 @@ pub const DOCS: &[Doc] = &[
     ),
     doc("POST", "/keys/{id}/revoke", "Revoke an API key", 200, Answer::One("ApiKey")),
     Doc {
+        query: Some(q::<UsageQuery>),
+        ..doc("GET", "/keys/{id}/usage", "An API key's requests per UTC day", 200, Answer::One("KeyUsage"))
+    },
+    Doc {
         query: Some(q::<WebhookListQuery>),
         ..doc("GET", "/webhooks", "List webhook endpoints", 200, Answer::Page("Webhook"))
     },
@@ -100,7 +104,35 @@ pub const DOCS: &[Doc] = &[
     ),
     Doc { query: Some(q::<EventListQuery>), ..doc("GET", "/events", "List events", 200, Answer::Page("Event")) },
     doc("GET", "/events/{id}", "One event with its deliveries", 200, Answer::One("EventWithDeliveries")),
-    doc("GET", "/event-types", "The event-type catalog", 200, Answer::All("EventType")),
+    doc(
+        "GET",
+        "/event-types",
+        "The event-type catalog (with the tenant's unregistered types)",
+        200,
+        Answer::All("EventType"),
+    ),
+    with_body(
+        doc("POST", "/event-types", "Register an event type (admin-wide keys only)", 201, Answer::One("EventType")),
+        "CreateEventType",
+    ),
+    with_body(
+        doc(
+            "PATCH",
+            "/event-types/{name}",
+            "Change an event type (admin-wide keys only)",
+            200,
+            Answer::One("EventType"),
+        ),
+        "UpdateEventType",
+    ),
+    doc(
+        "POST",
+        "/event-types/{name}/archive",
+        "Archive an event type: publishing it is refused",
+        200,
+        Answer::One("EventType"),
+    ),
+    doc("POST", "/event-types/{name}/unarchive", "Unarchive an event type", 200, Answer::One("EventType")),
     Doc {
         query: Some(q::<DeliveryListQuery>),
         ..doc("GET", "/deliveries", "The delivery log", 200, Answer::Page("Delivery"))
@@ -131,6 +163,20 @@ pub const DOCS: &[Doc] = &[
         query: Some(q::<StatsQuery>),
         ..doc("GET", "/stats/deliveries", "Delivery statistics", 200, Answer::One("DeliveryStats"))
     },
+    with_body(
+        doc(
+            "POST",
+            "/events/{id}/resend",
+            "Send an event again: to every endpoint subscribed now, or to `endpoint_id` (empty body: all)",
+            202,
+            Answer::One("Resent"),
+        ),
+        "ResendRequest",
+    ),
+    Doc {
+        query: Some(q::<AuditQuery>),
+        ..doc("GET", "/audit", "The audit trail, newest first", 200, Answer::Page("AuditEntry"))
+    },
 ];
 
 /// `POST /events/batch` body.
@@ -156,6 +202,9 @@ pub struct ErrorBody {
         CreateApiKey,
         UpdateApiKey,
         RotateApiKey,
+        KeyUsage,
+        UsageDay,
+        UsageWindow,
         Webhook,
         DestinationKind,
         MessageTemplate,
@@ -172,12 +221,17 @@ pub struct ErrorBody {
         Event,
         EventWithDeliveries,
         EventType,
+        CreateEventType,
+        UpdateEventType,
         Delivery,
         DeliveryDetail,
         RecoverRequest,
         TestFire,
         TestFireResult,
         DeliveryStats,
+        Resent,
+        ResendRequest,
+        AuditEntry,
         ErrorBody
     ))
 )]
@@ -244,10 +298,11 @@ fn operation(route: &RouteSpec, d: &Doc) -> utoipa::openapi::path::Operation {
         .operation_id(Some(format!("{}{}", d.method.to_lowercase(), d.path.replace(['/', '{', '}', '-'], "_"))))
         .responses(responses.build())
         .security(SecurityRequirement::new("bearer", Vec::<String>::new()));
-    if d.path.contains("{id}") {
+    // Every `{…}` segment is a required string: `{id}`, and an event type's `{name}`.
+    for name in d.path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))) {
         op = op.parameter(
             ParameterBuilder::new()
-                .name("id")
+                .name(name)
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String))),

@@ -1,6 +1,8 @@
 //! API keys: issue (plaintext shown once), verify per request, scope, rotate with grace, revoke, and count
 //! usage in batches so a request never costs a database write.
 
+use super::audit::Audited;
+use super::key_usage::KeyOutcome;
 use super::{Actor, Hub};
 use crate::model::{
     ApiKey, AppError, AppResult, CreateApiKey, ErrorCode, FieldError, IssuedKey, KeyListQuery, RateTier, RotateApiKey,
@@ -12,26 +14,6 @@ use crate::server::store::{new_id, now_ms, StoredKey};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-
-/// Usage counts collected in memory and written every few seconds (and at shutdown).
-#[derive(Default)]
-pub struct UsageTracker {
-    pending: Mutex<HashMap<String, (i64, i64)>>,
-}
-
-impl UsageTracker {
-    pub fn record(&self, key_record_id: &str) {
-        let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let e = map.entry(key_record_id.to_string()).or_insert((0, 0));
-        e.0 += 1;
-        e.1 = now_ms();
-    }
-
-    fn take(&self) -> Vec<(String, i64, i64)> {
-        let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        map.drain().map(|(id, (n, at))| (id, n, at)).collect()
-    }
-}
 
 /// Verified key records kept for [`KEY_CACHE_TTL`], so a request usually costs no database read. Any change
 /// to a key made through this instance clears the cache at once; other instances sharing a PostgreSQL database
@@ -60,18 +42,20 @@ impl KeyCache {
     }
 }
 
+/// The limits asked for; with neither a tier nor numbers, those of `default` (see [`RateTier::default_for`]).
 fn validate_limits(
     v: &mut Validator,
     tier: Option<RateTier>,
     per_min: Option<u32>,
     per_hour: Option<u32>,
+    default: RateTier,
 ) -> (u32, u32) {
     let (m, h) = match tier.and_then(RateTier::limits) {
         Some(l) => l,
         None if tier == Some(RateTier::Custom) || per_min.is_some() || per_hour.is_some() => {
             (per_min.unwrap_or(60), per_hour.unwrap_or(1_000))
         }
-        None => RateTier::Free.limits().unwrap_or((60, 1_000)),
+        None => default.limits().unwrap_or((60, 1_000)),
     };
     v.check(
         (1..=MAX_RATE_PER_MINUTE).contains(&m),
@@ -196,8 +180,9 @@ impl Hub {
         validate_text(&mut v, &input.name, &input.description);
         validate_scopes(&mut v, &actor, &input.scopes);
         let ips = validate_ips(&mut v, &input.allowed_ips);
+        let default = RateTier::default_for(tenant_id.as_deref(), &input.scopes);
         let (per_min, per_hour) =
-            validate_limits(&mut v, input.tier, input.rate_limit_per_minute, input.rate_limit_per_hour);
+            validate_limits(&mut v, input.tier, input.rate_limit_per_minute, input.rate_limit_per_hour, default);
         let now = now_ms();
         v.check(input.expires_at.is_none_or(|e| e > now), "expires_at", "must be in the future");
         v.finish()?;
@@ -277,6 +262,8 @@ impl Hub {
                 patch.tier,
                 patch.rate_limit_per_minute.or(Some(key.rate_limit_per_minute)),
                 patch.rate_limit_per_hour.or(Some(key.rate_limit_per_hour)),
+                // Never used: the key's own numbers stand in for those not given.
+                key.rate_tier(),
             );
             (key.rate_limit_per_minute, key.rate_limit_per_hour) = (m, h);
         }
@@ -294,7 +281,15 @@ impl Hub {
         key.updated_at = now_ms();
         self.store.update_api_key(&key).await?;
         self.key_cache.clear();
-        self.audit(&actor, key.tenant_id.as_deref(), "api_key.updated", &key.id, &key.name).await?;
+        let audited = Audited {
+            tenant: key.tenant_id.as_deref(),
+            action: "api_key.updated",
+            target: &key.id,
+            name: Some(&key.name),
+            detail: &key.name,
+            ..Default::default()
+        };
+        self.audit_update(&actor, audited, &before, &key).await?;
         Ok(key)
     }
 
@@ -369,6 +364,7 @@ impl Hub {
             crate::model::KeyStatus::Disabled => return Err(AppError::forbidden("API key is disabled")),
             crate::model::KeyStatus::Active => {}
         }
+        self.refuse_suspended(key.tenant_id.as_deref()).await?;
         if !key.allowed_ips.is_empty() {
             // Stored entries that no longer parse must not shrink the list to nothing, which admits everyone:
             // the key is refused until its allowlist is set again.
@@ -383,29 +379,14 @@ impl Hub {
                 }
             };
             if !cidr::ip_allowed(&nets, client_ip) {
+                self.usage.record(&key.id, client_ip, KeyOutcome::IpRefused);
                 return Err(AppError::new(
                     ErrorCode::Forbidden,
                     format!("client IP {client_ip} is not allowed for this API key"),
                 ));
             }
         }
-        self.usage.record(&key.id);
+        self.usage.record(&key.id, client_ip, KeyOutcome::Verified);
         Ok(key)
-    }
-
-    /// Writes the batched usage counters.
-    pub async fn flush_key_usage(&self) -> AppResult<()> {
-        let batch = self.usage.take();
-        if let Err(e) = self.store.add_api_key_usage(&batch).await {
-            // Put them back so the next flush retries.
-            let mut map = self.usage.pending.lock().unwrap_or_else(|p| p.into_inner());
-            for (id, n, at) in batch {
-                let entry = map.entry(id).or_insert((0, 0));
-                entry.0 += n;
-                entry.1 = entry.1.max(at);
-            }
-            return Err(e.into());
-        }
-        Ok(())
     }
 }

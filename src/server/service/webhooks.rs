@@ -1,6 +1,7 @@
 //! Webhook endpoints: validation (ranges, SSRF, headers, filters, templates), CRUD, secrets sealed at rest with
 //! rotation. Used by the REST API and the UI alike.
 
+use super::audit::Audited;
 use super::{Actor, Hub};
 use crate::model::filter::{validate_event_pattern, validate_filter, FilterOp};
 use crate::model::webhook::is_reserved_header;
@@ -242,14 +243,31 @@ impl Hub {
 
     pub async fn list_webhooks(&self, actor: Actor<'_>, q: WebhookListQuery) -> AppResult<Vec<Webhook>> {
         let tenant = self.list_tenant(&actor, q.tenant_id.as_deref())?;
-        let limit = i64::from(q.page_limit());
-        let list = self.store.list_webhooks(tenant.as_deref(), &q, limit).await?;
-        let et = q.event_type.as_deref().filter(|t| !t.is_empty());
-        Ok(list
-            .into_iter()
-            .filter(|w| et.is_none_or(|t| crate::model::filter::subscribed(&w.events, t)))
-            .map(Webhook::masked)
-            .collect())
+        if q.status.as_deref().is_some_and(|s| !s.is_empty() && s != "active" && s != "disabled") {
+            return Err(AppError::field("status", "must be `active` or `disabled`"));
+        }
+        let limit = q.page_limit() as usize;
+        // Subscriptions are patterns (`ticket.*`), matched here rather than in SQL, so a page is filled from
+        // as many store pages as it takes: a short page must mean the list has ended, never a silent cut.
+        let et = q.event_type.clone().filter(|t| !t.trim().is_empty());
+        let mut q = q;
+        let mut out = Vec::new();
+        loop {
+            let batch = self.store.list_webhooks(tenant.as_deref(), &q, limit as i64).await?;
+            let more = batch.len() == limit;
+            q.cursor = batch.last().map(|w| w.id.clone());
+            out.extend(
+                batch
+                    .into_iter()
+                    .filter(|w| et.as_deref().is_none_or(|t| crate::model::filter::subscribed(&w.events, t.trim())))
+                    .map(Webhook::masked),
+            );
+            if !more || out.len() >= limit {
+                break;
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
     }
 
     /// Another tenant's endpoint is a 404, as if it did not exist. Header values are masked.
@@ -265,6 +283,7 @@ impl Hub {
 
     pub async fn update_webhook(&self, actor: Actor<'_>, id: &str, p: UpdateWebhook) -> AppResult<Webhook> {
         let mut w = self.stored_webhook(&actor, id).await?;
+        let was = w.clone().masked();
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(x) = p.$f.clone() { w.$f = x; } )* };
         }
@@ -303,7 +322,9 @@ impl Hub {
             Some(false) => "webhook.disabled",
             None => "webhook.updated",
         };
-        self.audit(&actor, Some(&w.tenant_id), action, &w.id, &w.url).await?;
+        let (tenant, name) = (Some(w.tenant_id.as_str()), Some(w.name.as_str()));
+        let audited = Audited { tenant, action, target: &w.id, name, detail: &w.url, ..Default::default() };
+        self.audit_update(&actor, audited, &was, &w.clone().masked()).await?;
         self.invalidate(&w.tenant_id);
         if p.is_active == Some(true) && self.store.resume_paused(Some(&w.id)).await? > 0 {
             self.deliveries_changed(&[w.tenant_id.as_str()], true);
