@@ -5,6 +5,22 @@ use super::{DeliveryListQuery, EventListQuery, WebhookListQuery};
 /// The most rows one page returns.
 pub const PAGE_MAX: u32 = 500;
 
+/// One page of a keyset-paged list, as the REST API answers it and the UI's "Load more" reads it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    /// The last id of this page when it is full (there may be more), to pass back as `cursor`.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A full page means there may be more, and its last id is the next cursor.
+    pub fn of(data: Vec<T>, limit: usize, id: impl Fn(&T) -> &str) -> Page<T> {
+        let next_cursor = if data.len() == limit { data.last().map(|x| id(x).to_string()) } else { None };
+        Page { data, next_cursor }
+    }
+}
+
 /// A list query with an optional page size.
 pub trait Paged {
     /// Rows returned when the query asks for no particular number.

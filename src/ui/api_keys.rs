@@ -146,6 +146,7 @@ pub fn ApiKeysPanel() -> impl IntoView {
                 Ok(list) => view! { <KeyTable keys=list actions=actions/> }.into_any(),
             })}
         </Transition>
+        <super::usage::UsageSection/>
 
         <Modal open=form.open id="key-form" wide=true title=Signal::derive(move || if form.editing.get().is_some() { "Edit API key".to_string() } else { "New API key".to_string() })>
             {move || {

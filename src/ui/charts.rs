@@ -2,7 +2,7 @@
 //! and a success-rate sparkline for endpoint cards. Pure functions of the stats, so they render on the server.
 
 use super::time::absolute;
-use crate::model::{DeliveryStats, StatsBucket};
+use crate::model::{DeliveryStats, KeyUsage, StatsBucket};
 use leptos::prelude::*;
 
 const W: f64 = 600.0;
@@ -41,17 +41,11 @@ fn ms_label(ms: f64) -> String {
 
 #[component]
 pub fn OutcomeChart(stats: DeliveryStats) -> impl IntoView {
-    let n = stats.buckets.len().max(1) as f64;
     let max = nice_max(stats.buckets.iter().map(|b| outcome_values(b).iter().sum::<i64>()).max().unwrap_or(0) as f64);
-    let bw = (W - PAD_L) / n;
-    let plot_h = H - PAD_B;
-    let bars = stats
+    let columns = stats
         .buckets
         .iter()
-        .enumerate()
-        .flat_map(|(i, b)| {
-            let x = PAD_L + i as f64 * bw + bw * 0.15;
-            let mut y = plot_h;
+        .map(|b| {
             let title = format!(
                 "{}: {} success, {} dead letter, {} retrying, {} pending",
                 absolute(b.start),
@@ -60,22 +54,11 @@ pub fn OutcomeChart(stats: DeliveryStats) -> impl IntoView {
                 b.counts.retrying,
                 b.counts.pending
             );
-            outcome_values(b)
-                .into_iter()
-                .zip(OUTCOMES)
-                .filter(|(v, _)| *v > 0)
-                .map(|(v, (_, fill))| {
-                    let h = v as f64 / max * plot_h;
-                    y -= h;
-                    view! {
-                        <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{:.1}", bw * 0.7) height=format!("{h:.1}") class=fill>
-                            <title>{title.clone()}</title>
-                        </rect>
-                    }
-                })
-                .collect::<Vec<_>>()
+            let values = outcome_values(b);
+            (title, OUTCOMES.iter().zip(values).map(|((_, fill), v)| (v, *fill)).collect())
         })
-        .collect_view();
+        .collect();
+    let bars = stacked_bars(columns, max);
     let total: i64 = stats.counts.total();
     view! {
         <figure class="min-w-0">
@@ -84,14 +67,7 @@ pub fn OutcomeChart(stats: DeliveryStats) -> impl IntoView {
                 <Axis max=max label=|v| format!("{v:.0}")/>
                 {bars}
             </svg>
-            <ul class="mt-1 flex flex-wrap gap-3 text-xs text-slate-600 dark:text-slate-300">
-                {OUTCOMES.into_iter().map(|(name, fill)| view! {
-                    <li class="flex items-center gap-1">
-                        <svg class="h-2.5 w-2.5" viewBox="0 0 10 10" aria-hidden="true"><rect width="10" height="10" rx="2" class=fill/></svg>
-                        {name}
-                    </li>
-                }).collect_view()}
-            </ul>
+            <Legend series=&OUTCOMES/>
         </figure>
     }
 }
@@ -133,6 +109,106 @@ pub fn LatencyChart(stats: DeliveryStats) -> impl IntoView {
             </ul>
         </figure>
     }
+}
+
+/// One stacked bar per column, left to right: each column is its tooltip and its (value, fill class) segments
+/// from the bottom up, scaled to `max`.
+fn stacked_bars(columns: Vec<(String, Vec<(i64, &'static str)>)>, max: f64) -> impl IntoView {
+    let bw = (W - PAD_L) / columns.len().max(1) as f64;
+    let plot_h = H - PAD_B;
+    columns
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, (title, segments))| {
+            let x = PAD_L + i as f64 * bw + bw * 0.15;
+            let mut y = plot_h;
+            segments
+                .into_iter()
+                .filter(|(v, _)| *v > 0)
+                .map(|(v, fill)| {
+                    let h = v as f64 / max * plot_h;
+                    y -= h;
+                    view! {
+                        <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{:.1}", bw * 0.7) height=format!("{h:.1}") class=fill>
+                            <title>{title.clone()}</title>
+                        </rect>
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect_view()
+}
+
+/// The colour key under a stacked chart.
+#[component]
+fn Legend(series: &'static [(&'static str, &'static str)]) -> impl IntoView {
+    view! {
+        <ul class="mt-1 flex flex-wrap gap-3 text-xs text-slate-600 dark:text-slate-300">
+            {series.iter().map(|(name, fill)| view! {
+                <li class="flex items-center gap-1">
+                    <svg class="h-2.5 w-2.5" viewBox="0 0 10 10" aria-hidden="true"><rect width="10" height="10" rx="2" class=*fill/></svg>
+                    {*name}
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// API key requests per day, split into accepted and the two kinds of refusal.
+const USAGE_SERIES: [(&str, &str); 3] =
+    [("Accepted", "fill-indigo-500"), ("Rate limited", "fill-amber-400"), ("IP refused", "fill-rose-500")];
+
+#[component]
+pub fn UsageChart(usage: KeyUsage, #[prop(into)] caption: String) -> impl IntoView {
+    let max = nice_max(usage.days.iter().map(|d| d.requests).max().unwrap_or(0) as f64);
+    let columns = usage
+        .days
+        .iter()
+        .map(|d| {
+            let title = format!(
+                "{}: {} requests, {} rate limited, {} refused by the IP allowlist",
+                day_label(d.day),
+                d.requests,
+                d.rate_limited,
+                d.ip_refused
+            );
+            let values = [d.accepted(), d.rate_limited, d.ip_refused];
+            (title, USAGE_SERIES.iter().zip(values).map(|((_, fill), v)| (v, *fill)).collect())
+        })
+        .collect();
+    let t = usage.total;
+    let label = format!(
+        "{caption} over {}: {} requests, {} rate limited, {} refused by the IP allowlist",
+        usage.window.label(),
+        t.requests,
+        t.rate_limited,
+        t.ip_refused
+    );
+    view! {
+        <figure class="min-w-0" data-testid="usage-chart">
+            <figcaption class="mb-1 text-sm font-medium">{caption}</figcaption>
+            <svg viewBox=format!("0 0 {W} {H}") class="h-40 w-full" role="img" aria-label=label>
+                <Axis max=max label=|v| format!("{v:.0}")/>
+                {stacked_bars(columns, max)}
+            </svg>
+            <Legend series=&USAGE_SERIES/>
+        </figure>
+    }
+}
+
+/// A UTC day as `YYYY-MM-DD` (usage is counted per UTC day, so it is labelled in UTC, not local time).
+pub fn day_label(day_ms: i64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm): no date library in the browser bundle for one label.
+    let z = day_ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// Horizontal grid lines at 0, ½ and the maximum, labelled on the left.
@@ -182,5 +258,8 @@ mod tests {
         assert_eq!(nice_max(120.0), 200.0);
         assert_eq!(nice_max(4_800.0), 5_000.0);
         assert_eq!(ms_label(1_500.0), "1.5 s");
+        assert_eq!(day_label(0), "1970-01-01");
+        assert_eq!(day_label(20_454 * 86_400_000), "2026-01-01");
+        assert_eq!(day_label(11_016 * 86_400_000), "2000-02-29");
     }
 }

@@ -20,6 +20,7 @@ pub mod theme;
 pub mod time;
 pub mod toast;
 pub mod tools;
+pub mod usage;
 pub mod webhook_form;
 pub mod webhooks;
 pub mod widgets;

@@ -2,7 +2,9 @@
 
 use super::error::{optional_json, ApiId, ApiJson, ApiQuery, ApiResult};
 use super::Call;
-use crate::model::{ApiKey, CreateApiKey, IssuedKey, KeyListQuery, RotateApiKey, UpdateApiKey, WhoAmI};
+use crate::model::{
+    ApiKey, CreateApiKey, IssuedKey, KeyListQuery, KeyUsage, RotateApiKey, UpdateApiKey, UsageQuery, WhoAmI,
+};
 use crate::server::store::now_ms;
 use axum::http::StatusCode;
 use axum::Json;
@@ -41,4 +43,9 @@ pub async fn rotate(call: Call, ApiId(id): ApiId, body: axum::body::Bytes) -> Ap
 
 pub async fn revoke(call: Call, ApiId(id): ApiId) -> ApiResult<Json<ApiKey>> {
     Ok(Json(call.hub.revoke_api_key(call.actor(), &id).await?))
+}
+
+/// `GET /keys/{id}/usage?window=7d|30d|90d`: requests per day and the refusals among them.
+pub async fn usage(call: Call, ApiId(id): ApiId, ApiQuery(q): ApiQuery<UsageQuery>) -> ApiResult<Json<KeyUsage>> {
+    Ok(Json(call.hub.key_usage(call.actor(), &id, q.window).await?))
 }

@@ -5,6 +5,19 @@ use crate::model::{ApiKey, KeyListQuery, Scope};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+/// A key's usage since the last flush (see `service/key_usage.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct UsageDelta {
+    /// The key's record id.
+    pub key: String,
+    /// Verified requests, added to the key's counter.
+    pub used: i64,
+    pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
+    /// (UTC day number, requests, rate_limited, ip_refused).
+    pub days: Vec<(i64, i64, i64, i64)>,
+}
+
 /// A key with the hashes needed to verify a presented secret (never leaves the server).
 #[derive(Debug, Clone)]
 pub struct StoredKey {
@@ -168,24 +181,82 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
-    /// Applies batched usage counters in one transaction.
-    pub async fn add_api_key_usage(&self, usage: &[(String, i64, i64)]) -> DbResult<()> {
+    /// Applies batched usage counters in one transaction: each key's counter, last use and address, and its
+    /// daily rollups. The rollup row takes its tenant from the key, so a key deleted meanwhile adds nothing.
+    pub async fn add_api_key_usage(&self, usage: &[UsageDelta]) -> DbResult<()> {
         if usage.is_empty() {
             return Ok(());
         }
         let mut tx = self.write.begin().await?;
-        for (id, count, last_used) in usage {
-            sqlx::query(
-                "UPDATE api_keys SET usage_count = usage_count + $2, last_used_at = CASE \
-                 WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END WHERE id = $1",
-            )
-            .bind(id)
-            .bind(*count)
-            .bind(*last_used)
-            .execute(&mut *tx)
-            .await?;
+        for u in usage {
+            if let Some(last_used) = u.last_used_at {
+                sqlx::query(
+                    "UPDATE api_keys SET usage_count = usage_count + $2, \
+                     last_used_ip = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 THEN $4 ELSE last_used_ip END, \
+                     last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END \
+                     WHERE id = $1",
+                )
+                .bind(&u.key)
+                .bind(u.used)
+                .bind(last_used)
+                .bind(u.last_used_ip.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (day, requests, rate_limited, ip_refused) in &u.days {
+                sqlx::query(
+                    "INSERT INTO api_key_usage_daily (key_id, tenant_id, day, requests, rate_limited, ip_refused) \
+                     SELECT id, tenant_id, $2, $3, $4, $5 FROM api_keys WHERE id = $1 \
+                     ON CONFLICT (key_id, day) DO UPDATE SET \
+                     requests = api_key_usage_daily.requests + excluded.requests, \
+                     rate_limited = api_key_usage_daily.rate_limited + excluded.rate_limited, \
+                     ip_refused = api_key_usage_daily.ip_refused + excluded.ip_refused",
+                )
+                .bind(&u.key)
+                .bind(*day)
+                .bind(*requests)
+                .bind(*rate_limited)
+                .bind(*ip_refused)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await
+    }
+
+    /// Usage per UTC day in `[first, last]` (day numbers): one key's, or summed over a tenant's keys (both
+    /// None: every key). Rows are `(day, requests, rate_limited, ip_refused)`, days without use absent.
+    pub async fn key_usage_days(
+        &self,
+        key: Option<&str>,
+        tenant: Option<&str>,
+        first: i64,
+        last: i64,
+    ) -> DbResult<Vec<(i64, i64, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT day, CAST(SUM(requests) AS BIGINT) AS requests, CAST(SUM(rate_limited) AS BIGINT) AS rate_limited, \
+             CAST(SUM(ip_refused) AS BIGINT) AS ip_refused FROM api_key_usage_daily \
+             WHERE ($1 IS NULL OR key_id = $1) AND ($2 IS NULL OR tenant_id = $2) AND day >= $3 AND day <= $4 \
+             GROUP BY day ORDER BY day",
+        )
+        .bind(key.map(str::to_string))
+        .bind(tenant.map(str::to_string))
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((r.try_get("day")?, r.try_get("requests")?, r.try_get("rate_limited")?, r.try_get("ip_refused")?))
+            })
+            .collect()
+    }
+
+    /// The client address of the key's last accepted request.
+    pub async fn api_key_last_used_ip(&self, id: &str) -> DbResult<Option<String>> {
+        let row =
+            sqlx::query("SELECT last_used_ip FROM api_keys WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        Ok(row.map(|r| r.try_get("last_used_ip")).transpose()?.flatten())
     }
 
     /// Live keys whose expiry falls in `(now, before]` and has not been noticed yet (see

@@ -170,8 +170,11 @@ impl Store {
         q: &WebhookListQuery,
         limit: i64,
     ) -> DbResult<Vec<Webhook>> {
-        let search =
-            q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("%{}%", s.to_lowercase()));
+        // `%` and `_` typed into the search box are literal characters, not wildcards.
+        let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+            let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let active = match q.status.as_deref() {
             Some("active") => Some(1i64),
             Some("disabled") => Some(0),
@@ -179,7 +182,8 @@ impl Store {
         };
         let rows = sqlx::query(&format!(
             "SELECT {COLS} FROM webhooks WHERE deleted_at IS NULL AND ($1 IS NULL OR tenant_id = $1) \
-             AND ($2 IS NULL OR LOWER(name) LIKE $2 OR LOWER(url) LIKE $2) AND ($3 IS NULL OR is_active = $3) \
+             AND ($2 IS NULL OR LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(url) LIKE $2 ESCAPE '\\') \
+             AND ($3 IS NULL OR is_active = $3) \
              AND ($4 IS NULL OR id > $4) ORDER BY id LIMIT $5"
         ))
         .bind(tenant.map(str::to_string))
