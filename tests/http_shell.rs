@@ -329,6 +329,21 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
             403,
         ),
         ("get_shell_context", None, vec![("tenant_id", g.to_string())], 403),
+        ("event_catalog", Some(json!({"tenant_id": g})), vec![], 403),
+        ("get_event_type_settings", Some(json!({"tenant_id": g})), vec![], 403),
+        (
+            "set_event_type_settings",
+            Some(json!({"settings": {"tenant_id": g, "accept_unregistered_types": true}})),
+            vec![],
+            403,
+        ),
+        // Only admins switch it, even for the user's own tenant.
+        (
+            "set_event_type_settings",
+            Some(json!({"settings": {"tenant_id": a, "accept_unregistered_types": true}})),
+            vec![],
+            403,
+        ),
         ("create_portal_link", Some(json!({"tenant_id": g, "input": {"expires_in_seconds": 60}})), vec![], 403),
         ("create_portal_link", Some(json!({"tenant_id": a, "input": {"expires_in_seconds": 60}})), vec![], 403),
         ("list_portal_links", Some(json!({"tenant_id": g})), vec![], 403),

@@ -10,11 +10,60 @@ pub struct EventType {
     pub category: String,
     pub description: String,
     pub example: Value,
-    /// JSON Schema (type/properties/required/enum/items) the `data` must satisfy.
+    /// JSON Schema (any draft from 4 to 2020-12; references only inside the schema) the `data` must satisfy.
     pub schema: Option<Value>,
     pub archived: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Not in the catalog: published by a tenant that accepts unregistered types, and shown so it can be
+    /// registered (given a category, a description, a schema). Only that tenant and admins see it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unregistered: bool,
+    /// When an unregistered type was first published (unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen_at: Option<i64>,
+}
+
+/// `POST /api/v1/event-types`: a new catalog entry (or the registration of an unregistered one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateEventType {
+    /// Lowercase letters, digits and `_` between dots, e.g. `crm.deal_won`; `hub.` names are the hub's own.
+    pub name: String,
+    pub category: String,
+    #[serde(default)]
+    pub description: String,
+    /// What test-fire and template previews send as `data`; must satisfy the schema. Default `{}`.
+    #[serde(default)]
+    pub example: Option<Value>,
+    /// JSON Schema for `data` (references only inside the schema: `#/$defs/…`).
+    #[serde(default)]
+    pub schema: Option<Value>,
+}
+
+/// `PATCH /api/v1/event-types/{name}`: absent fields stay as they are; `"schema": null` removes the schema.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEventType {
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub example: Option<Value>,
+    #[serde(default, with = "super::api_key::double_option")]
+    pub schema: Option<Option<Value>>,
+}
+
+/// A tenant's catalog settings (the Event types tab; `set_event_type_settings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTypeSettings {
+    pub tenant_id: String,
+    /// Publishing a type that is not in the catalog is accepted (and the type recorded as unregistered)
+    /// instead of refused with 422.
+    pub accept_unregistered_types: bool,
 }
 
 /// `POST /api/v1/events` and the in-process `publish`.

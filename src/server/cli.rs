@@ -120,14 +120,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .iter()
                 .map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope {s:?}; known: {}", scope_names())))
                 .collect::<Result<Vec<_>, _>>()?;
-            let tier =
-                RateTier::parse(&tier).ok_or_else(|| format!("unknown tier {tier:?}; use free, pro or enterprise"))?;
+            let tier = tier
+                .map(|t| {
+                    RateTier::parse(&t)
+                        .filter(|t| *t != RateTier::Custom)
+                        .ok_or_else(|| format!("unknown tier {t:?}; use free, pro, enterprise or producer"))
+                })
+                .transpose()?;
             let custom = per_minute.is_some() || per_hour.is_some();
             let input = CreateApiKey {
                 name,
                 tenant_id: tenant,
                 scopes,
-                tier: Some(if custom { RateTier::Custom } else { tier }),
+                // No tier: the service picks the default for the key's kind (producer keys: `producer`).
+                tier: if custom { Some(RateTier::Custom) } else { tier },
                 rate_limit_per_minute: per_minute,
                 rate_limit_per_hour: per_hour,
                 ..Default::default()
@@ -137,6 +143,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 None => e.to_string(),
             })?;
             println!("{}", issued.secret);
+            // On stderr: scripts take the key from stdout (`KEY=$(integration-hub key create …)`).
+            let k = &issued.key;
+            eprintln!(
+                "rate limits: {} (tier {})",
+                RateTier::describe_limits(k.rate_limit_per_minute, k.rate_limit_per_hour),
+                k.rate_tier().as_str()
+            );
             Ok(())
         }
     };

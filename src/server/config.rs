@@ -73,9 +73,10 @@ pub enum KeyCommand {
         /// Comma-separated, e.g. events:write,webhooks:read
         #[arg(long, value_delimiter = ',')]
         scopes: Vec<String>,
-        /// free, pro, enterprise (ignored when --per-minute/--per-hour are given)
-        #[arg(long, default_value = "free")]
-        tier: String,
+        /// free, pro, enterprise, producer (ignored when --per-minute/--per-hour are given). Default: producer
+        /// (6,000/min, 300,000/h) for keys with events:write and admin-wide keys, free (60/min) for the others.
+        #[arg(long)]
+        tier: Option<String>,
         /// Custom limit per minute.
         #[arg(long)]
         per_minute: Option<u32>,
@@ -205,6 +206,10 @@ pub struct ServeArgs {
     /// Portal links of one tenant that may be open (not revoked, not expired) at once. 0 = no limit.
     #[arg(long, env = "HUB_MAX_PORTAL_LINKS_PER_TENANT", default_value_t = 100)]
     pub max_portal_links_per_tenant: u32,
+    /// Unregistered event types one tenant may have recorded (when it accepts them): each is a catalog row a
+    /// producer makes just by publishing a new name. Past it, a new unknown type is refused with 422. 0 = no limit.
+    #[arg(long, env = "HUB_MAX_UNREGISTERED_TYPES_PER_TENANT", default_value_t = 1000)]
+    pub max_unregistered_types_per_tenant: u32,
     /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers 503 so a load balancer
     /// stops sending new requests while everything is still served.
     #[arg(long, env = "HUB_DRAIN_SECONDS", default_value_t = 0)]

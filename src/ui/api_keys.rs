@@ -27,6 +27,7 @@ fn tier_label(t: RateTier) -> &'static str {
         RateTier::Free => "Free — 60/min, 1,000/h",
         RateTier::Pro => "Pro — 300/min, 10,000/h",
         RateTier::Enterprise => "Enterprise — 1,000/min, 50,000/h",
+        RateTier::Producer => "Producer (backends) — 6,000/min, 300,000/h",
         RateTier::Custom => "Custom",
     }
 }

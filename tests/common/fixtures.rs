@@ -110,6 +110,8 @@ pub async fn add_event_type(hub: &AppState, name: &str, description: &str, examp
         archived: false,
         created_at: 0,
         updated_at: 0,
+        unregistered: false,
+        first_seen_at: None,
     };
     hub.save_event_type(Actor::System, ty).await.unwrap();
 }

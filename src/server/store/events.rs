@@ -18,6 +18,8 @@ fn event_type_from(r: &AnyRow) -> DbResult<EventType> {
         archived: r.try_get::<i64, _>("archived")? != 0,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        unregistered: false,
+        first_seen_at: None,
     })
 }
 
@@ -64,25 +66,97 @@ impl Store {
         row.as_ref().map(event_type_from).transpose()
     }
 
-    /// Inserts or replaces one catalog entry (admin edits).
-    pub async fn upsert_event_type(&self, t: &EventType) -> DbResult<()> {
-        sqlx::query(
+    /// Inserts or replaces one catalog entry (admin edits); with `only_new`, an existing entry is left alone and
+    /// the answer is false. A registered name is no longer anyone's unregistered type: those rows go in the same
+    /// transaction.
+    pub async fn save_event_type(&self, t: &EventType, only_new: bool) -> DbResult<bool> {
+        let on_conflict = if only_new {
+            "DO NOTHING"
+        } else {
+            "DO UPDATE SET category = excluded.category, description = excluded.description, \
+             example = excluded.example, schema = excluded.schema, archived = excluded.archived, \
+             updated_at = excluded.updated_at"
+        };
+        let sql = format!(
             "INSERT INTO event_types (name, category, description, example, schema, archived, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO UPDATE SET category = excluded.category, \
-             description = excluded.description, example = excluded.example, schema = excluded.schema, \
-             archived = excluded.archived, updated_at = excluded.updated_at",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) {on_conflict}"
+        );
+        let mut tx = self.write.begin().await?;
+        let written = sqlx::query(&sql)
+            .bind(&t.name)
+            .bind(&t.category)
+            .bind(&t.description)
+            .bind(t.example.to_string())
+            .bind(t.schema.as_ref().map(|s| s.to_string()))
+            .bind(i64::from(t.archived))
+            .bind(t.created_at)
+            .bind(t.updated_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if written {
+            sqlx::query("DELETE FROM unregistered_event_types WHERE name = $1").bind(&t.name).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Whether the tenant accepts event types that are not in the catalog (None: no such tenant).
+    pub async fn accepts_unregistered_types(&self, tenant: &str) -> DbResult<Option<bool>> {
+        let row = sqlx::query("SELECT accept_unregistered_types FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| r.try_get::<i64, _>(0).map(|v| v != 0)).transpose()
+    }
+
+    /// False when there is no such tenant.
+    pub async fn set_accept_unregistered_types(&self, tenant: &str, on: bool) -> DbResult<bool> {
+        let done = sqlx::query("UPDATE tenants SET accept_unregistered_types = $1 WHERE id = $2")
+            .bind(i64::from(on))
+            .bind(tenant)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records a type the tenant published without it being in the catalog, unless it is already recorded
+    /// or the tenant has `max` of them already (0: no limit). False when refused for the limit.
+    pub async fn record_unregistered_type(&self, tenant: &str, name: &str, now: i64, max: u32) -> DbResult<bool> {
+        // One statement, so concurrent publishes of new names cannot pass the limit together by much.
+        let done = sqlx::query(
+            "INSERT INTO unregistered_event_types (tenant_id, name, first_seen_at) \
+             SELECT $1, $2, $3 WHERE $4 = 0 OR (SELECT COUNT(*) FROM unregistered_event_types WHERE tenant_id = $1) < $4 \
+             ON CONFLICT (tenant_id, name) DO NOTHING",
         )
-        .bind(&t.name)
-        .bind(&t.category)
-        .bind(&t.description)
-        .bind(t.example.to_string())
-        .bind(t.schema.as_ref().map(|s| s.to_string()))
-        .bind(i64::from(t.archived))
-        .bind(t.created_at)
-        .bind(t.updated_at)
+        .bind(tenant)
+        .bind(name)
+        .bind(now)
+        .bind(i64::from(max))
         .execute(&self.write)
         .await?;
-        Ok(())
+        if done.rows_affected() > 0 {
+            return Ok(true);
+        }
+        let known = sqlx::query("SELECT 1 FROM unregistered_event_types WHERE tenant_id = $1 AND name = $2")
+            .bind(tenant)
+            .bind(name)
+            .fetch_optional(&self.write)
+            .await?;
+        Ok(known.is_some())
+    }
+
+    /// Unregistered types (name, first seen) of one tenant, or of every tenant (the earliest sighting per name).
+    pub async fn list_unregistered_types(&self, tenant: Option<&str>) -> DbResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT name, MIN(first_seen_at) AS first_seen_at FROM unregistered_event_types \
+             WHERE ($1 IS NULL OR tenant_id = $1) GROUP BY name ORDER BY name",
+        )
+        .bind(tenant.map(str::to_string))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("first_seen_at")?))).collect()
     }
 
     pub async fn get_event(&self, id: &str, tenant: Option<&str>) -> DbResult<Option<Event>> {
