@@ -228,6 +228,7 @@ struct TwoTenants {
     g_key: ApiKey,
     g_hook: Webhook,
     g_delivery: String,
+    g_event: String,
 }
 
 async fn two_tenants(b: &Backend) -> TwoTenants {
@@ -251,6 +252,7 @@ async fn two_tenants(b: &Backend) -> TwoTenants {
     let publish = PublishEvent { data: example.unwrap().example, ..ticket_event(&globex) };
     let g_event = hub.publish(Actor::System, publish).await.unwrap();
     let g_delivery = hub.get_event(Actor::System, &g_event.id).await.unwrap().deliveries.remove(0).id;
+    let g_event = g_event.id;
     hub.create_user(Actor::System, "root@hub.test", "admin-password-1", Role::Admin, None).await.unwrap();
     let (_, admin_token) = hub.login("root@hub.test", "admin-password-1", "127.0.0.1").await.unwrap();
     let base = common::serve(hub.clone()).await;
@@ -265,6 +267,7 @@ async fn two_tenants(b: &Backend) -> TwoTenants {
         g_key,
         g_hook,
         g_delivery,
+        g_event,
     }
 }
 
@@ -320,6 +323,15 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
         ("reveal_webhook_headers", Some(json!({"tenant_id": a, "id": w})), vec![], 404),
         ("rotate_webhook_secret", Some(json!({"tenant_id": a, "id": w, "grace_seconds": 0})), vec![], 404),
         ("preview_routing", Some(json!({"tenant_id": g, "input": routing})), vec![], 403),
+        // The audit trail and the event browser: another tenant's is refused; asking for it from one's own
+        // tenant's pages gives one's own.
+        ("list_audit", Some(json!({"tenant_id": g, "query": {}, "all_tenants": false})), vec![], 403),
+        ("list_audit", Some(json!({"tenant_id": a, "query": {"tenant_id": g}, "all_tenants": true})), vec![], 200),
+        ("search_events", Some(json!({"tenant_id": g, "query": {}})), vec![], 403),
+        ("search_events", Some(json!({"tenant_id": a, "query": {"tenant_id": g}})), vec![], 200),
+        ("event_detail", Some(json!({"tenant_id": a, "id": s.g_event})), vec![], 404),
+        ("resend_event", Some(json!({"tenant_id": a, "id": s.g_event, "endpoint_id": null})), vec![], 404),
+        ("resend_event", Some(json!({"tenant_id": g, "id": s.g_event, "endpoint_id": w})), vec![], 403),
         (
             "save_event_type",
             Some(
@@ -350,6 +362,31 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
         ("list_portal_links", Some(json!({"tenant_id": a})), vec![], 403),
         ("revoke_portal_link", Some(json!({"tenant_id": g, "id": "ptl_x"})), vec![], 403),
         ("create_tenant", None, vec![("name", "Mine".to_string())], 403),
+        // People and tenants: the Tenants page is an admin's; a manager's Users page holds only their tenant.
+        ("list_tenant_summaries", Some(json!({})), vec![], 403),
+        ("rename_tenant", Some(json!({"id": g, "name": "pwned"})), vec![], 403),
+        ("set_tenant_suspended", Some(json!({"id": g, "suspended": true})), vec![], 403),
+        ("list_people", Some(json!({"tenant_id": g})), vec![], 404),
+        (
+            "invite_user",
+            Some(json!({"input": {"email": "x@globex.test", "role": "tenant", "tenant_id": g}})),
+            vec![],
+            404,
+        ),
+        ("reset_user_link", Some(json!({"user_id": "usr_x"})), vec![], 404),
+        ("set_user_role", Some(json!({"user_id": "usr_x", "role": "viewer"})), vec![], 404),
+        ("set_user_active", Some(json!({"user_id": "usr_x", "active": false})), vec![], 404),
+        ("read_user_link", Some(json!({"token": "ulk_x.secret"})), vec![], 404),
+        ("accept_user_link", Some(json!({"token": "ulk_x.secret", "password": "long-password-1"})), vec![], 404),
+        // The signed-in person's own account.
+        ("own_sessions", Some(json!({})), vec![], 200),
+        (
+            "change_own_password",
+            Some(json!({"current_password": "wrong", "new_password": "new-password-1"})),
+            vec![],
+            422,
+        ),
+        ("end_other_sessions", Some(json!({})), vec![], 200),
         // Not tenant data: the shared catalog, the user's own home, signing in and out.
         ("list_event_types", Some(json!({})), vec![], 200),
         ("check_signature", Some(json!({"check": check})), vec![], 200),

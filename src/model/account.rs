@@ -11,8 +11,12 @@ pub enum Role {
     /// Sees only the tenant it belongs to.
     Tenant,
     /// A session opened from a tenant portal link: its tenant's endpoints, deliveries, replays and test-fires,
-    /// never API keys or users. Only sessions carry it (a user row is `admin` or `tenant`), so `parse` refuses it.
+    /// never API keys or users. Only sessions carry it (a user row is `admin`, `tenant` or `viewer`), so `parse`
+    /// refuses it.
     Portal,
+    /// Sees what a tenant user sees and changes nothing: every server function outside the read-only table
+    /// (`server_fns::ctx::READ_ONLY`) is refused to it, and the UI shows it no write control.
+    Viewer,
 }
 
 impl Role {
@@ -21,12 +25,14 @@ impl Role {
             Role::Admin => "admin",
             Role::Tenant => "tenant",
             Role::Portal => "portal",
+            Role::Viewer => "viewer",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "admin" => Some(Role::Admin),
             "tenant" => Some(Role::Tenant),
+            "viewer" => Some(Role::Viewer),
             _ => None,
         }
     }
@@ -38,6 +44,10 @@ pub struct Tenant {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    /// When an admin suspended it: its API keys are refused (403 "tenant suspended") and its deliveries wait as
+    /// `paused` until it is resumed.
+    #[serde(default)]
+    pub suspended_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +66,13 @@ impl User {
     pub fn can_access_tenant(&self, tenant_id: &str) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Tenant | Role::Portal => self.tenant_id.as_deref() == Some(tenant_id),
+            Role::Tenant | Role::Portal | Role::Viewer => self.tenant_id.as_deref() == Some(tenant_id),
         }
+    }
+
+    /// Whether the UI offers this user write controls (the server refuses a viewer's writes regardless).
+    pub fn can_write(&self) -> bool {
+        self.role != Role::Viewer
     }
 }
 
@@ -69,6 +84,82 @@ pub struct ShellContext {
     pub tenant: Tenant,
     /// Every tenant for admins (the switcher), only their own for tenant users.
     pub tenants: Vec<Tenant>,
+}
+
+impl ShellContext {
+    /// What components ask before showing a button that changes something.
+    pub fn can_write(&self) -> bool {
+        self.user.can_write()
+    }
+}
+
+/// A tenant in the admins' Tenants page, with what it holds and how its deliveries fared over the last 24 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSummary {
+    pub tenant: Tenant,
+    pub endpoints: i64,
+    pub keys: i64,
+    /// Deliveries created in the last 24 hours.
+    pub deliveries_24h: i64,
+    /// Of those, how many succeeded.
+    pub succeeded_24h: i64,
+}
+
+impl TenantSummary {
+    /// The share of the last day's finished deliveries that succeeded, in percent; None without deliveries.
+    pub fn success_rate(&self) -> Option<f64> {
+        (self.deliveries_24h > 0).then(|| self.succeeded_24h as f64 * 100.0 / self.deliveries_24h as f64)
+    }
+}
+
+/// A person in a Users list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub user: User,
+    /// Set once deactivated: sign-in is refused and their sessions have ended.
+    pub deactivated_at: Option<i64>,
+    /// Invited and has not set a password yet.
+    pub invited: bool,
+    /// Unexpired sessions.
+    pub sessions: i64,
+}
+
+/// Who to invite: an admin names any role and tenant; a tenant's manager invites into their own tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInvite {
+    pub email: String,
+    pub role: Role,
+    /// Required for `tenant` and `viewer`, empty for `admin`.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+/// A one-time link (invite or password reset): its URL is shown once, or emailed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedUserLink {
+    pub user: User,
+    pub url: String,
+    pub expires_at: i64,
+}
+
+/// What a one-time link's page shows before the password is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserLinkInfo {
+    pub email: String,
+    /// True for an invite, false for a password reset.
+    pub invite: bool,
+}
+
+/// One of a user's sessions, as the Account page lists them (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub created_at: i64,
+    pub last_seen_at: Option<i64>,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session this list was asked from.
+    pub current: bool,
 }
 
 /// Where sign-in may send the browser afterwards: a path of this site (`/…`, not `//host` nor `/\host`, which

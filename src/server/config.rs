@@ -206,6 +206,10 @@ pub struct ServeArgs {
     /// Portal links of one tenant that may be open (not revoked, not expired) at once. 0 = no limit.
     #[arg(long, env = "HUB_MAX_PORTAL_LINKS_PER_TENANT", default_value_t = 100)]
     pub max_portal_links_per_tenant: u32,
+    /// Seconds an invite or password-reset link opens for (it also opens only once); default 72 hours.
+    #[arg(long, env = "HUB_USER_LINK_TTL_SECONDS", default_value_t = 259_200,
+          value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub user_link_ttl_seconds: u64,
     /// Unregistered event types one tenant may have recorded (when it accepts them): each is a catalog row a
     /// producer makes just by publishing a new name. Past it, a new unknown type is refused with 422. 0 = no limit.
     #[arg(long, env = "HUB_MAX_UNREGISTERED_TYPES_PER_TENANT", default_value_t = 1000)]

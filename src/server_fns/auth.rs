@@ -10,7 +10,8 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     ctx::run(async {
         let hub = ctx::hub()?;
         let ip = ctx::client_ip(&hub);
-        let (_user, token) = hub.login(&email, &password, &ip).await?;
+        let agent = ctx::user_agent();
+        let (_user, token) = hub.login_with(&email, &password, &ip, agent.as_deref()).await?;
         ctx::set_header(http::header::SET_COOKIE, &session::set_cookie(&token, ctx::https()));
         let to = next.as_deref().and_then(crate::model::safe_next).unwrap_or("/integrations");
         leptos_axum::redirect(to);

@@ -1,10 +1,76 @@
-//! Tenants, users, sign-in and sessions.
+//! Tenants, users, sign-in and sessions: who may manage whom, suspended tenants, one-time invite and reset links,
+//! deactivation and self-service (own password, own sessions). Every change a person makes is audited.
 
 use super::{Actor, Hub};
-use crate::model::{AppError, AppResult, ErrorCode, Role, ShellContext, Tenant, User, Validator};
+use crate::model::{
+    AppError, AppResult, ErrorCode, IssuedUserLink, NewInvite, Person, Role, SessionInfo, ShellContext, Tenant,
+    TenantSummary, User, UserLinkInfo, Validator,
+};
 use crate::server::auth::{password, session, throttle};
-use crate::server::store::{is_unique_violation, now_ms};
+use crate::server::store::{is_unique_violation, now_ms, LinkPurpose, INVITED_PASSWORD};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
+
+/// How long this instance trusts its list of suspended tenants before reading it again: a suspension reaches
+/// every instance's key checks within this time (at most one small read per second per instance).
+pub const SUSPENDED_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// A session's "last seen" is written at most this often, so browsing does not write on every request.
+const LAST_SEEN_EVERY_MS: i64 = 5 * 60 * 1000;
+
+/// The ids of suspended tenants as last read, for the API key check on every REST request.
+#[derive(Default)]
+pub struct SuspendedTenants(Mutex<Option<(Instant, HashSet<String>)>>);
+
+impl SuspendedTenants {
+    fn fresh(&self, tenant: &str) -> Option<bool> {
+        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cached.as_ref().filter(|(at, _)| at.elapsed() < SUSPENDED_CACHE_TTL).map(|(_, set)| set.contains(tenant))
+    }
+
+    fn store(&self, ids: Vec<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), ids.into_iter().collect()));
+    }
+
+    /// Forgets the list, so this instance sees a change it made at once.
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// The tenants whose people `actor` manages: every one (None) for admins and the system, their own for a
+/// tenant's manager (`tenant` role); viewers, portal sessions and API keys manage nobody.
+fn managed_tenant<'a>(actor: &'a Actor<'_>) -> AppResult<Option<&'a str>> {
+    match actor {
+        Actor::System => Ok(None),
+        Actor::User(u) if u.role == Role::Admin => Ok(None),
+        Actor::User(u) if u.role == Role::Tenant => {
+            u.tenant_id.as_deref().map(Some).ok_or_else(|| AppError::forbidden("You cannot manage users."))
+        }
+        _ => Err(AppError::forbidden("Only admins and a tenant's managers can manage users.")),
+    }
+}
+
+fn check_password_rule(v: &mut Validator, field: &str, password_plain: &str) {
+    v.check(
+        password_plain.chars().count() >= password::MIN_PASSWORD_LEN,
+        field,
+        format!("must be at least {} characters", password::MIN_PASSWORD_LEN),
+    );
+    v.check(password_plain.len() <= 1024, field, "must be at most 1024 bytes");
+}
+
+/// A one-time link's token, `<id>.<secret>`, split; anything else is not ours and costs no database read.
+fn split_link_token(token: &str) -> Option<(&str, &str)> {
+    let (id, secret) = token.split_once('.')?;
+    (id.starts_with("ulk_") && id.len() <= 40 && !secret.is_empty() && secret.len() <= 100).then_some((id, secret))
+}
+
+fn link_refused() -> AppError {
+    AppError::not_found("link (it may have been used already, replaced by a newer one, or expired)")
+}
 
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -39,38 +105,64 @@ impl Hub {
         actor.require_admin()?;
         let email = normalize_email(email);
         let mut v = Validator::default();
-        v.check(valid_email(&email), "email", "must be an email address");
-        v.check(
-            password_plain.chars().count() >= password::MIN_PASSWORD_LEN,
-            "password",
-            format!("must be at least {} characters", password::MIN_PASSWORD_LEN),
-        );
+        check_password_rule(&mut v, "password", password_plain);
+        self.check_new_user(&mut v, &email, role, tenant_id).await?;
+        let hash = self.hash_password(password_plain).await?;
+        self.insert_person(&actor, &email, &hash, role, tenant_id, "user.created").await
+    }
+
+    /// The rules every new user meets (email, role and tenant agree, the tenant exists), added to `v`.
+    async fn check_new_user(
+        &self,
+        v: &mut Validator,
+        email: &str,
+        role: Role,
+        tenant_id: Option<&str>,
+    ) -> AppResult<()> {
+        v.check(valid_email(email), "email", "must be an email address");
         match (role, tenant_id) {
-            (Role::Tenant, None) => v.push("tenant_id", "is required for tenant users"),
+            (Role::Tenant | Role::Viewer, None) => v.push("tenant_id", "is required for tenant users and viewers"),
             (Role::Admin, Some(_)) => v.push("tenant_id", "must be empty for admins"),
+            (Role::Portal, _) => v.push("role", "must be admin, tenant or viewer"),
             _ => {}
         }
-        v.finish()?;
+        std::mem::take(v).finish()?;
         if let Some(t) = tenant_id {
             if self.store.get_tenant(t).await?.is_none() {
                 return Err(AppError::field("tenant_id", format!("no tenant {t}")));
             }
         }
+        Ok(())
+    }
+
+    async fn insert_person(
+        &self,
+        actor: &Actor<'_>,
+        email: &str,
+        hash: &str,
+        role: Role,
+        tenant_id: Option<&str>,
+        action: &str,
+    ) -> AppResult<User> {
+        let user = match self.store.insert_user(email, hash, role, tenant_id).await {
+            Err(e) if is_unique_violation(&e) => return Err(AppError::field("email", "is already registered")),
+            r => r?,
+        };
+        self.audit(actor, tenant_id, action, &user.id, &format!("{email} as {}", role.as_str())).await?;
+        Ok(user)
+    }
+
+    /// An argon2 hash of `password_plain`, computed in one of the limited hashing slots.
+    async fn hash_password(&self, password_plain: &str) -> AppResult<String> {
         let pw = password_plain.to_string();
         let permit = self.hash_permit().await?;
-        let hash = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let _slot = permit;
             password::hash(&pw)
         })
         .await
         .map_err(|_| AppError::internal())?
-        .map_err(|_| AppError::internal())?;
-        let user = match self.store.insert_user(&email, &hash, role, tenant_id).await {
-            Err(e) if is_unique_violation(&e) => return Err(AppError::field("email", "is already registered")),
-            r => r?,
-        };
-        self.store.insert_audit(actor.id(), tenant_id, "user.created", Some(&user.id), Some(&email)).await?;
-        Ok(user)
+        .map_err(|_| AppError::internal())
     }
 
     /// On first start: make sure an admin exists (and a first tenant, so the UI has somewhere to go).
@@ -102,6 +194,17 @@ impl Hub {
 
     /// Checks a password; returns the user and a new session token for the cookie.
     pub async fn login(&self, email: &str, password_plain: &str, client_ip: &str) -> AppResult<(User, String)> {
+        self.login_with(email, password_plain, client_ip, None).await
+    }
+
+    /// [`Hub::login`], noting the browser's user agent on the session for the user's sessions list.
+    pub async fn login_with(
+        &self,
+        email: &str,
+        password_plain: &str,
+        client_ip: &str,
+        user_agent: Option<&str>,
+    ) -> AppResult<(User, String)> {
         let email = normalize_email(email);
         // Counted as a failure before the password is checked, so that parallel guesses cannot all pass.
         let attempt = self.throttle.reserve(&email, client_ip).map_err(|wait| {
@@ -112,7 +215,14 @@ impl Hub {
         })?;
         let checked = self.check_password(&email, password_plain).await;
         let user = match checked {
-            Ok(Some(user)) => user,
+            // Said only to whoever knows the password, so it reveals nothing to a guesser.
+            Ok(Some((_, true))) => {
+                attempt.release();
+                return Err(AppError::forbidden(
+                    "This account has been deactivated. Ask an administrator to reactivate it.",
+                ));
+            }
+            Ok(Some((user, false))) => user,
             // A wrong password stays counted.
             Ok(None) => return Err(AppError::unauthorized("Wrong email or password.")),
             Err(e) => {
@@ -122,17 +232,31 @@ impl Hub {
             }
         };
         attempt.succeeded();
-        let token = session::new_token();
-        self.store.insert_session(&session::token_hash(&token), &user.id, now_ms() + session::TTL_MS).await?;
+        let token = self.open_session(&user, Some(client_ip), user_agent).await?;
         Ok((user, token))
     }
 
-    /// The user when the password is theirs. An unknown email is verified against a dummy hash, so that both
-    /// cost the same and the time taken does not reveal which emails exist.
-    async fn check_password(&self, email: &str, password_plain: &str) -> AppResult<Option<User>> {
-        let found = self.store.user_with_hash_by_email(email).await?;
+    async fn open_session(&self, user: &User, ip: Option<&str>, user_agent: Option<&str>) -> AppResult<String> {
+        let token = session::new_token();
+        // What the sessions list shows; a browser's user agent is bounded, whatever it sends.
+        let agent: Option<String> = user_agent.map(|a| a.chars().filter(|c| !c.is_control()).take(300).collect());
+        let hash = session::token_hash(&token);
+        self.store.insert_session(&hash, &user.id, now_ms() + session::TTL_MS, ip, agent.as_deref()).await?;
+        Ok(token)
+    }
+
+    /// The user, and whether they are deactivated, when the password is theirs. An unknown email is verified
+    /// against a dummy hash, so that both cost the same and the time taken does not reveal which emails exist.
+    async fn check_password(&self, email: &str, password_plain: &str) -> AppResult<Option<(User, bool)>> {
+        let found = self.store.user_for_sign_in(email).await?;
+        let stored = found.as_ref().map(|(_, h, _)| h.clone());
+        let ok = self.verify_password(stored, password_plain).await?;
+        Ok(found.filter(|_| ok).map(|(user, _, deactivated)| (user, deactivated)))
+    }
+
+    /// Whether `password_plain` matches the stored hash (None: verified against a dummy, and false).
+    async fn verify_password(&self, stored: Option<String>, password_plain: &str) -> AppResult<bool> {
         let permit = self.hash_permit().await?;
-        let stored = found.as_ref().map(|(_, h)| h.clone());
         let pw = password_plain.to_string();
         let ok = tokio::task::spawn_blocking(move || {
             let _slot = permit;
@@ -143,7 +267,7 @@ impl Hub {
         })
         .await
         .map_err(|_| AppError::internal())?;
-        Ok(found.filter(|_| ok).map(|(user, _)| user))
+        Ok(ok)
     }
 
     pub async fn logout(&self, token: &str) -> AppResult<()> {
@@ -155,10 +279,20 @@ impl Hub {
         let Some(token) = token.filter(|t| !t.is_empty() && t.len() < 200) else {
             return Err(AppError::unauthorized("Sign in first."));
         };
-        self.store
-            .session_user(&session::token_hash(token))
+        let hash = session::token_hash(token);
+        let (user, last_seen) = self
+            .store
+            .session_user(&hash)
             .await?
-            .ok_or_else(|| AppError::unauthorized("Your session has expired; sign in again."))
+            .ok_or_else(|| AppError::unauthorized("Your session has expired; sign in again."))?;
+        let now = now_ms();
+        if last_seen.is_none_or(|at| now - at > LAST_SEEN_EVERY_MS) {
+            // Only for the sessions list: a failed write loses a timestamp, never the request.
+            if let Err(e) = self.store.touch_session(&hash, now).await {
+                tracing::debug!(error = %e, "cannot note when a session was last seen");
+            }
+        }
+        Ok(user)
     }
 
     /// The tenant a user lands on: their own, or an admin's first tenant.
@@ -187,5 +321,262 @@ impl Hub {
         let tenant = self.authorize_tenant(&user, tenant_id).await?;
         let tenants = self.visible_tenants(&user).await?;
         Ok(ShellContext { user, tenant, tenants })
+    }
+}
+
+/// The tenants page (admins): counts, rename, suspend and resume.
+impl Hub {
+    /// Every tenant with its endpoints, keys and the last day's finished deliveries.
+    pub async fn tenant_summaries(&self, actor: Actor<'_>) -> AppResult<Vec<TenantSummary>> {
+        actor.require_admin()?;
+        Ok(self.store.tenant_summaries(now_ms() - 24 * 3600 * 1000).await?)
+    }
+
+    pub async fn rename_tenant(&self, actor: Actor<'_>, id: &str, name: &str) -> AppResult<Tenant> {
+        actor.require_admin()?;
+        let name = name.trim();
+        let mut v = Validator::default();
+        v.check(!name.is_empty(), "name", "is required");
+        v.check(name.chars().count() <= 100, "name", "must be at most 100 characters");
+        v.finish()?;
+        let before = self.store.get_tenant(id).await?.ok_or_else(|| AppError::not_found("tenant"))?;
+        if before.name != name {
+            self.store.rename_tenant(id, name).await?;
+            self.audit(&actor, Some(id), "tenant.renamed", id, &format!("{} → {name}", before.name)).await?;
+        }
+        self.store.get_tenant(id).await?.ok_or_else(|| AppError::not_found("tenant"))
+    }
+
+    /// Suspends a tenant: its API keys are refused (403 "tenant suspended") on every instance within
+    /// [`SUSPENDED_CACHE_TTL`], and its deliveries, queued or published later by others (operators' keys,
+    /// notices), wait as `paused` (the worker pauses them as it does a switched-off endpoint's) until it is
+    /// resumed. Nothing is lost.
+    pub async fn suspend_tenant(&self, actor: Actor<'_>, id: &str) -> AppResult<Tenant> {
+        self.set_suspended(actor, id, true).await
+    }
+
+    /// Resumes a suspended tenant: its keys work again and its paused deliveries are due at once.
+    pub async fn resume_tenant(&self, actor: Actor<'_>, id: &str) -> AppResult<Tenant> {
+        self.set_suspended(actor, id, false).await
+    }
+
+    async fn set_suspended(&self, actor: Actor<'_>, id: &str, suspend: bool) -> AppResult<Tenant> {
+        actor.require_admin()?;
+        self.store.get_tenant(id).await?.ok_or_else(|| AppError::not_found("tenant"))?;
+        let changed = self.store.set_tenant_suspended(id, suspend.then(now_ms)).await?;
+        self.suspended.clear();
+        if changed {
+            let (action, name) =
+                if suspend { ("tenant.suspended", "suspended") } else { ("tenant.resumed", "resumed") };
+            self.audit(&actor, Some(id), action, id, name).await?;
+            if !suspend && self.store.resume_paused_of_tenant(id).await? > 0 {
+                self.deliveries_changed(&[id], true);
+                self.wake_workers().await;
+            }
+        }
+        self.store.get_tenant(id).await?.ok_or_else(|| AppError::not_found("tenant"))
+    }
+
+    /// 403 "tenant suspended" for an API key of a suspended tenant (admin-wide keys belong to none).
+    pub async fn refuse_suspended(&self, tenant: Option<&str>) -> AppResult<()> {
+        let Some(tenant) = tenant else { return Ok(()) };
+        let suspended = match self.suspended.fresh(tenant) {
+            Some(s) => s,
+            None => {
+                let ids = self.store.suspended_tenants().await?;
+                let s = ids.iter().any(|t| t == tenant);
+                self.suspended.store(ids);
+                s
+            }
+        };
+        if suspended {
+            return Err(AppError::forbidden("tenant suspended: its API keys are refused until an admin resumes it"));
+        }
+        Ok(())
+    }
+}
+
+/// People: lists, invites, roles, deactivation and reset links, for admins (everyone) and a tenant's managers
+/// (their own tenant's people, as if no other existed).
+impl Hub {
+    /// The people of `tenant_id` (an admin may ask for all with None); a manager sees only their own tenant's.
+    pub async fn list_people(&self, actor: Actor<'_>, tenant_id: Option<&str>) -> AppResult<Vec<Person>> {
+        let tenant = match (managed_tenant(&actor)?, tenant_id) {
+            (Some(own), Some(t)) if own != t => return Err(AppError::not_found("tenant")),
+            (Some(own), _) => Some(own),
+            (None, t) => t,
+        };
+        Ok(self.store.list_people(tenant).await?)
+    }
+
+    /// A person `actor` may manage; anyone else is a 404, as if absent. Nobody manages themselves here (their
+    /// own password and sessions have their own calls), and only admins manage admins.
+    async fn managed_person(&self, actor: &Actor<'_>, user_id: &str) -> AppResult<Person> {
+        let scope = managed_tenant(actor)?;
+        let person = self.store.get_person(user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        if scope.is_some_and(|own| person.user.tenant_id.as_deref() != Some(own)) {
+            return Err(AppError::not_found("user"));
+        }
+        if actor.id() == person.user.id {
+            return Err(AppError::forbidden("You cannot change your own account here; use Account."));
+        }
+        Ok(person)
+    }
+
+    /// Invites someone: the user is made without a password, and the link (shown once) lets them choose it.
+    /// A tenant's manager invites only into their own tenant, as a manager or a viewer.
+    pub async fn invite_user(&self, actor: Actor<'_>, input: NewInvite) -> AppResult<IssuedUserLink> {
+        let tenant = match (managed_tenant(&actor)?, input.tenant_id.as_deref().filter(|t| !t.is_empty())) {
+            (Some(_), _) if input.role == Role::Admin => {
+                return Err(AppError::forbidden("Only admins can invite admins."));
+            }
+            (Some(own), Some(t)) if own != t => return Err(AppError::not_found("tenant")),
+            (Some(own), _) => Some(own.to_string()),
+            (None, t) => t.map(str::to_string),
+        };
+        let email = normalize_email(&input.email);
+        let mut v = Validator::default();
+        self.check_new_user(&mut v, &email, input.role, tenant.as_deref()).await?;
+        let user =
+            self.insert_person(&actor, &email, INVITED_PASSWORD, input.role, tenant.as_deref(), "user.invited").await?;
+        self.issue_user_link(&actor, user, LinkPurpose::Invite).await
+    }
+
+    /// A one-time link that sets a new password for a person `actor` manages (their sessions end when it is
+    /// used); an invited person who has not accepted gets a fresh invite instead.
+    pub async fn reset_link(&self, actor: Actor<'_>, user_id: &str) -> AppResult<IssuedUserLink> {
+        let person = self.managed_person(&actor, user_id).await?;
+        if person.deactivated_at.is_some() {
+            return Err(AppError::conflict("This user is deactivated; reactivate them first."));
+        }
+        let purpose = if person.invited { LinkPurpose::Invite } else { LinkPurpose::Reset };
+        self.audit(
+            &actor,
+            person.user.tenant_id.as_deref(),
+            "user.reset_link_issued",
+            &person.user.id,
+            &person.user.email,
+        )
+        .await?;
+        self.issue_user_link(&actor, person.user, purpose).await
+    }
+
+    async fn issue_user_link(&self, actor: &Actor<'_>, user: User, purpose: LinkPurpose) -> AppResult<IssuedUserLink> {
+        let secret = session::new_token();
+        let ttl_ms = i64::try_from(self.config.serve.user_link_ttl_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let expires_at = now_ms().saturating_add(ttl_ms);
+        let id = self
+            .store
+            .insert_user_link(&user.id, purpose, &session::token_hash(&secret), actor.id(), expires_at)
+            .await?;
+        let base = self.config.base_url.as_str().trim_end_matches('/');
+        Ok(IssuedUserLink { user, url: format!("{base}/accept/{id}.{secret}"), expires_at })
+    }
+
+    /// Makes a tenant user a viewer or back (admins stay admins: an admin is made, not promoted, here).
+    pub async fn set_user_role(&self, actor: Actor<'_>, user_id: &str, role: Role) -> AppResult<Person> {
+        let person = self.managed_person(&actor, user_id).await?;
+        if !matches!(role, Role::Tenant | Role::Viewer) || person.user.role == Role::Admin {
+            return Err(AppError::field("role", "a tenant's user can be made a manager (tenant) or a viewer"));
+        }
+        if person.user.role != role {
+            self.store.set_user_role(user_id, role).await?;
+            let detail = format!("{}: {} → {}", person.user.email, person.user.role.as_str(), role.as_str());
+            self.audit(&actor, person.user.tenant_id.as_deref(), "user.role_changed", user_id, &detail).await?;
+        }
+        self.store.get_person(user_id).await?.ok_or_else(|| AppError::not_found("user"))
+    }
+
+    /// Deactivates a person (their sessions end at once, sign-in is refused, their links stop working) or
+    /// reactivates them.
+    pub async fn set_user_active(&self, actor: Actor<'_>, user_id: &str, active: bool) -> AppResult<Person> {
+        let person = self.managed_person(&actor, user_id).await?;
+        if self.store.set_user_deactivated(user_id, (!active).then(now_ms)).await? {
+            let action = if active { "user.reactivated" } else { "user.deactivated" };
+            self.audit(&actor, person.user.tenant_id.as_deref(), action, user_id, &person.user.email).await?;
+        }
+        self.store.get_person(user_id).await?.ok_or_else(|| AppError::not_found("user"))
+    }
+}
+
+/// One-time links and self-service: what a signed-in person does to their own account.
+impl Hub {
+    /// The stored link a token names, if it still opens: the secret compared in constant time, unused, unexpired,
+    /// its user active. Every refusal is the same 404, so a probe learns nothing.
+    async fn open_user_link(&self, token: &str) -> AppResult<crate::server::store::StoredUserLink> {
+        use subtle::ConstantTimeEq;
+        let (id, secret) = split_link_token(token).ok_or_else(link_refused)?;
+        let link = self.store.get_user_link(id).await?.ok_or_else(link_refused)?;
+        let matches: bool = session::token_hash(secret).as_bytes().ct_eq(link.secret_hash.as_bytes()).into();
+        if !matches || link.used_at.is_some() || link.expires_at <= now_ms() || link.deactivated {
+            return Err(link_refused());
+        }
+        Ok(link)
+    }
+
+    /// What a link's page shows: whose account it is and whether it is an invite.
+    pub async fn user_link_info(&self, token: &str) -> AppResult<UserLinkInfo> {
+        let link = self.open_user_link(token).await?;
+        Ok(UserLinkInfo { email: link.user.email, invite: link.purpose == LinkPurpose::Invite })
+    }
+
+    /// Uses a link once: sets the password, ends the user's other sessions and signs them in (the new session's
+    /// token is returned for the cookie).
+    pub async fn accept_user_link(
+        &self,
+        token: &str,
+        password_plain: &str,
+        client_ip: &str,
+        user_agent: Option<&str>,
+    ) -> AppResult<(User, String)> {
+        let link = self.open_user_link(token).await?;
+        let mut v = Validator::default();
+        check_password_rule(&mut v, "password", password_plain);
+        v.finish()?;
+        let hash = self.hash_password(password_plain).await?;
+        if !self.store.use_user_link(&link.id, &link.user.id, &hash, now_ms()).await? {
+            return Err(link_refused());
+        }
+        let user = link.user;
+        let action = if link.purpose == LinkPurpose::Invite { "user.invite_accepted" } else { "user.password_reset" };
+        self.audit(&Actor::User(&user), user.tenant_id.as_deref(), action, &user.id, &user.email).await?;
+        let session = self.open_session(&user, Some(client_ip), user_agent).await?;
+        Ok((user, session))
+    }
+
+    /// Changes the signed-in user's password (the current one must be right); every other session of theirs
+    /// ends, the one asking stays.
+    pub async fn change_own_password(
+        &self,
+        user: &User,
+        session_token: &str,
+        current: &str,
+        new: &str,
+    ) -> AppResult<()> {
+        let mut v = Validator::default();
+        check_password_rule(&mut v, "new_password", new);
+        v.finish()?;
+        let stored = self.store.user_with_hash(&user.id).await?.map(|(_, h)| h);
+        if !self.verify_password(stored, current).await? {
+            return Err(AppError::field("current_password", "is not your current password"));
+        }
+        let hash = self.hash_password(new).await?;
+        self.store.set_password(&user.id, &hash, Some(&session::token_hash(session_token))).await?;
+        self.audit(&Actor::User(user), user.tenant_id.as_deref(), "user.password_changed", &user.id, &user.email).await
+    }
+
+    /// The signed-in user's unexpired sessions, the asking one marked.
+    pub async fn own_sessions(&self, user: &User, session_token: &str) -> AppResult<Vec<SessionInfo>> {
+        Ok(self.store.list_sessions(&user.id, &session::token_hash(session_token)).await?)
+    }
+
+    /// Signs the user out of every other session ("sign out everywhere" keeps the browser that asked); returns
+    /// how many ended.
+    pub async fn end_other_sessions(&self, user: &User, session_token: &str) -> AppResult<u64> {
+        let ended = self.store.delete_user_sessions(&user.id, Some(&session::token_hash(session_token))).await?;
+        let detail = format!("{ended} other sessions ended");
+        self.audit(&Actor::User(user), user.tenant_id.as_deref(), "user.signed_out_everywhere", &user.id, &detail)
+            .await?;
+        Ok(ended)
     }
 }

@@ -353,17 +353,25 @@ impl Store {
         Ok(cancelled + paused)
     }
 
-    /// An endpoint (even a deleted or disabled one) with its sealed secrets, for sending.
+    /// An endpoint (even a deleted or disabled one) with its sealed secrets, for sending; it reads as switched
+    /// off while its tenant is suspended.
     pub async fn webhook_for_send(&self, id: &str) -> DbResult<Option<(Webhook, SealedSecrets, bool)>> {
-        let Some(row) =
-            sqlx::query("SELECT deleted_at FROM webhooks WHERE id = $1").bind(id).fetch_optional(&self.read).await?
+        let Some(row) = sqlx::query(
+            "SELECT w.deleted_at, t.suspended_at FROM webhooks w JOIN tenants t ON t.id = w.tenant_id WHERE w.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
         else {
             return Ok(None);
         };
         let deleted = row.try_get::<Option<i64>, _>("deleted_at")?.is_some();
         let w =
             sqlx::query(&format!("SELECT {} FROM webhooks WHERE id = $1", COLS)).bind(id).fetch_one(&self.read).await?;
-        let w = webhook_from(&w)?;
+        let mut w = webhook_from(&w)?;
+        // A suspended tenant's endpoints send nothing: to the worker they are switched off, so their deliveries
+        // wait as `paused` (see `Store::pause`) and go when the tenant is resumed.
+        w.is_active &= row.try_get::<Option<i64>, _>("suspended_at")?.is_none();
         let secrets = self.webhook_secrets(id).await?.ok_or(sqlx::Error::RowNotFound)?;
         Ok(Some((w, secrets, deleted)))
     }

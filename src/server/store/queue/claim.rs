@@ -93,14 +93,16 @@ impl Store {
         tx.commit().await
     }
 
-    /// Holds a claimed delivery while its endpoint is switched off: it leaves the queue as 'paused' until
-    /// [`Store::resume_paused`]. The endpoint is looked at again here, so a delivery of an endpoint switched back
-    /// on meanwhile simply goes back to the queue.
+    /// Holds a claimed delivery while its endpoint is switched off or its tenant suspended: it leaves the queue
+    /// as 'paused' until [`Store::resume_paused`] (or [`Store::resume_paused_of_tenant`]). Both are looked at
+    /// again here, so a delivery of an endpoint switched back on (a tenant resumed) meanwhile simply goes back to
+    /// the queue.
     pub async fn pause(&self, id: &str) -> DbResult<()> {
         self.write_out(&[id.to_string()]).await?;
         sqlx::query(
-            "UPDATE deliveries SET status = CASE WHEN EXISTS (SELECT 1 FROM webhooks w WHERE w.id = \
-             deliveries.webhook_id AND w.is_active = 0 AND w.deleted_at IS NULL) THEN 'paused' ELSE status END, \
+            "UPDATE deliveries SET status = CASE WHEN EXISTS (SELECT 1 FROM webhooks w JOIN tenants t ON \
+             t.id = w.tenant_id WHERE w.id = deliveries.webhook_id AND w.deleted_at IS NULL AND (w.is_active = 0 \
+             OR t.suspended_at IS NOT NULL)) THEN 'paused' ELSE status END, \
              lease_until = NULL, updated_at = $2 WHERE id = $1 AND status IN ('pending', 'retrying')",
         )
         .bind(id)
@@ -119,10 +121,29 @@ impl Store {
         Ok(sqlx::query(&format!(
             "UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, \
              next_attempt_at = $1, updated_at = $1 WHERE status = 'paused' {one} AND webhook_id IN \
-             (SELECT id FROM webhooks WHERE is_active = 1 AND deleted_at IS NULL)"
+             (SELECT w.id FROM webhooks w JOIN tenants t ON t.id = w.tenant_id WHERE w.is_active = 1 \
+             AND w.deleted_at IS NULL AND t.suspended_at IS NULL)"
         ))
         .bind(now)
         .bind(webhook_id)
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
+
+    /// Puts the paused deliveries of a resumed tenant's switched-on endpoints back in the queue, due now;
+    /// returns how many. Those of its switched-off endpoints keep waiting for their endpoint.
+    pub async fn resume_paused_of_tenant(&self, tenant_id: &str) -> DbResult<u64> {
+        let now = now_ms();
+        Ok(sqlx::query(
+            "UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, \
+             next_attempt_at = $1, updated_at = $1 WHERE status = 'paused' AND tenant_id = $2 AND webhook_id IN \
+             (SELECT w.id FROM webhooks w JOIN tenants t ON t.id = w.tenant_id WHERE w.tenant_id = $3 \
+             AND w.is_active = 1 AND w.deleted_at IS NULL AND t.suspended_at IS NULL)",
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .bind(tenant_id)
         .execute(&self.write)
         .await?
         .rows_affected())
