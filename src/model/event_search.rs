@@ -81,15 +81,13 @@ impl Search {
         if segments.len() > PAYLOAD_PATH_MAX_DEPTH {
             return Err(format!("a payload path has at most {PAYLOAD_PATH_MAX_DEPTH} segments"));
         }
-        let ok_segment = |s: &String| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        };
+        let ok_segment =
+            |s: &String| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !segments.iter().all(ok_segment) {
             return Err("a payload path is dot-separated names of letters, digits, _ and - (data.ticket.id)".into());
         }
-        let value: Value = serde_json::from_str(literal).map_err(|_| {
-            "the value must be JSON: a \"quoted string\", a number, true, false or null".to_string()
-        })?;
+        let value: Value = serde_json::from_str(literal)
+            .map_err(|_| "the value must be JSON: a \"quoted string\", a number, true, false or null".to_string())?;
         if value.is_object() || value.is_array() {
             return Err("the value must be a string, a number, true, false or null".into());
         }

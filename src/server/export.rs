@@ -6,7 +6,9 @@
 use super::auth::session;
 use super::rest::error::ApiQuery;
 use super::service::{Actor, AppState};
-use crate::model::{AppError, AppResult, AuditEntry, AuditQuery, Delivery, DeliveryListQuery, ExportFormat, Role, User};
+use crate::model::{
+    AppError, AppResult, AuditEntry, AuditQuery, Delivery, DeliveryListQuery, ExportFormat, Role, User,
+};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -46,8 +48,19 @@ fn opt(s: &Option<String>) -> Cow<'_, str> {
 }
 
 const AUDIT_HEADER: [&str; 13] = [
-    "time", "id", "tenant_id", "actor", "actor_label", "ip", "action", "object_type", "object_id", "object_name",
-    "detail", "before", "after",
+    "time",
+    "id",
+    "tenant_id",
+    "actor",
+    "actor_label",
+    "ip",
+    "action",
+    "object_type",
+    "object_id",
+    "object_name",
+    "detail",
+    "before",
+    "after",
 ];
 
 fn audit_row(e: &AuditEntry) -> AppResult<Vec<u8>> {
@@ -70,8 +83,18 @@ fn audit_row(e: &AuditEntry) -> AppResult<Vec<u8>> {
 }
 
 const DELIVERY_HEADER: [&str; 12] = [
-    "created_at", "id", "event_id", "event_type", "webhook_id", "status", "attempts", "last_status_code",
-    "last_error", "duration_ms", "next_attempt_at", "is_test",
+    "created_at",
+    "id",
+    "event_id",
+    "event_type",
+    "webhook_id",
+    "status",
+    "attempts",
+    "last_status_code",
+    "last_error",
+    "duration_ms",
+    "next_attempt_at",
+    "is_test",
 ];
 
 fn delivery_row(d: &Delivery) -> AppResult<Vec<u8>> {
@@ -158,7 +181,8 @@ pub async fn deliveries_export(
     ApiQuery(ExportAs { format }): ApiQuery<ExportAs>,
 ) -> AppResult<Response> {
     let user = session_user(&hub, &headers, &extensions).await?;
-    let tenant = q.tenant_id.clone().filter(|t| !t.is_empty()).ok_or_else(|| AppError::field("tenant_id", "is required"))?;
+    let tenant =
+        q.tenant_id.clone().filter(|t| !t.is_empty()).ok_or_else(|| AppError::field("tenant_id", "is required"))?;
     hub.authorize_tenant(&user, &tenant).await?;
     let role = if user.role == Role::Admin { Role::Tenant } else { user.role };
     let user = User { role, tenant_id: Some(tenant.clone()), ..user };

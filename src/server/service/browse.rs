@@ -11,7 +11,8 @@ impl Hub {
     /// is a 422 naming `search`.
     pub async fn search_events(&self, actor: &Actor<'_>, q: &EventSearchQuery) -> AppResult<Vec<Event>> {
         let tenant = self.list_tenant(actor, q.tenant_id.as_deref())?;
-        let search = Search::parse(q.search.as_deref().unwrap_or_default()).map_err(|m| AppError::field("search", m))?;
+        let search =
+            Search::parse(q.search.as_deref().unwrap_or_default()).map_err(|m| AppError::field("search", m))?;
         let limit = i64::from(q.page_limit());
         Ok(self.store.search_events(tenant.as_deref(), q, search.as_ref(), limit).await?)
     }

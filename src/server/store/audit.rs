@@ -25,7 +25,8 @@ pub struct NewAudit<'a> {
     pub after: Option<&'a Value>,
 }
 
-const AUDIT_COLS: &str = "id, at, actor, actor_label, tenant_id, action, object_type, target, object_name, ip, detail, \
+const AUDIT_COLS: &str =
+    "id, at, actor, actor_label, tenant_id, action, object_type, target, object_name, ip, detail, \
                           before_data, after_data";
 
 fn entry_from(r: &AnyRow) -> DbResult<AuditEntry> {
@@ -82,8 +83,16 @@ impl Store {
         detail: Option<&str>,
     ) -> DbResult<()> {
         let object_type = action.split_once('.').map(|(kind, _)| kind);
-        self.insert_audit_entry(&NewAudit { actor, tenant_id, action, object_type, target, detail, ..Default::default() })
-            .await
+        self.insert_audit_entry(&NewAudit {
+            actor,
+            tenant_id,
+            action,
+            object_type,
+            target,
+            detail,
+            ..Default::default()
+        })
+        .await
     }
 
     /// Newest first; `tenant_id = None` lists every tenant's entries (admins).
