@@ -14,8 +14,11 @@ use super::time::Ago;
 use super::toast::{on_success, toggled, use_toasts};
 use super::webhook_form::WebhookForm;
 use super::widgets::EmptyState;
-use crate::model::{AppError, CreateWebhook, DestinationKind, StatsWindow, UpdateWebhook, Webhook};
+use crate::model::{
+    AppError, CreateWebhook, DestinationKind, Page, StatsWindow, UpdateWebhook, Webhook, WebhookListQuery,
+};
 use crate::server_fns::deliveries::{load_delivery_stats, load_sparklines};
+use crate::server_fns::devtools::webhook_page;
 use crate::server_fns::webhooks::{
     add_webhook, delete_webhook, edit_webhook, list_event_types, list_webhooks, rotate_webhook_secret,
     set_webhook_active,
@@ -46,6 +49,9 @@ fn as_patch(c: CreateWebhook) -> UpdateWebhook {
     }
 }
 
+/// Endpoints per page of the list ("Load more" fetches the next).
+const ENDPOINTS_PER_PAGE: u32 = 50;
+
 #[derive(Clone, Copy)]
 struct CardActions {
     view: Callback<Webhook>,
@@ -66,11 +72,40 @@ pub fn WebhooksPanel() -> impl IntoView {
     let status = RwSignal::new(String::new());
     let event_type = RwSignal::new(String::new());
     let version = RwSignal::new(0u32);
-    let refresh = move || version.update(|v| *v += 1);
-    let hooks = Resource::new(
-        move || (tenant.get_value(), search.get(), status.get(), version.get()),
-        |(t, s, st, _)| list_webhooks(t, (!s.trim().is_empty()).then_some(s), (!st.is_empty()).then_some(st)),
-    );
+    // Pages after the first, fetched by "Load more"; any change of filter or data starts again from the first.
+    let more = RwSignal::new(Vec::<Webhook>::new());
+    let more_next = RwSignal::new(None::<String>);
+    let refresh = move || {
+        more.set(Vec::new());
+        version.update(|v| *v += 1);
+    };
+    let query = move || {
+        let opt = |v: String| (!v.trim().is_empty()).then_some(v);
+        WebhookListQuery {
+            search: opt(search.get()),
+            status: opt(status.get()),
+            event_type: opt(event_type.get()),
+            limit: Some(ENDPOINTS_PER_PAGE),
+            ..Default::default()
+        }
+    };
+    let first = Resource::new(move || (tenant.get_value(), query(), version.get()), |(t, q, _)| webhook_page(t, q));
+    let load_more = Action::new(move |cursor: &String| {
+        let q = WebhookListQuery { cursor: Some(cursor.clone()), ..query() };
+        webhook_page(tenant.get_value(), q)
+    });
+    on_success(load_more, move |page: Page<Webhook>| {
+        more.update(|m| m.extend(page.data));
+        more_next.set(page.next_cursor);
+    });
+    let filter = move |signal: RwSignal<String>| {
+        move |ev| {
+            more.set(Vec::new());
+            signal.set(event_target_value(&ev));
+        }
+    };
+    // The overview counts every endpoint, whatever the filters.
+    let hooks = Resource::new(move || (tenant.get_value(), version.get()), |(t, _)| list_webhooks(t, None, None));
     let types = Resource::new(|| (), |_| list_event_types());
     // Created here, not in each card: resources made inside a resolved Transition do not hydrate in step.
     let sparks = Resource::new(move || (tenant.get_value(), version.get()), |(t, _)| load_sparklines(t));
@@ -136,11 +171,11 @@ pub fn WebhooksPanel() -> impl IntoView {
             <div class="flex-1">
                 <label for="webhook-search" class=LABEL>"Search"</label>
                 <input id="webhook-search" type="search" placeholder="Name or URL" class=INPUT_CLASS
-                    prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
+                    prop:value=move || search.get() on:input=filter(search)/>
             </div>
             <div>
                 <label for="webhook-status" class=LABEL>"Status"</label>
-                <select id="webhook-status" class=INPUT_CLASS on:change=move |ev| status.set(event_target_value(&ev))>
+                <select id="webhook-status" class=INPUT_CLASS on:change=filter(status)>
                     <option value="">"All"</option>
                     <option value="active">"Active"</option>
                     <option value="disabled">"Disabled"</option>
@@ -148,7 +183,7 @@ pub fn WebhooksPanel() -> impl IntoView {
             </div>
             <div>
                 <label for="webhook-event" class=LABEL>"Event type"</label>
-                <select id="webhook-event" class=INPUT_CLASS on:change=move |ev| event_type.set(event_target_value(&ev))>
+                <select id="webhook-event" class=INPUT_CLASS on:change=filter(event_type)>
                     <option value="">"Any"</option>
                     <Transition>
                         {move || types.get().and_then(|r| r.ok()).map(|l| l.into_iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view())}
@@ -159,24 +194,35 @@ pub fn WebhooksPanel() -> impl IntoView {
             <button type="button" class=PRIMARY_BUTTON on:click=move |_| form.show(None)>"New endpoint"</button>
         </div>
         <Transition fallback=|| view! { <p class="mt-6 text-sm">"Loading endpoints…"</p> }>
-            {move || hooks.get().map(|r| match r {
+            {move || first.get().map(|r| match r {
                 Err(e) => view! { <p role="alert" class="mt-6 text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
-                Ok(list) if list.is_empty() && search.get_untracked().is_empty() && status.get_untracked().is_empty() => view! {
+                Ok(page) if page.data.is_empty() && query() == WebhookListQuery { limit: Some(ENDPOINTS_PER_PAGE), ..Default::default() } => view! {
                     <EmptyState title="No webhook endpoints here"
                         action=("Add an endpoint", Callback::new(move |_| form.show(None)))>
                         "Add an endpoint to start receiving events, or use " <code class="rounded bg-slate-100 px-1 dark:bg-slate-800">"POST /api/v1/webhooks"</code> "."
                     </EmptyState>
                 }.into_any(),
-                Ok(list) => {
-                    let et = event_type.get();
-                    let list: Vec<Webhook> = list.into_iter().filter(|w| et.is_empty() || crate::model::filter::subscribed(&w.events, &et)).collect();
-                    if list.is_empty() {
+                Ok(page) => {
+                    if page.data.is_empty() {
                         return view! { <p class="mt-6 text-sm">"No endpoints match these filters."</p> }.into_any();
                     }
+                    let first_next = page.next_cursor.clone();
+                    let next = move || if more.with(Vec::is_empty) { first_next.clone() } else { more_next.get() };
                     view! {
                         <ul class="mt-6 grid gap-3 lg:grid-cols-2" aria-label="Webhook endpoints">
-                            {list.into_iter().map(|w| view! { <WebhookCard w=w actions=actions sparks=sparks/> }).collect_view()}
+                            {page.data.into_iter().map(|w| view! { <WebhookCard w=w actions=actions sparks=sparks/> }).collect_view()}
+                            <For each=move || more.get() key=|w| w.id.clone() let:w>
+                                <WebhookCard w=w actions=actions sparks=sparks/>
+                            </For>
                         </ul>
+                        {move || next().map(|cursor| view! {
+                            <div class="mt-4 flex justify-center">
+                                <button type="button" class=SECONDARY_BUTTON disabled=move || load_more.pending().get()
+                                    on:click=move |_| { load_more.dispatch(cursor.clone()); }>
+                                    {move || if load_more.pending().get() { "Loading…" } else { "Load more endpoints" }}
+                                </button>
+                            </div>
+                        })}
                     }.into_any()
                 }
             })}
