@@ -59,7 +59,8 @@ async fn an_issued_key_is_stored_hashed_verified_and_its_use_counted(b: Backend)
     let secret = issued.secret.clone();
     assert!(secret.starts_with("ihk_live_") && secret.len() > 50, "[{n}] {secret}");
     assert!(secret.starts_with(&issued.key.prefix), "[{n}]");
-    assert_eq!(issued.key.rate_tier(), RateTier::Free, "[{n}]");
+    // It publishes (events:write) and no tier was asked for: the producer tier, not the free one.
+    assert_eq!(issued.key.rate_tier(), RateTier::Producer, "[{n}]");
     let stored = hub.store.api_key_by_key_id(&issued.key.prefix["ihk_live_".len()..]).await.unwrap().unwrap();
     assert_ne!(stored.secret_hash, secret, "[{n}]");
     assert!(!format!("{stored:?}").contains(&secret[20..]), "[{n}] plaintext must not be stored");
@@ -342,7 +343,7 @@ async fn missing_and_bad_keys_are_refused_and_me_describes_the_key(b: Backend) {
         .await
         .unwrap();
     assert_eq!(me["key"]["id"], json!(all.key.id), "[{n}]");
-    assert_eq!(me["key"]["scopes"].as_array().unwrap().len(), 8, "[{n}]");
+    assert_eq!(me["key"]["scopes"].as_array().unwrap().len(), Scope::ALL.len(), "[{n}]");
     assert!(me.to_string().find(&all.secret).is_none(), "[{n}] /me never echoes the secret");
 }
 

@@ -284,6 +284,10 @@ fn RevealModal(open: RwSignal<bool>, revealed: RwSignal<Option<IssuedKey>>) -> i
                 <p class="rounded-md bg-amber-50 p-3 text-sm text-amber-900 dark:bg-amber-500/10 dark:text-amber-200" role="note">
                     "This is the only time the full key of " <strong>{k.key.name.clone()}</strong> " is shown. Store it somewhere safe now; it cannot be shown again."
                 </p>
+                <p class="mt-3 text-sm text-slate-700 dark:text-slate-300" data-testid="revealed-limits">
+                    "It allows " {RateTier::describe_limits(k.key.rate_limit_per_minute, k.key.rate_limit_per_hour)}
+                    " (" {tier_label(k.key.rate_tier())} ")."
+                </p>
                 <label for="revealed-key" class=format!("{LABEL} mt-4")>"API key"</label>
                 <div class="flex gap-2">
                     <input id="revealed-key" readonly=true class=format!("{INPUT_CLASS} font-mono") value=k.secret.clone() on:focus=move |ev| {
@@ -347,6 +351,22 @@ fn KeyForm(
     let tier = RwSignal::new(init.rate_tier());
     let per_min = RwSignal::new(init.rate_limit_per_minute.to_string());
     let per_hour = RwSignal::new(init.rate_limit_per_hour.to_string());
+    // A new key follows the default for what it may do (producer keys, with events:write, get the producer tier)
+    // until a tier is picked by hand; the keys made here always belong to the tenant.
+    let tier_picked = RwSignal::new(editing);
+    Effect::new(move |_| {
+        let scopes = scopes.get();
+        if !tier_picked.get_untracked() {
+            tier.set(RateTier::default_for(Some("tenant"), &scopes));
+        }
+    });
+    let limits_text = move || match tier.get().limits() {
+        Some((m, h)) => format!("This key will allow {}.", RateTier::describe_limits(m, h)),
+        None => match (per_min.get().trim().parse::<u32>(), per_hour.get().trim().parse::<u32>()) {
+            (Ok(m), Ok(h)) => format!("This key will allow {}.", RateTier::describe_limits(m, h)),
+            _ => "Give both limits as whole numbers.".to_string(),
+        },
+    };
     let expiry = RwSignal::new(if editing { "keep".to_string() } else { "never".to_string() });
     let expiry_date = RwSignal::new(String::new());
     let ips = RwSignal::new(init.allowed_ips.join("\n"));
@@ -438,7 +458,10 @@ fn KeyForm(
                 </div>
                 <div>
                     <label for="key-tier" class=LABEL>"Rate limit"</label>
-                    <select id="key-tier" class=INPUT_CLASS on:change=move |ev| tier.set(RateTier::parse(&event_target_value(&ev)).unwrap_or(RateTier::Free))>
+                    <select id="key-tier" class=INPUT_CLASS aria-describedby="key-tier-limits" on:change=move |ev| {
+                        tier_picked.set(true);
+                        tier.set(RateTier::parse(&event_target_value(&ev)).unwrap_or(RateTier::Free));
+                    }>
                         {RateTier::ALL.into_iter().map(|t| view! { <option value=t.as_str() selected=move || tier.get() == t>{tier_label(t)}</option> }).collect_view()}
                     </select>
                     <Show when=move || tier.get() == RateTier::Custom>
@@ -447,6 +470,10 @@ fn KeyForm(
                             <input type="number" min="1" aria-label="Requests per hour" class=INPUT_CLASS prop:value=move || per_hour.get() on:input=move |ev| per_hour.set(event_target_value(&ev))/>
                         </div>
                     </Show>
+                    <p id="key-tier-limits" class="mt-1 text-xs text-slate-600 dark:text-slate-400" data-testid="key-tier-limits">
+                        {limits_text}
+                        {(!editing).then_some(" Keys that publish events (events:write) get the Producer tier unless you pick another.")}
+                    </p>
                     <p class=FIELD_ERROR>{field("rate_limit_per_minute")}</p>
                     <p class=FIELD_ERROR>{field("rate_limit_per_hour")}</p>
                 </div>
