@@ -66,6 +66,23 @@ impl Filters {
     }
 }
 
+impl Filters {
+    /// The export of this filtered log (`/api/ui/deliveries/export`, streamed by the server) in `format`.
+    fn export_href(&self, tenant: &str, format: &str) -> String {
+        let q = self.query(None, 1);
+        let mut url = format!("/api/ui/deliveries/export?tenant_id={}&format={format}", enc(tenant));
+        let status = q.status.map(|s| s.as_str().to_string());
+        let since = q.since.map(|s| s.to_string());
+        for (k, v) in [("status", status), ("webhook_id", q.webhook_id), ("event_type", q.event_type), ("since", since)]
+        {
+            if let Some(v) = v {
+                url.push_str(&format!("&{k}={}", enc(&v)));
+            }
+        }
+        url
+    }
+}
+
 /// Percent-encodes a query value (ids, statuses and event types are plain, but users can type anything).
 fn enc(s: &str) -> String {
     s.bytes()
@@ -184,6 +201,12 @@ pub fn DeliveriesPanel() -> impl IntoView {
         selected.set(Some(id));
         drawer.set(true);
     });
+    // `?delivery=<id>` opens that delivery (the Events tab links here).
+    Effect::new(move |_| {
+        if let Some(id) = query.read().get("delivery").filter(|d| !d.is_empty()) {
+            open.run(id);
+        }
+    });
 
     let names = move || -> HashMap<String, Webhook> {
         hooks.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|w| (w.id.clone(), w)).collect()
@@ -237,11 +260,15 @@ pub fn DeliveriesPanel() -> impl IntoView {
                     }>
                     {move || if paused.get() { "Resume" } else { "Pause" }}
                 </button>
+                <a class=SECONDARY_BUTTON download="" href=move || filters.get().export_href(&tenant.get_value(), "csv")>"Export CSV"</a>
+                <a class=SECONDARY_BUTTON download="" href=move || filters.get().export_href(&tenant.get_value(), "jsonl")>"Export JSON lines"</a>
             </div>
         </div>
 
         <Show when=move || filters.get().status == "failed">
-            <RecoverBar hooks=hooks webhook=Signal::derive(move || filters.get().webhook) on_done=Callback::new(move |_| tick.update(|t| *t += 1))/>
+            {expect_context::<crate::model::ShellContext>().can_write().then(|| view! {
+                <RecoverBar hooks=hooks webhook=Signal::derive(move || filters.get().webhook) on_done=Callback::new(move |_| tick.update(|t| *t += 1))/>
+            })}
         </Show>
 
         <Transition fallback=|| view! { <p class="mt-6 text-sm">"Loading deliveries…"</p> }>
@@ -405,6 +432,7 @@ fn RecoverBar(hooks: Hooks, #[prop(into)] webhook: Signal<String>, on_done: Call
 #[component]
 fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Callback<()>) -> impl IntoView {
     let tenant = use_tenant_id();
+    let can_write = expect_context::<crate::model::ShellContext>().can_write();
     let toasts = use_toasts();
     let id = StoredValue::new(id);
     let detail =
@@ -443,18 +471,23 @@ fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Call
                                 <dt class="text-slate-600 dark:text-slate-400">"Event type"</dt><dd class="font-mono">{d.event_type.clone()}</dd>
                                 <dt class="text-slate-600 dark:text-slate-400">"Status"</dt><dd><span class=class data-testid="detail-status">{label}</span></dd>
                                 <dt class="text-slate-600 dark:text-slate-400">"Delivery id"</dt><dd class="break-all font-mono text-xs">{d.id.clone()}</dd>
-                                <dt class="text-slate-600 dark:text-slate-400">"Event id"</dt><dd class="break-all font-mono text-xs">{d.event_id.clone()}</dd>
+                                <dt class="text-slate-600 dark:text-slate-400">"Event id"</dt><dd class="break-all font-mono text-xs">
+                                    <a class="text-indigo-700 hover:underline dark:text-indigo-300" href=format!("?tab=events&event={}", d.event_id)
+                                        aria-label=format!("Open event {} in the Events tab", d.event_id)>{d.event_id.clone()}</a>
+                                </dd>
                                 <dt class="text-slate-600 dark:text-slate-400">"Created"</dt><dd><At ms=d.created_at/></dd>
                                 {d.next_attempt_at.filter(|_| !final_state).map(|t| view! {
                                     <dt class="text-slate-600 dark:text-slate-400">"Next attempt"</dt><dd><Ago ms=t/></dd>
                                 })}
                             </dl>
                             <div class="flex flex-wrap gap-2">
+                                {can_write.then(|| view! {
                                 <button type="button" class=PRIMARY_BUTTON disabled=move || !final_state || replay.pending().get()
                                     title=(!final_state).then_some("Still queued; replay when it has finished")
                                     on:click=move |_| { replay.dispatch(did.clone()); }>
                                     {move || if replay.pending().get() { "Replaying…" } else { "Replay" }}
                                 </button>
+                                })}
                                 <button type="button" class=SECONDARY_BUTTON on:click=copy>"Copy as cURL"</button>
                             </div>
                             <h3 class="text-sm font-semibold">{format!("Attempts ({})", attempts.len())}</h3>

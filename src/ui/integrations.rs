@@ -11,11 +11,13 @@ pub struct TabDef {
     pub label: &'static str,
 }
 
-pub const TABS: [TabDef; 4] = [
+pub const TABS: [TabDef; 6] = [
     TabDef { id: "webhooks", label: "Webhooks" },
     TabDef { id: "api-keys", label: "API Keys" },
     TabDef { id: "deliveries", label: "Deliveries" },
     TabDef { id: "event-types", label: "Event types" },
+    TabDef { id: "events", label: "Events" },
+    TabDef { id: "audit", label: "Audit" },
 ];
 
 /// The tab index after a key press, or None when the key does not move the selection.
@@ -106,6 +108,8 @@ pub fn IntegrationsPage() -> impl IntoView {
                             "webhooks" => view! { <super::webhooks::WebhooksPanel/> }.into_any(),
                             "api-keys" => view! { <super::api_keys::ApiKeysPanel/> }.into_any(),
                             "deliveries" => view! { <super::deliveries::DeliveriesPanel/> }.into_any(),
+                            "events" => view! { <super::events::EventsPanel/> }.into_any(),
+                            "audit" => view! { <super::audit::AuditPanel/> }.into_any(),
                             _ => view! { <super::event_types::EventTypesPanel/> }.into_any(),
                         })}
                     </div>
@@ -122,10 +126,11 @@ mod tests {
     #[test]
     fn arrow_keys_wrap() {
         assert_eq!(tab_after_key(0, "ArrowRight"), Some(1));
-        assert_eq!(tab_after_key(3, "ArrowRight"), Some(0));
-        assert_eq!(tab_after_key(0, "ArrowLeft"), Some(3));
+        let last = TABS.len() - 1;
+        assert_eq!(tab_after_key(last, "ArrowRight"), Some(0));
+        assert_eq!(tab_after_key(0, "ArrowLeft"), Some(last));
         assert_eq!(tab_after_key(2, "Home"), Some(0));
-        assert_eq!(tab_after_key(1, "End"), Some(3));
+        assert_eq!(tab_after_key(1, "End"), Some(last));
         assert_eq!(tab_after_key(1, "a"), None);
     }
 }

@@ -1,10 +1,12 @@
 //! The browser UI: one component tree, rendered on the server and hydrated in the browser.
 
 pub mod api_keys;
+pub mod audit;
 pub mod charts;
 pub mod deliveries;
 pub mod destinations;
 pub mod event_types;
+pub mod events;
 pub mod icons;
 pub mod integrations;
 pub mod json;
@@ -12,9 +14,12 @@ pub mod layout;
 pub mod login;
 pub mod menu;
 pub mod modal;
+pub mod people;
 pub mod portal;
 pub mod portal_links;
+pub mod samples;
 pub mod style;
+pub mod tenants;
 pub mod test_fire;
 pub mod theme;
 pub mod time;
@@ -74,8 +79,8 @@ pub fn shell(bundle: Bundle) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     toast::provide_toasts();
-    // Marks the page once the WASM bundle has taken over (end-to-end tests wait for it).
     time::provide_clock();
+    // Marks the page once the WASM bundle has taken over (end-to-end tests wait for it).
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
         if let Some(body) = document().body() {
@@ -88,10 +93,14 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/integrations"/> }/>
                 <Route path=path!("/login") view=login::LoginPage/>
+                <Route path=path!("/accept/:token") view=people::AcceptPage/>
                 <Route path=path!("/integrations") view=layout::HomeRedirect ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/t/:tenant") view=layout::TenantLayout ssr=SsrMode::Async>
                     <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
                     <Route path=path!("/tools") view=tools::ToolsPage/>
+                    <Route path=path!("/people") view=people::PeoplePage/>
+                    <Route path=path!("/tenants") view=tenants::TenantsPage/>
+                    <Route path=path!("/account") view=people::AccountPage/>
                 </ParentRoute>
             </Routes>
         </Router>
