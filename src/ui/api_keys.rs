@@ -133,7 +133,9 @@ pub fn ApiKeysPanel() -> impl IntoView {
                     {KeyStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{status_badge(s).0}</option> }).collect_view()}
                 </select>
             </div>
-            <button type="button" class=PRIMARY_BUTTON on:click=move |_| form.show(None)>"New API key"</button>
+            {expect_context::<crate::model::ShellContext>().can_write().then(|| view! {
+                <button type="button" class=PRIMARY_BUTTON on:click=move |_| form.show(None)>"New API key"</button>
+            })}
         </div>
         <Transition fallback=|| view! { <p class="mt-6 text-sm">"Loading keys…"</p> }>
             {move || keys.get().map(|r| match r {
@@ -223,6 +225,7 @@ fn key_row(k: ApiKey, now: i64, actions: RowActions) -> impl IntoView {
         None => view! { <span class="text-slate-500 dark:text-slate-400">{none}</span> }.into_any(),
     };
     let (k1, k2, k3, k4) = (k.clone(), k.clone(), k.clone(), k.clone());
+    let can_write = expect_context::<crate::model::ShellContext>().can_write();
     view! {
         <tr data-testid="key-row" data-key-id=k.id.clone()>
             <td class="px-4 py-3 align-top">
@@ -240,7 +243,7 @@ fn key_row(k: ApiKey, now: i64, actions: RowActions) -> impl IntoView {
             <td class="px-4 py-3 align-top text-right tabular-nums">{k.usage_count}</td>
             <td class="px-4 py-3 align-top whitespace-nowrap">{when(k.expires_at, "never")}</td>
             <td class="px-4 py-3 align-top">
-                <Show when=move || status != KeyStatus::Revoked>
+                <Show when=move || status != KeyStatus::Revoked && can_write>
                     <div class="flex justify-end gap-1 whitespace-nowrap">
                         <button type="button" class=LINK_BUTTON aria-label=format!("Edit {name}") on:click={let k = k1.clone(); move |_| actions.edit.run(k.clone())}>"Edit"</button>
                         <button type="button" class=LINK_BUTTON aria-label=format!("{} {name}", if k.is_active { "Disable" } else { "Enable" }) on:click={let k = k2.clone(); move |_| actions.toggle.run(k.clone())}>{if k.is_active { "Disable" } else { "Enable" }}</button>

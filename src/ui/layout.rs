@@ -128,6 +128,9 @@ fn Frame(ctx: ShellContext) -> impl IntoView {
 #[component]
 fn Sidebar(tenant_id: String, on_navigate: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let location = use_location();
+    let ctx = expect_context::<ShellContext>();
+    let manages = super::people::manages_people(&ctx);
+    let admin = ctx.user.role == crate::model::Role::Admin;
     let link = move |page: &'static str, label: &'static str, icon: AnyView| {
         let href = format!("/t/{tenant_id}/{page}");
         let active = move || location.pathname.get().ends_with(&format!("/{page}"));
@@ -154,6 +157,9 @@ fn Sidebar(tenant_id: String, on_navigate: impl Fn() + Copy + Send + Sync + 'sta
         <nav class="space-y-1 p-3" aria-label="Main">
             {link("integrations", "Integrations", view! { <Icon glyph=Glyph::Puzzle/> }.into_any())}
             {link("tools", "Developer tools", view! { <Icon glyph=Glyph::Wrench/> }.into_any())}
+            {manages.then(|| link("people", "Users", view! { <Icon glyph=Glyph::Users/> }.into_any()))}
+            {admin.then(|| link("tenants", "Tenants", view! { <Icon glyph=Glyph::Building/> }.into_any()))}
+            {link("account", "Account", view! { <Icon glyph=Glyph::UserCircle/> }.into_any())}
         </nav>
     }
 }
@@ -176,7 +182,9 @@ fn TenantSwitcher(ctx: ShellContext) -> impl IntoView {
         >
             {ctx.tenants.iter().map(|t| {
                 let selected = t.id == current;
-                view! { <option value=t.id.clone() selected=selected>{t.name.clone()}</option> }
+                // Suspended tenants stay reachable (to resume them) and say so.
+                let name = if t.suspended_at.is_some() { format!("{} (suspended)", t.name) } else { t.name.clone() };
+                view! { <option value=t.id.clone() selected=selected>{name}</option> }
             }).collect_view()}
         </select>
     }

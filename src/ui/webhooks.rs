@@ -191,7 +191,9 @@ pub fn WebhooksPanel() -> impl IntoView {
                 </select>
             </div>
             <super::portal::PortalLinkButton/>
-            <button type="button" class=PRIMARY_BUTTON on:click=move |_| form.show(None)>"New endpoint"</button>
+            {expect_context::<crate::model::ShellContext>().can_write().then(|| view! {
+                <button type="button" class=PRIMARY_BUTTON on:click=move |_| form.show(None)>"New endpoint"</button>
+            })}
         </div>
         <Transition fallback=|| view! { <p class="mt-6 text-sm">"Loading endpoints…"</p> }>
             {move || first.get().map(|r| match r {
@@ -347,6 +349,10 @@ fn WebhookCard(w: Webhook, actions: CardActions, sparks: Sparks) -> impl IntoVie
         items.push(item("Rotate secret".into(), actions.rotate));
     }
     items.push(item("Delete".into(), actions.delete));
+    // A viewer only looks: every other action changes the endpoint.
+    if !expect_context::<crate::model::ShellContext>().can_write() {
+        items.truncate(1);
+    }
     view! {
         <li data-testid="webhook-card" class="rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
             <div class="flex items-start justify-between gap-3">

@@ -52,6 +52,8 @@ pub fn EmptyState(
     #[prop(optional)] action: Option<(&'static str, Callback<()>)>,
     children: Children,
 ) -> impl IntoView {
+    // The first-item action is a write: a viewer is not offered it.
+    let action = action.filter(|_| use_context::<crate::model::ShellContext>().is_none_or(|c| c.can_write()));
     view! {
         <div class="mt-6 rounded-xl border border-dashed border-slate-300 p-10 text-center dark:border-slate-700">
             <h3 class="text-base font-semibold">{title}</h3>
