@@ -11,6 +11,7 @@ pub mod event_search;
 pub mod filter;
 pub mod page;
 pub mod portal;
+pub mod samples;
 pub mod schema;
 pub mod stats;
 pub mod tools;

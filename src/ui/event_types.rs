@@ -168,6 +168,7 @@ fn EventTypeCard(t: EventType, actions: Option<CardActions>) -> impl IntoView {
                         }.into_any(),
                         None => view! { <p class="text-xs text-slate-600 dark:text-slate-400">"No schema: any JSON payload is accepted."</p> }.into_any(),
                     }}
+                    <super::samples::CodeSamples event_type=name.clone() data=t.example.clone()/>
                 </div>
             </details>
             {controls}
