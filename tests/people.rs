@@ -194,6 +194,8 @@ fn write_calls(s: &ViewerSetup) -> Vec<(&'static str, Value)> {
         ("recover_webhook", json!({"tenant_id": t, "webhook_id": w, "since": 0})),
         ("send_test_event", json!({"tenant_id": t, "webhook_id": w, "input": {}})),
         ("replay_delivery", json!({"tenant_id": t, "id": "dlv_x"})),
+        ("resend_event", json!({"tenant_id": t, "id": "evt_x", "endpoint_id": null})),
+        ("set_event_type_settings", json!({"settings": {"tenant_id": t, "accept_unregistered_types": true}})),
         ("save_event_type", json!({"event_type": event_type})),
         ("create_portal_link", json!({"tenant_id": t, "input": {"expires_in_seconds": 60}})),
         ("revoke_portal_link", json!({"tenant_id": t, "id": "ptl_x"})),
