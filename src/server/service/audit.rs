@@ -83,6 +83,9 @@ pub fn diff(before: &Value, after: &Value) -> (Value, Value) {
     (redact(&Value::Object(was)), redact(&Value::Object(now)))
 }
 
+/// Where a page of the trail starts: after this `(at, id)`, or at the newest entry.
+type Cursor = Option<(i64, String)>;
+
 /// What one audit entry says beyond its actor, which [`Hub::audit_entry`] adds.
 #[derive(Default)]
 pub struct Audited<'a> {
@@ -155,8 +158,7 @@ impl Hub {
     }
 
     /// The tenant an actor's reading is confined to, and the query's cursor, once the actor may read at all.
-    #[allow(clippy::type_complexity)]
-    fn audit_reader(&self, actor: &Actor<'_>, q: &AuditQuery) -> AppResult<(Option<String>, Option<(i64, String)>)> {
+    fn audit_reader(&self, actor: &Actor<'_>, q: &AuditQuery) -> AppResult<(Option<String>, Cursor)> {
         actor.refuse_portal("the audit trail")?;
         let tenant = self.list_tenant(actor, q.tenant_id.as_deref())?;
         let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
