@@ -389,6 +389,7 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
         ("end_other_sessions", Some(json!({})), vec![], 200),
         // Not tenant data: the shared catalog, the user's own home, signing in and out.
         ("list_event_types", Some(json!({})), vec![], 200),
+        ("api_reference", Some(json!({})), vec![], 200),
         ("check_signature", Some(json!({"check": check})), vec![], 200),
         (
             "render_template_preview",

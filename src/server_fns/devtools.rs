@@ -34,3 +34,12 @@ pub async fn webhook_page(tenant_id: String, query: WebhookListQuery) -> Result<
     })
     .await
 }
+
+/// The OpenAPI document of `/api/v1` (public, like `/api/v1/openapi.json`), for the API reference page.
+#[server(endpoint = "api_reference", input = Json)]
+pub async fn api_reference() -> Result<serde_json::Value, AppError> {
+    super::ctx::as_user(async |_, _| {
+        serde_json::to_value(crate::server::rest::openapi::document()).map_err(|_| AppError::internal())
+    })
+    .await
+}

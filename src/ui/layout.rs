@@ -211,6 +211,7 @@ fn HelpContent() -> impl IntoView {
                 <li>"Tabs: use ← → (Home/End) to move between them."</li>
                 <li>"Dialogs: Esc or a click outside closes them."</li>
                 <li>"REST API: " <code class="rounded bg-slate-100 px-1 dark:bg-slate-800">"/api/v1"</code> " with an API key."</li>
+                <li><a rel="external" href=format!("/t/{}/reference", use_tenant_id().get_value()) class="font-medium text-indigo-700 underline dark:text-indigo-300">"API reference"</a> ": every route, code samples, and a form to try each with your key."</li>
             </ul>
             <p class="text-slate-500 dark:text-slate-400">"Version " {env!("CARGO_PKG_VERSION")}</p>
         </div>

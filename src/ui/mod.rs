@@ -15,12 +15,11 @@ pub mod login;
 pub mod menu;
 pub mod modal;
 pub mod people;
-pub mod people;
 pub mod portal;
 pub mod portal_links;
+pub mod reference;
 pub mod samples;
 pub mod style;
-pub mod tenants;
 pub mod tenants;
 pub mod test_fire;
 pub mod theme;
@@ -96,14 +95,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/integrations"/> }/>
                 <Route path=path!("/login") view=login::LoginPage/>
                 <Route path=path!("/accept/:token") view=people::AcceptPage/>
-                <Route path=path!("/accept/:token") view=people::AcceptPage/>
                 <Route path=path!("/integrations") view=layout::HomeRedirect ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/t/:tenant") view=layout::TenantLayout ssr=SsrMode::Async>
                     <Route path=path!("/integrations") view=integrations::IntegrationsPage/>
                     <Route path=path!("/tools") view=tools::ToolsPage/>
-                    <Route path=path!("/people") view=people::PeoplePage/>
-                    <Route path=path!("/tenants") view=tenants::TenantsPage/>
-                    <Route path=path!("/account") view=people::AccountPage/>
+                    <Route path=path!("/reference") view=reference::ReferencePage/>
                     <Route path=path!("/people") view=people::PeoplePage/>
                     <Route path=path!("/tenants") view=tenants::TenantsPage/>
                     <Route path=path!("/account") view=people::AccountPage/>
