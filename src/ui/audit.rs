@@ -195,11 +195,13 @@ fn AuditTable(rows: Vec<AuditEntry>) -> impl IntoView {
                                         <div class="mt-2 grid gap-2 md:grid-cols-2">
                                             <div>
                                                 <p class="text-xs font-semibold">"Before"</p>
-                                                <pre class="max-h-60 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">{before.unwrap_or_else(|| "—".into())}</pre>
+                                                <pre class="max-h-60 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-100 p-2 text-xs dark:bg-slate-800 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500"
+                                                    tabindex="0" role="region" aria-label="Before">{before.unwrap_or_else(|| "—".into())}</pre>
                                             </div>
                                             <div>
                                                 <p class="text-xs font-semibold">"After"</p>
-                                                <pre class="max-h-60 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">{after.unwrap_or_else(|| "—".into())}</pre>
+                                                <pre class="max-h-60 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-100 p-2 text-xs dark:bg-slate-800 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500"
+                                                    tabindex="0" role="region" aria-label="After">{after.unwrap_or_else(|| "—".into())}</pre>
                                             </div>
                                         </div>
                                     </details>
