@@ -90,7 +90,15 @@ impl Hub {
         v.check(name.chars().count() <= 100, "name", "must be at most 100 characters");
         v.finish()?;
         let t = self.store.insert_tenant(name).await?;
-        self.store.insert_audit(actor.id(), Some(&t.id), "tenant.created", Some(&t.id), Some(name)).await?;
+        let audited = super::audit::Audited {
+            tenant: Some(&t.id),
+            action: "tenant.created",
+            target: &t.id,
+            name: Some(name),
+            detail: name,
+            ..Default::default()
+        };
+        self.audit_entry(&actor, audited).await?;
         Ok(t)
     }
 

@@ -73,28 +73,6 @@ impl Store {
         Ok(())
     }
 
-    /// An entry with the actor's id only (callers that know no more; the service's `audit` fills in the rest).
-    pub async fn insert_audit(
-        &self,
-        actor: &str,
-        tenant_id: Option<&str>,
-        action: &str,
-        target: Option<&str>,
-        detail: Option<&str>,
-    ) -> DbResult<()> {
-        let object_type = action.split_once('.').map(|(kind, _)| kind);
-        self.insert_audit_entry(&NewAudit {
-            actor,
-            tenant_id,
-            action,
-            object_type,
-            target,
-            detail,
-            ..Default::default()
-        })
-        .await
-    }
-
     /// Newest first; `tenant_id = None` lists every tenant's entries (admins).
     pub async fn list_audit(&self, tenant_id: Option<&str>, limit: i64) -> DbResult<Vec<AuditEntry>> {
         self.query_audit(tenant_id, &AuditQuery::default(), None, limit).await
