@@ -96,13 +96,13 @@ test("a key's usage chart shows its traffic per day, and the tenant's", async ({
   const tenantTotal = Number(await usage.getByTestId("usage-requests").textContent());
   expect(tenantTotal).toBeGreaterThanOrEqual(5);
 
-  await usage.getByLabel("Key").selectOption(keyId);
+  await usage.getByLabel("Key", { exact: true }).selectOption(keyId);
   await expect(usage.getByTestId("last-used-ip")).toHaveText("127.0.0.1");
   const mine = Number(await usage.getByTestId("usage-requests").textContent());
   expect(mine).toBeGreaterThanOrEqual(5);
   expect(mine).toBeLessThanOrEqual(tenantTotal);
   await expect(usage.getByRole("img", { name: /requests/ })).toHaveAttribute("aria-label", new RegExp(`over 7d: ${mine} requests`));
-  await usage.getByLabel("Period").selectOption("90d");
+  await usage.getByLabel("Period", { exact: true }).selectOption("90d");
   await expect(usage.getByRole("img", { name: /over 90d/ })).toBeVisible();
   await expect(usage.locator("rect").first()).toBeVisible();
 

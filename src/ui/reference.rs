@@ -320,7 +320,7 @@ fn OperationCard(op: Operation, key: RwSignal<String>) -> impl IntoView {
                 {move || answer.get().map(|(status, text)| view! {
                     <div data-testid="try-answer">
                         <p class="font-medium">"Answer: " <span data-testid="try-status">{status}</span></p>
-                        <pre class="mt-1 max-h-80 overflow-auto rounded-md bg-slate-100 p-3 text-xs dark:bg-slate-800"><code>{text}</code></pre>
+                        <pre class="mt-1 max-h-80 overflow-auto rounded-md bg-slate-100 p-3 text-xs dark:bg-slate-800" tabindex="0"><code>{text}</code></pre>
                     </div>
                 })}
             </div>

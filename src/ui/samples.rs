@@ -52,14 +52,25 @@ fn SampleTabs(
     let toasts = super::toast::use_toasts();
     let panel = format!("{id}-panel");
     let heading = "mb-1 text-xs font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300";
+    let tab_prefix = id.clone();
+    // Arrow keys move the selection and the focus together, as in any tablist.
     let step = move |by: isize| {
         let i = langs.iter().position(|l| *l == current.get_untracked()).unwrap_or(0) as isize;
-        current.set(langs[(i + by).rem_euclid(langs.len() as isize) as usize]);
+        let next = langs[(i + by).rem_euclid(langs.len() as isize) as usize];
+        current.set(next);
+        #[cfg(feature = "hydrate")]
+        if let Some(tab) = document().get_element_by_id(&format!("{tab_prefix}-{}", next.id())) {
+            use wasm_bindgen::JsCast;
+            let _ = tab.unchecked_into::<web_sys::HtmlElement>().focus();
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &tab_prefix;
     };
     view! {
         <div>
             <p class=heading id=format!("{id}-label")>{kind.label()}</p>
-            <div class="flex flex-wrap items-center gap-1" role="tablist" aria-labelledby=format!("{id}-label")
+            <div class="flex flex-wrap items-center gap-1">
+            <div class="flex flex-wrap gap-1" role="tablist" aria-labelledby=format!("{id}-label")
                 on:keydown=move |ev| match ev.key().as_str() {
                     "ArrowRight" => step(1),
                     "ArrowLeft" => step(-1),
@@ -81,6 +92,7 @@ fn SampleTabs(
                         </button>
                     }
                 }).collect_view()}
+            </div>
                 <button type="button" class=format!("{LINK_BUTTON} ml-auto") aria-label=format!("Copy the {} sample", kind.label().to_lowercase())
                     on:click=move |_| if let Some(s) = text(current.get_untracked()) {
                         super::copy_text(s.text, toasts, "Sample copied");
@@ -88,11 +100,11 @@ fn SampleTabs(
                     "Copy"
                 </button>
             </div>
-            <div role="tabpanel" id=panel.clone() aria-labelledby=move || format!("{id}-{}", current.get().id()) tabindex="0"
+            <div role="tabpanel" id=panel.clone() aria-labelledby=move || format!("{id}-{}", current.get().id())
                 class="mt-1 rounded-md bg-slate-100 p-3 dark:bg-slate-800">
                 {move || text(current.get()).map(|s| view! {
                     <p class="mb-1 font-mono text-xs text-slate-600 dark:text-slate-300">{s.file_name}</p>
-                    <pre class="max-h-80 overflow-auto text-xs"><code data-testid="sample-code">{s.text}</code></pre>
+                    <pre class="max-h-80 overflow-auto text-xs" tabindex="0"><code data-testid="sample-code">{s.text}</code></pre>
                 })}
             </div>
         </div>
