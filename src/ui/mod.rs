@@ -125,6 +125,12 @@ pub fn copy_text(text: String, toasts: toast::Toasts, done: &'static str) {
 
 /// Copies `text` (a user gesture is in progress) and calls `then` with whether it worked; never on the server.
 pub fn copied(text: String, then: impl FnOnce(bool) + 'static) {
+    copied_then(text, Box::new(then));
+}
+
+// Not generic: a wasm-bindgen `Closure` made inside a generic function is imported under a per-instance name
+// that the JS glue of wasm-bindgen 0.2.130 does not provide (the bundle then fails to instantiate).
+fn copied_then(text: String, then: Box<dyn FnOnce(bool)>) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::{closure::Closure, JsValue};

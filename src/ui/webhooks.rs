@@ -354,7 +354,7 @@ fn WebhookCard(w: Webhook, actions: CardActions, sparks: Sparks) -> impl IntoVie
         items.truncate(1);
     }
     view! {
-        <li data-testid="webhook-card" class="rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
+        <li data-testid="webhook-card" class="min-w-0 rounded-xl bg-white p-4 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
             <div class="flex items-start justify-between gap-3">
                 <div class="flex min-w-0 items-start gap-3">
                     <span class="mt-0.5 shrink-0"><DestinationIcon kind=w.kind class="h-6 w-6"/></span>
