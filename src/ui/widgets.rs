@@ -35,7 +35,7 @@ pub fn CardTable(
     // `relative`: the visually hidden column labels are positioned absolutely, and without a positioned scroller
     // they escape it and widen the whole page on a narrow screen.
     view! {
-        <div class="mt-6 overflow-x-auto rounded-xl bg-white shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
+        <div class="relative mt-6 overflow-x-auto rounded-xl bg-white shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
             <table class="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800" aria-label=label>
                 <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600 dark:bg-slate-800/50 dark:text-slate-300">
                     <tr>{columns.iter().map(|c| heading(*c)).collect_view()}</tr>
