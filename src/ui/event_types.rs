@@ -6,7 +6,7 @@
 use super::json::{parse_json, Body};
 use super::modal::{DialogActions, EditDialog, Modal};
 use super::style::*;
-use super::time::absolute;
+use super::time::At;
 use super::toast::{on_success, use_toasts};
 use crate::model::{AppError, EventType, EventTypeSettings, Role, ShellContext};
 use crate::server_fns::event_types::{event_catalog, get_event_type_settings, set_event_type_settings};
@@ -142,8 +142,8 @@ fn EventTypeCard(t: EventType, actions: Option<CardActions>) -> impl IntoView {
         }
     });
     let description = match t.first_seen_at.filter(|_| t.unregistered) {
-        Some(seen) => format!("Published without being registered; first seen {}.", absolute(seen)),
-        None => t.description.clone(),
+        Some(seen) => view! { "Published without being registered; first seen " <At ms=seen/> "." }.into_any(),
+        None => t.description.clone().into_any(),
     };
     view! {
         <article data-testid="event-type" class="flex items-start gap-2 rounded-lg bg-white p-3 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
