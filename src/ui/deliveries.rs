@@ -267,9 +267,7 @@ pub fn DeliveriesPanel() -> impl IntoView {
 
         <Show when=move || filters.get().status == "failed">
             {expect_context::<crate::model::ShellContext>().can_write().then(|| view! {
-                {expect_context::<crate::model::ShellContext>().can_write().then(|| view! {
                 <RecoverBar hooks=hooks webhook=Signal::derive(move || filters.get().webhook) on_done=Callback::new(move |_| tick.update(|t| *t += 1))/>
-            })}
             })}
         </Show>
 
@@ -435,7 +433,6 @@ fn RecoverBar(hooks: Hooks, #[prop(into)] webhook: Signal<String>, on_done: Call
 fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Callback<()>) -> impl IntoView {
     let tenant = use_tenant_id();
     let can_write = expect_context::<crate::model::ShellContext>().can_write();
-    let can_write = expect_context::<crate::model::ShellContext>().can_write();
     let toasts = use_toasts();
     let id = StoredValue::new(id);
     let detail =
@@ -485,13 +482,11 @@ fn DeliveryDrawer(id: String, tick: Signal<u32>, hooks: Hooks, on_replayed: Call
                             </dl>
                             <div class="flex flex-wrap gap-2">
                                 {can_write.then(|| view! {
-                                {can_write.then(|| view! {
                                 <button type="button" class=PRIMARY_BUTTON disabled=move || !final_state || replay.pending().get()
                                     title=(!final_state).then_some("Still queued; replay when it has finished")
                                     on:click=move |_| { replay.dispatch(did.clone()); }>
                                     {move || if replay.pending().get() { "Replaying…" } else { "Replay" }}
                                 </button>
-                                })}
                                 })}
                                 <button type="button" class=SECONDARY_BUTTON on:click=copy>"Copy as cURL"</button>
                             </div>
