@@ -270,8 +270,8 @@ fn RevealModal(open: RwSignal<bool>, revealed: RwSignal<Option<IssuedKey>>) -> i
             revealed.set(None);
         }
     });
-    let copy = move |_| {
     let toasts = super::toast::use_toasts();
+    let copy = move |_| {
         if let Some(k) = revealed.get_untracked() {
             super::copied(k.secret, move |ok| {
                 copied.set(ok);
