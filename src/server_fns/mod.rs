@@ -37,9 +37,6 @@ pub const READ_ONLY: &[&str] = &[
     "list_event_types",
     "event_catalog",
     "get_event_type_settings",
-    "list_audit",
-    "search_events",
-    "event_detail",
     // Computed on the spot from what is sent, nothing stored.
     "preview_routing",
     "check_signature",

@@ -65,11 +65,12 @@ pub fn absolute(ms: i64) -> String {
     }
 }
 
-/// The page's clock: `now` ticks every 30 s in the browser so relative times stay true on a page left open, and
+/// The page's clock in the browser: `now` ticks every 30 s so relative times stay true on a page left open, and
 /// `local` turns on once the WASM has taken over. The server knows no reader's time zone, so it renders UTC and
-/// the browser switches each time to local after hydration (the same text on both sides until then).
+/// the browser rewrites each time in local time once the page is live.
+#[cfg(feature = "hydrate")]
 #[derive(Clone, Copy)]
-pub struct Clock {
+struct Clock {
     now: RwSignal<i64>,
     local: RwSignal<bool>,
 }
@@ -78,38 +79,62 @@ pub struct Clock {
 #[cfg(feature = "hydrate")]
 const TICK_SECONDS: u64 = 30;
 
+/// Starts the page's clock (the browser only; the server renders each time once).
 pub fn provide_clock() {
-    let clock = Clock { now: RwSignal::new(now_ms()), local: RwSignal::new(false) };
-    provide_context(clock);
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        clock.local.set(true);
-        clock.now.set(now_ms());
-        let _ = set_interval_with_handle(move || clock.now.set(now_ms()), std::time::Duration::from_secs(TICK_SECONDS));
-    });
+    {
+        let clock = Clock { now: RwSignal::new(now_ms()), local: RwSignal::new(false) };
+        provide_context(clock);
+        Effect::new(move |_| {
+            clock.local.set(true);
+            clock.now.set(now_ms());
+            let _ =
+                set_interval_with_handle(move || clock.now.set(now_ms()), std::time::Duration::from_secs(TICK_SECONDS));
+        });
+    }
 }
 
+#[cfg(feature = "hydrate")]
 fn clock() -> Clock {
     use_context::<Clock>().unwrap_or(Clock { now: RwSignal::new(now_ms()), local: RwSignal::new(false) })
-}
-
-/// The current time as the page's clock has it (reactive: re-read on every tick).
-pub fn ticking_now() -> i64 {
-    clock().now.get()
 }
 
 /// `<time>` showing how long ago (or until) `ms`, with the local absolute time on hover.
 #[component]
 pub fn Ago(ms: i64) -> impl IntoView {
-    let c = clock();
-    view! { <time datetime=iso(ms) title=move || stamp(ms, c.local.get())>{move || relative(ms, c.now.get())}</time> }
+    let el = NodeRef::<leptos::html::Time>::new();
+    follow_clock(el, move |now, local| (relative(ms, now), stamp(ms, local)));
+    view! { <time node_ref=el datetime=iso(ms) title=absolute(ms)>{relative(ms, now_ms())}</time> }
 }
 
 /// `<time>` showing the absolute time of `ms` in the reader's time zone.
 #[component]
 pub fn At(ms: i64) -> impl IntoView {
-    let c = clock();
-    view! { <time datetime=iso(ms)>{move || stamp(ms, c.local.get())}</time> }
+    let el = NodeRef::<leptos::html::Time>::new();
+    follow_clock(el, move |_, local| (stamp(ms, local), String::new()));
+    view! { <time node_ref=el datetime=iso(ms)>{absolute(ms)}</time> }
+}
+
+/// Keeps a `<time>`'s text (and title, when given) in step with the page's clock. The markup itself is static:
+/// a reactive text node there would be hydrated by a panel that resolves after the clock has ticked, and the
+/// browser's hydration then lost its place in the server's markup now and then. Here the element is only
+/// rewritten once it is live.
+fn follow_clock(el: NodeRef<leptos::html::Time>, text: impl Fn(i64, bool) -> (String, String) + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let c = clock();
+        Effect::new(move |_| {
+            let (body, title) = text(c.now.get(), c.local.get());
+            if let Some(el) = el.get() {
+                el.set_text_content(Some(&body));
+                if !title.is_empty() {
+                    let _ = el.set_attribute("title", &title);
+                }
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (el, text);
 }
 
 /// The absolute time in the reader's time zone once the browser runs (`local`), UTC before.
