@@ -36,12 +36,12 @@ test.describe("foundation", () => {
     await expect(page).toHaveURL(/\?tab=deliveries$/);
     await expect(tab("Deliveries")).toBeFocused();
     await page.keyboard.press("End");
-    await expect(page).toHaveURL(/\?tab=event-types$/);
+    await expect(page).toHaveURL(/\?tab=audit$/);
     await page.keyboard.press("ArrowRight");
     await expect(page).toHaveURL(/\?tab=webhooks$/);
     await expect(tab("Webhooks")).toBeFocused();
     await page.keyboard.press("ArrowLeft");
-    await expect(tab("Event types")).toHaveAttribute("aria-selected", "true");
+    await expect(tab("Audit")).toHaveAttribute("aria-selected", "true");
 
     // The URL alone selects the tab, server-rendered.
     await page.goto(page.url().replace(/\?tab=.*/, "?tab=deliveries"));
@@ -83,8 +83,11 @@ test.describe("foundation", () => {
     await expect(dialog).toHaveAttribute("aria-modal", "true");
     expect(await page.evaluate(() => document.body.style.overflow)).toBe("hidden");
     await expect(dialog.getByRole("button", { name: "Close" })).toBeFocused();
+    // Close, then the API reference link; Tab from the last focusable wraps to the first: focus stays inside.
     await page.keyboard.press("Tab");
-    await expect(dialog.getByRole("button", { name: "Close" })).toBeFocused(); // the only focusable: focus stays inside
+    await expect(dialog.getByRole("link", { name: "API reference" })).toBeFocused();
+    await page.keyboard.press("Tab");
+    await expect(dialog.getByRole("button", { name: "Close" })).toBeFocused();
     await page.keyboard.press("Escape");
     await expect(dialog).toBeHidden();
     expect(await page.evaluate(() => document.body.style.overflow)).toBe("");

@@ -149,7 +149,7 @@ fn EventTypeCard(t: EventType, actions: Option<CardActions>) -> impl IntoView {
         <article data-testid="event-type" class="flex items-start gap-2 rounded-lg bg-white p-3 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10">
             <details class="min-w-0 flex-1">
                 <summary class="cursor-pointer rounded focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500">
-                    <code class="font-mono text-sm font-semibold">{name.clone()}</code>
+                    <code class="break-all font-mono text-sm font-semibold">{name.clone()}</code>
                     {t.archived.then(|| view! { <span class=format!("{} ml-2", badge("gray")) data-testid="archived-badge">"Archived"</span> })}
                     {t.unregistered.then(|| view! { <span class=format!("{} ml-2", badge("amber")) data-testid="unregistered-badge">"Unregistered"</span> })}
                     <span class="mt-1 block text-sm text-slate-600 dark:text-slate-400" data-testid="event-description">{description}</span>
