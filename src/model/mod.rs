@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod apps;
 pub mod audit;
 pub mod destination;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod webhook;
 
 pub use account::*;
 pub use api_key::*;
+pub use apps::*;
 pub use audit::*;
 pub use destination::{DestinationKind, DestinationPreview, MessageField, MessageTemplate, RenderedMessage, Tone};
 pub use error::*;

@@ -1,6 +1,7 @@
 //! Server-only code (feature `ssr`): configuration, store, services, REST API, auth.
 
 pub mod app;
+pub mod apps;
 pub mod auth;
 pub mod cli;
 pub mod client_ip;

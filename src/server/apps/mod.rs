@@ -1,0 +1,14 @@
+//! Connected apps: OAuth connections to the providers a tenant already uses, and what the hub sends them.
+//!
+//! - [`providers`]: the six provider definitions, as data (URLs, scopes, settings schema, actions), with their
+//!   per-deployment overrides from `HUB_OAUTH_<PROVIDER>_*`.
+//! - [`oauth`]: the authorisation-code flow with PKCE (authorize URL, code exchange, refresh, revoke), every
+//!   request through the SSRF-guarded client.
+//! - [`tokens`]: tokens sealed at rest, and a fresh access token for a connection (refreshed single-flight; a
+//!   rejected refresh puts the connection in `error` and tells the tenant).
+
+pub mod actions;
+pub mod oauth;
+pub mod providers;
+pub mod sync;
+pub mod tokens;
