@@ -12,7 +12,9 @@ use std::net::SocketAddr;
 pub mod api;
 pub mod fixtures;
 pub mod platforms;
+pub mod oauth;
 pub mod receiver;
+pub mod providers;
 pub mod smtp;
 
 pub const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
