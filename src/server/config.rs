@@ -118,7 +118,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "HUB_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-    /// Public base URL (used for links and to decide whether cookies are Secure). Defaults to http://<addr>.
+    /// Public base URL (used for links, the connected apps' OAuth redirect URI `<base>/oauth/callback`, and to
+    /// decide whether cookies are Secure). Defaults to http://<addr>.
     #[arg(long, env = "HUB_BASE_URL")]
     pub base_url: Option<String>,
     /// The first admin, created on first start when no admin exists.
@@ -264,6 +265,8 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+    /// Connected apps' providers as this deployment configures them (`HUB_OAUTH_<PROVIDER>_*`, read once).
+    pub apps: crate::server::apps::providers::Providers,
 pub enum DatabaseUrl {
     /// Path of the SQLite file.
     Sqlite(PathBuf),
@@ -347,7 +350,14 @@ impl Config {
             .map_err(|e| format!("HUB_ALLOW_PRIVATE_TARGETS: {e}"))?
             .with_egress_proxy(serve.egress_proxy.as_deref())
             .map_err(|e| format!("HUB_EGRESS_PROXY: {e}"))?;
-        Ok(Config { database, master_key, serve, base_url, trusted_proxies, target_policy })
+        let apps = crate::server::apps::providers::Providers::from_env();
+        Ok(Config { database, master_key, serve, base_url, trusted_proxies, target_policy, apps })
+    }
+
+    /// The one redirect URI every provider sends people back to (`<HUB_BASE_URL>/oauth/callback`); it is what
+    /// the operator registers with each provider.
+    pub fn oauth_redirect_uri(&self) -> String {
+        format!("{}/oauth/callback", self.base_url.as_str().trim_end_matches('/'))
     }
 
     pub fn secure_cookies(&self) -> bool {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod apps;
 pub mod audit;
 pub mod browse;
 pub mod deliveries;
