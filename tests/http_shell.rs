@@ -388,6 +388,17 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
         ),
         ("end_other_sessions", Some(json!({})), vec![], 200),
         // Not tenant data: the shared catalog, the user's own home, signing in and out.
+        // Their own second factor; the sign-in's second step needs its pending cookie; the tenant rule is admins'.
+        ("two_factor_status", Some(json!({})), vec![], 200),
+        ("begin_two_factor", Some(json!({})), vec![], 200),
+        ("confirm_two_factor", Some(json!({"code": "000000"})), vec![], 422),
+        ("disable_two_factor", Some(json!({"proof": "not-a-proof"})), vec![], 200),
+        ("regenerate_recovery_codes", Some(json!({"proof": "000000"})), vec![], 409),
+        ("verify_second_factor", None, vec![("code", "123456".into())], 401),
+        ("begin_enrolment_at_sign_in", Some(json!({})), vec![], 401),
+        ("confirm_enrolment_at_sign_in", Some(json!({"code": "123456"})), vec![], 401),
+        ("set_tenant_require_two_factor", Some(json!({"id": g, "required": true})), vec![], 403),
+        ("set_tenant_require_two_factor", Some(json!({"id": a, "required": true})), vec![], 403),
         ("list_event_types", Some(json!({})), vec![], 200),
         ("api_reference", Some(json!({})), vec![], 200),
         ("check_signature", Some(json!({"check": check})), vec![], 200),

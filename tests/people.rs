@@ -203,6 +203,7 @@ fn write_calls(s: &ViewerSetup) -> Vec<(&'static str, Value)> {
         ("create_tenant", json!({"name": "Mine"})),
         ("rename_tenant", json!({"id": t, "name": "Mine"})),
         ("set_tenant_suspended", json!({"id": t, "suspended": true})),
+        ("set_tenant_require_two_factor", json!({"id": t, "required": true})),
         ("list_tenant_summaries", json!({})),
         ("list_people", json!({"tenant_id": t})),
         ("invite_user", json!({"input": {"email": "new@acme.test", "role": "tenant", "tenant_id": t}})),
@@ -216,7 +217,15 @@ fn write_calls(s: &ViewerSetup) -> Vec<(&'static str, Value)> {
 const FORM_FUNCTIONS: &[&str] = &["create_tenant", "get_shell_context", "home_tenant"];
 
 /// Functions that need no session: signing in and out, and the one-time link pages (the link is the credential).
-const SESSIONLESS: &[&str] = &["login", "logout", "read_user_link", "accept_user_link"];
+const SESSIONLESS: &[&str] = &[
+    "login",
+    "logout",
+    "read_user_link",
+    "accept_user_link",
+    "verify_second_factor",
+    "begin_enrolment_at_sign_in",
+    "confirm_enrolment_at_sign_in",
+];
 
 backend_tests!(a_viewer_reads_and_every_crafted_write_is_refused);
 async fn a_viewer_reads_and_every_crafted_write_is_refused(b: Backend) {

@@ -48,6 +48,9 @@ pub struct Tenant {
     /// `paused` until it is resumed.
     #[serde(default)]
     pub suspended_at: Option<i64>,
+    /// Every person of the tenant signs in with a second factor (TOTP); those without one enrol at sign-in.
+    #[serde(default)]
+    pub require_two_factor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +143,34 @@ pub struct IssuedUserLink {
     pub user: User,
     pub url: String,
     pub expires_at: i64,
+    /// The address the link was emailed to (SMTP configured and the mail server took it).
+    #[serde(default)]
+    pub emailed_to: Option<String>,
+    /// Why emailing it failed (the link still opens: pass it on by hand).
+    #[serde(default)]
+    pub email_error: Option<String>,
+}
+
+/// A person's two-factor state, as their Account page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorState {
+    /// A confirmed authenticator: sign-in asks for its code.
+    pub enabled: bool,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: i64,
+    /// Their tenant requires a second factor, so it cannot be switched off.
+    pub required: bool,
+}
+
+/// An authenticator being set up: shown once, counted only after a correct code confirms it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    /// Base32, for typing into an app by hand.
+    pub secret: String,
+    /// The `otpauth://` link the QR code holds.
+    pub otpauth_url: String,
+    /// The QR code as an SVG document, drawn on the server (no styles: the CSP refuses them).
+    pub qr_svg: String,
 }
 
 /// What a one-time link's page shows before the password is set.

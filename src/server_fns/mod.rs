@@ -53,6 +53,12 @@ pub const READ_ONLY: &[&str] = &[
 pub(crate) mod ctx {
     use super::READ_ONLY;
     use crate::model::{AppError, AppResult, Role, User};
+    // Their own second factor: any person, viewers too, may protect their own sign-in.
+    "two_factor_status",
+    "begin_two_factor",
+    "confirm_two_factor",
+    "disable_two_factor",
+    "regenerate_recovery_codes",
     use crate::server::auth::session;
     use crate::server::service::AppState;
 

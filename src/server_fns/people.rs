@@ -4,7 +4,8 @@
 //! tenant page they are on), since an admin manages every tenant from here.
 
 use crate::model::{
-    AppError, IssuedUserLink, NewInvite, Person, Role, SessionInfo, Tenant, TenantSummary, UserLinkInfo,
+    AppError, IssuedUserLink, NewInvite, Person, Role, SessionInfo, Tenant, TenantSummary, TotpEnrolment,
+    TwoFactorState, UserLinkInfo,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -33,6 +34,12 @@ pub async fn set_tenant_suspended(id: String, suspended: bool) -> Result<Tenant,
         }
     })
     .await
+}
+
+/// Requires (`required: true`) or stops requiring a second factor of every person of a tenant.
+#[server(endpoint = "set_tenant_require_two_factor", input = Json)]
+pub async fn set_tenant_require_two_factor(id: String, required: bool) -> Result<Tenant, AppError> {
+    as_user(async |hub, user| hub.set_tenant_require_two_factor(Actor::User(&user), &id, required).await).await
 }
 
 #[server(endpoint = "list_people", input = Json)]
@@ -67,17 +74,27 @@ pub async fn read_user_link(token: String) -> Result<UserLinkInfo, AppError> {
     ctx::run(async { ctx::hub()?.user_link_info(&token).await }).await
 }
 
-/// Uses an invite or reset link once: sets the password and signs the browser in.
+/// Uses an invite or reset link once: sets the password and signs the browser in. Answers where to go next:
+/// the app, or the sign-in page's second step for a person with (or required to have) a second factor.
 #[server(endpoint = "accept_user_link", input = Json)]
-pub async fn accept_user_link(token: String, password: String) -> Result<(), AppError> {
-    use crate::server::auth::session;
+pub async fn accept_user_link(token: String, password: String) -> Result<String, AppError> {
+    use crate::server::auth::session::{self, PendingStep};
+    use crate::server::service::accounts::SignIn;
     ctx::run(async {
         let hub = ctx::hub()?;
         let ip = ctx::client_ip(&hub);
         let agent = ctx::user_agent();
-        let (_user, token) = hub.accept_user_link(&token, &password, &ip, agent.as_deref()).await?;
-        ctx::set_header(http::header::SET_COOKIE, &session::set_cookie(&token, ctx::https()));
-        Ok(())
+        match hub.accept_user_link_signing_in(&token, &password, &ip, agent.as_deref()).await? {
+            SignIn::Session(_, token) => {
+                ctx::set_header(http::header::SET_COOKIE, &session::set_cookie(&token, ctx::https()));
+                Ok("/integrations".to_string())
+            }
+            SignIn::Pending(_, token, step) => {
+                ctx::set_header(http::header::SET_COOKIE, &session::set_pending_cookie(&token, ctx::https()));
+                let step = if step == PendingStep::Enrol { "enrol" } else { "code" };
+                Ok(super::auth::step_path(step, None))
+            }
+        }
     })
     .await
 }
@@ -101,4 +118,34 @@ pub async fn change_own_password(current_password: String, new_password: String)
 #[server(endpoint = "end_other_sessions", input = Json)]
 pub async fn end_other_sessions() -> Result<u64, AppError> {
     as_user(async |hub, user| hub.end_other_sessions(&user, &ctx::session_token().unwrap_or_default()).await).await
+}
+
+/// The signed-in person's two-factor state.
+#[server(endpoint = "two_factor_status", input = Json)]
+pub async fn two_factor_status() -> Result<TwoFactorState, AppError> {
+    as_user(async |hub, user| hub.two_factor_status(&user).await).await
+}
+
+/// Starts setting up an authenticator: its secret and QR code, shown once.
+#[server(endpoint = "begin_two_factor", input = Json)]
+pub async fn begin_two_factor() -> Result<TotpEnrolment, AppError> {
+    as_user(async |hub, user| hub.begin_two_factor(&user).await).await
+}
+
+/// Confirms the authenticator with a code; answers the recovery codes, shown once.
+#[server(endpoint = "confirm_two_factor", input = Json)]
+pub async fn confirm_two_factor(code: String) -> Result<Vec<String>, AppError> {
+    as_user(async |hub, user| hub.confirm_two_factor(&user, &code).await).await
+}
+
+/// Switches two-factor sign-in off, with a current code, a recovery code or the password as proof.
+#[server(endpoint = "disable_two_factor", input = Json)]
+pub async fn disable_two_factor(proof: String) -> Result<(), AppError> {
+    as_user(async |hub, user| hub.disable_two_factor(&user, &proof, &ctx::client_ip(&hub)).await).await
+}
+
+/// New recovery codes (the old ones stop working), with a current code as proof; shown once.
+#[server(endpoint = "regenerate_recovery_codes", input = Json)]
+pub async fn regenerate_recovery_codes(proof: String) -> Result<Vec<String>, AppError> {
+    as_user(async |hub, user| hub.regenerate_recovery_codes(&user, &proof, &ctx::client_ip(&hub)).await).await
 }

@@ -2,14 +2,17 @@
 //! reset links shown once with a copy button, the Account page (own password and sessions) and the page a
 //! one-time link opens, where the password is chosen.
 
+use super::login::{EnrolForm, RecoveryCodes};
+use super::modal::Modal;
 use super::style::*;
 use super::time::{Ago, At};
 use super::toast::{on_success, use_toasts};
 use super::widgets::{CardTable, Column};
 use crate::model::{AppError, IssuedUserLink, NewInvite, Person, Role, ShellContext};
 use crate::server_fns::people::{
-    accept_user_link, change_own_password, end_other_sessions, invite_user, list_people, own_sessions, read_user_link,
-    reset_user_link, set_user_active, set_user_role,
+    accept_user_link, begin_two_factor, change_own_password, confirm_two_factor, disable_two_factor,
+    end_other_sessions, invite_user, list_people, own_sessions, read_user_link, regenerate_recovery_codes,
+    reset_user_link, set_user_active, set_user_role, two_factor_status,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -208,6 +211,8 @@ fn IssuedLink(issued: RwSignal<Option<IssuedUserLink>>) -> impl IntoView {
             view! {
                 <div class="mt-4 rounded-md bg-emerald-50 p-4 text-sm text-emerald-900 dark:bg-emerald-500/10 dark:text-emerald-200" role="status" data-testid="issued-link">
                     <p class="font-semibold">{format!("One-time link for {}", l.user.email)}</p>
+                    {l.emailed_to.clone().map(|to| view! { <p class="mt-1" data-testid="link-emailed">{format!("Emailed to {to}.")}</p> })}
+                    {l.email_error.clone().map(|e| view! { <p class="mt-1 font-medium text-rose-700 dark:text-rose-300" data-testid="link-email-error">{e}</p> })}
                     <p class="mt-1">"Pass it on now: it is shown only once, opens once, and expires " <At ms=l.expires_at/> "."</p>
                     <div class="mt-2 flex gap-2">
                         <label for="issued-url" class="sr-only">"One-time link"</label>
@@ -229,6 +234,7 @@ pub fn AccountPage() -> impl IntoView {
         <h1 class="text-2xl font-semibold">"Account"</h1>
         <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{format!("Signed in as {} ({})", ctx.user.email, role_label(ctx.user.role))}</p>
         <ChangePassword/>
+        <TwoFactor/>
         <Sessions/>
     }
 }
@@ -262,6 +268,155 @@ fn ChangePassword() -> impl IntoView {
                 <button type="submit" class=PRIMARY_BUTTON disabled=move || change.pending().get()>"Change password"</button>
             </form>
         </section>
+    }
+}
+
+/// What the proof form beside the two-factor state is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ProofFor {
+    Disable,
+    Regenerate,
+}
+
+/// The person's own second factor: set up (QR code and key in a dialog, then the recovery codes once), switch
+/// off (unless their tenant requires it) and new recovery codes.
+#[component]
+fn TwoFactor() -> impl IntoView {
+    let toasts = use_toasts();
+    let version = RwSignal::new(0u32);
+    let status = Resource::new(move || version.get(), |_| two_factor_status());
+    let bump = move || version.update(|v| *v += 1);
+    let open = RwSignal::new(false);
+    let begin = Action::new(|_: &()| begin_two_factor());
+    let confirm = Action::new(|code: &String| confirm_two_factor(code.clone()));
+    let codes = RwSignal::new(None::<Vec<String>>);
+    let asking = RwSignal::new(None::<ProofFor>);
+    let proof = RwSignal::new(String::new());
+    let disable = Action::new(|p: &String| disable_two_factor(p.clone()));
+    let regenerate = Action::new(|p: &String| regenerate_recovery_codes(p.clone()));
+    on_success(begin, move |_| {
+        codes.set(None);
+        open.set(true);
+    });
+    on_success(confirm, move |list| {
+        codes.set(Some(list));
+        bump();
+    });
+    on_success(disable, move |()| {
+        toasts.success("Two-factor sign-in is off");
+        asking.set(None);
+        proof.set(String::new());
+        bump();
+    });
+    on_success(regenerate, move |list| {
+        asking.set(None);
+        proof.set(String::new());
+        codes.set(Some(list));
+        open.set(true);
+        bump();
+    });
+    let begin_error = Signal::derive(move || begin.value().get().and_then(|r| r.err()).map(|e| e.message));
+    let confirm_error = Signal::derive(move || confirm.value().get().and_then(|r| r.err()));
+    let proof_error = Signal::derive(move || {
+        let e = match asking.get() {
+            Some(ProofFor::Disable) => disable.value().get().and_then(|r| r.err()),
+            Some(ProofFor::Regenerate) => regenerate.value().get().and_then(|r| r.err()),
+            None => None,
+        };
+        e.map(|e| {
+            e.field_message("proof")
+                .or_else(|| e.field_message("code"))
+                .map(|m| format!("That {m}."))
+                .unwrap_or(e.message)
+        })
+    });
+    let enrolment = move || begin.value().get().and_then(|r| r.ok());
+    let dialog_title = Signal::derive(move || {
+        if codes.get().is_some() {
+            "Your recovery codes".to_string()
+        } else {
+            "Set up two-factor sign-in".to_string()
+        }
+    });
+    view! {
+        <section class="mt-6 max-w-lg rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-900/5 dark:bg-slate-900 dark:ring-white/10" aria-labelledby="two-factor-heading">
+            <h2 id="two-factor-heading" class="text-base font-semibold">"Two-factor authentication"</h2>
+            <Transition fallback=|| view! { <p class="mt-2 text-sm">"Loading…"</p> }>
+                {move || status.get().map(|r| match r {
+                    Err(e) => view! { <p role="alert" class="mt-2 text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
+                    Ok(s) if s.enabled => view! {
+                        <p class="mt-2 text-sm text-slate-700 dark:text-slate-300" data-testid="two-factor-state">
+                            <span class=badge("green")>"On"</span>
+                            {format!(" Sign-in asks for a code from your authenticator app. {} recovery code{} left.",
+                                s.recovery_codes_left, if s.recovery_codes_left == 1 { "" } else { "s" })}
+                            {s.required.then_some(" Your tenant requires it.")}
+                        </p>
+                        <div class="mt-4 flex flex-wrap gap-2">
+                            <button type="button" class=SECONDARY_BUTTON on:click=move |_| { proof.set(String::new()); asking.set(Some(ProofFor::Regenerate)); }>
+                                "New recovery codes"
+                            </button>
+                            {(!s.required).then(|| view! {
+                                <button type="button" class=SECONDARY_BUTTON on:click=move |_| { proof.set(String::new()); asking.set(Some(ProofFor::Disable)); }>
+                                    "Turn off"
+                                </button>
+                            })}
+                        </div>
+                    }.into_any(),
+                    Ok(s) => view! {
+                        <p class="mt-2 text-sm text-slate-700 dark:text-slate-300" data-testid="two-factor-state">
+                            <span class=badge("slate")>"Off"</span>
+                            " Protect your sign-in with a code from an authenticator app as well as your password."
+                            {s.required.then_some(" Your tenant requires it.")}
+                        </p>
+                        <button type="button" class=format!("{PRIMARY_BUTTON} mt-4") disabled=move || begin.pending().get()
+                            on:click=move |_| { begin.dispatch(()); }>"Set up two-factor sign-in"</button>
+                        <p role="alert" class=FIELD_ERROR>{move || begin_error.get()}</p>
+                    }.into_any(),
+                })}
+            </Transition>
+            {move || asking.get().map(|what| {
+                let (label, button) = match what {
+                    ProofFor::Disable => ("Current code, a recovery code or your password", "Turn off two-factor sign-in"),
+                    ProofFor::Regenerate => ("Current code from your authenticator app", "Make new recovery codes"),
+                };
+                view! {
+                    <form class="mt-4 space-y-2" on:submit=move |ev| {
+                        ev.prevent_default();
+                        match what {
+                            ProofFor::Disable => { disable.dispatch(proof.get_untracked()); }
+                            ProofFor::Regenerate => { regenerate.dispatch(proof.get_untracked()); }
+                        }
+                    }>
+                        <label for="two-factor-proof" class=LABEL>{label}</label>
+                        <input id="two-factor-proof" type="password" autocomplete="off" required class=INPUT_CLASS
+                            prop:value=move || proof.get() on:input=move |ev| proof.set(event_target_value(&ev))
+                            aria-invalid=move || proof_error.get().is_some().to_string() aria-describedby="two-factor-proof-error"/>
+                        <p id="two-factor-proof-error" role="alert" class=FIELD_ERROR>{move || proof_error.get()}</p>
+                        <div class="flex gap-2">
+                            <button type="submit" class=PRIMARY_BUTTON disabled=move || disable.pending().get() || regenerate.pending().get()>{button}</button>
+                            <button type="button" class=SECONDARY_BUTTON on:click=move |_| asking.set(None)>"Cancel"</button>
+                        </div>
+                    </form>
+                }
+            })}
+        </section>
+        <Modal open=open id="two-factor-dialog" title=dialog_title locked=Signal::derive(move || codes.get().is_some())>
+            {move || match (codes.get(), enrolment()) {
+                (Some(list), _) => view! {
+                    <RecoveryCodes codes=list/>
+                    <div class="mt-6 flex justify-end">
+                        <button type="button" class=PRIMARY_BUTTON on:click=move |_| { codes.set(None); open.set(false); }>
+                            "I have saved them"
+                        </button>
+                    </div>
+                }.into_any(),
+                (None, Some(e)) => view! {
+                    <EnrolForm enrolment=e pending=confirm.pending() error=confirm_error
+                        on_code=Callback::new(move |code: String| { confirm.dispatch(code); })/>
+                }.into_any(),
+                (None, None) => ().into_any(),
+            }}
+        </Modal>
     }
 }
 
@@ -337,10 +492,13 @@ pub fn AcceptPage() -> impl IntoView {
     let accept = Action::new(move |pw: &String| accept_user_link(token.get_value(), pw.clone()));
     let error = Signal::derive(move || accept.value().get().and_then(|r| r.err()));
     Effect::new(move |_| {
-        if let Some(Ok(())) = accept.value().get() {
-            // A full load, so the shell is rendered for the session just opened.
+        if let Some(Ok(to)) = accept.value().get() {
+            // A full load, so the shell is rendered for the session just opened (or the sign-in page's second
+            // step, for a person with a second factor).
             #[cfg(feature = "hydrate")]
-            let _ = window().location().assign("/integrations");
+            let _ = window().location().assign(&to);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = to;
         }
     });
     let field_error = Signal::derive(move || {

@@ -6,7 +6,9 @@ use super::style::*;
 use super::toast::{on_success, use_toasts};
 use super::widgets::{CardTable, Column};
 use crate::model::{ShellContext, TenantSummary};
-use crate::server_fns::people::{list_tenant_summaries, rename_tenant, set_tenant_suspended};
+use crate::server_fns::people::{
+    list_tenant_summaries, rename_tenant, set_tenant_require_two_factor, set_tenant_suspended,
+};
 use crate::server_fns::shell::create_tenant;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -57,6 +59,12 @@ fn TenantsAdmin() -> impl IntoView {
         toasts.success(format!("“{}” {what}", t.name));
         version.update(|v| *v += 1);
     });
+    let two_factor = Action::new(|(id, on): &(String, bool)| set_tenant_require_two_factor(id.clone(), *on));
+    on_success(two_factor, move |t| {
+        let what = if t.require_two_factor { "now requires" } else { "no longer requires" };
+        toasts.success(format!("“{}” {what} two-factor sign-in", t.name));
+        version.update(|v| *v += 1);
+    });
     let rename = Action::new(|(id, name): &(String, String)| rename_tenant(id.clone(), name.clone()));
     on_success(rename, move |t| {
         toasts.success(format!("Renamed to “{}”", t.name));
@@ -64,7 +72,8 @@ fn TenantsAdmin() -> impl IntoView {
     });
     view! {
         <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
-            "Suspending a tenant refuses its API keys (403 “tenant suspended”) and holds its deliveries as paused; resuming sends them."
+            "Suspending a tenant refuses its API keys (403 “tenant suspended”) and holds its deliveries as paused; resuming sends them. "
+            "Requiring two-factor sign-in signs out the tenant's people who have none; they set it up at their next sign-in."
         </p>
         <form class="mt-4 flex max-w-lg items-end gap-2" on:submit=move |ev| {
             ev.prevent_default();
@@ -82,7 +91,7 @@ fn TenantsAdmin() -> impl IntoView {
                 Err(e) => view! { <p role="alert" class="mt-4 text-sm text-rose-700 dark:text-rose-400">{e.message}</p> }.into_any(),
                 Ok(rows) => view! {
                     <CardTable columns=COLUMNS label="Tenants">
-                        {rows.into_iter().map(|s| view! { <TenantRow s=s suspend=suspend rename=rename/> }).collect_view()}
+                        {rows.into_iter().map(|s| view! { <TenantRow s=s suspend=suspend rename=rename two_factor=two_factor/> }).collect_view()}
                     </CardTable>
                 }.into_any(),
             })}
@@ -94,7 +103,8 @@ type Suspend = Action<(String, bool), Result<crate::model::Tenant, crate::model:
 type Rename = Action<(String, String), Result<crate::model::Tenant, crate::model::AppError>>;
 
 #[component]
-fn TenantRow(s: TenantSummary, suspend: Suspend, rename: Rename) -> impl IntoView {
+fn TenantRow(s: TenantSummary, suspend: Suspend, rename: Rename, two_factor: Suspend) -> impl IntoView {
+    let required = s.tenant.require_two_factor;
     let id = StoredValue::new(s.tenant.id.clone());
     let name = s.tenant.name.clone();
     let suspended = s.tenant.suspended_at.is_some();
@@ -112,6 +122,8 @@ fn TenantRow(s: TenantSummary, suspend: Suspend, rename: Rename) -> impl IntoVie
                         <span class="font-medium">{name.clone()}</span>
                         " "
                         {suspended.then(|| view! { <span class=badge("amber")>"Suspended"</span> })}
+                        " "
+                        {required.then(|| view! { <span class=badge("green")>"Two-factor required"</span> })}
                     }
                 }>
                     <form class="flex items-center gap-2" on:submit=move |ev| {
@@ -133,6 +145,12 @@ fn TenantRow(s: TenantSummary, suspend: Suspend, rename: Rename) -> impl IntoVie
             <td class="whitespace-nowrap px-4 py-3 text-right">
                 <button type="button" class=LINK_BUTTON aria-label=format!("Rename {label}")
                     on:click=move |_| editing.update(|e| *e = !*e)>"Rename"</button>
+                <button type="button" class=LINK_BUTTON
+                    aria-label=format!("{} two-factor sign-in for {label}", if required { "Stop requiring" } else { "Require" })
+                    disabled=move || two_factor.pending().get()
+                    on:click=move |_| { two_factor.dispatch((id.get_value(), !required)); }>
+                    {if required { "Make two-factor optional" } else { "Require two-factor" }}
+                </button>
                 <button type="button" class=LINK_BUTTON aria-label=format!("{} {label}", if suspended { "Resume" } else { "Suspend" })
                     disabled=move || suspend.pending().get()
                     on:click=move |_| { suspend.dispatch((id.get_value(), !suspended)); }>
@@ -150,7 +168,13 @@ mod tests {
 
     #[test]
     fn success_rate_reads_as_a_percentage_or_a_dash() {
-        let t = Tenant { id: "ten_1".into(), name: "A".into(), created_at: 0, suspended_at: None };
+        let t = Tenant {
+            id: "ten_1".into(),
+            name: "A".into(),
+            created_at: 0,
+            suspended_at: None,
+            require_two_factor: false,
+        };
         let s = TenantSummary { tenant: t, endpoints: 1, keys: 1, deliveries_24h: 4, succeeded_24h: 3 };
         assert_eq!(rate_text(&s), "75.0 %");
         assert_eq!(rate_text(&TenantSummary { deliveries_24h: 0, succeeded_24h: 0, ..s }), "—");

@@ -163,6 +163,31 @@ impl Mailer {
     }
 }
 
+impl Mailer {
+    /// Sends one message of the hub's own (an invite or reset link) to `to`, plain text and HTML; the error says
+    /// why it was not taken, without the server's address or credentials.
+    pub async fn send_notice(&self, to: &str, subject: &str, text: String, html: String) -> Result<(), String> {
+        let address = to.parse::<lettre::Address>().map_err(|_| format!("{to} is not an email address"))?;
+        let email = lettre::Message::builder()
+            .from(self.sender.clone())
+            .to(Mailbox::new(None, address))
+            .subject(subject)
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| format!("the message could not be built: {e}"))?;
+        match self.transport.send(email).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_timeout() => {
+                Err(format!("the mail server did not answer within {} s", SMTP_TIMEOUT.as_secs()))
+            }
+            Err(e) => match e.status() {
+                Some(code) => Err(format!("the mail server refused it ({})", code_of(code))),
+                None => Err("the mail server could not be reached".to_string()),
+            },
+        }
+    }
+}
+
 /// What one recipient's send came to.
 struct Outcome {
     recipient: String,

@@ -4,9 +4,10 @@
 use super::{Actor, Hub};
 use crate::model::{
     AppError, AppResult, ErrorCode, IssuedUserLink, NewInvite, Person, Role, SessionInfo, ShellContext, Tenant,
-    TenantSummary, User, UserLinkInfo, Validator,
+    TenantSummary, TotpEnrolment, TwoFactorState, User, UserLinkInfo, Validator,
 };
-use crate::server::auth::{password, session, throttle};
+use crate::server::auth::session::PendingStep;
+use crate::server::auth::{password, session, throttle, totp};
 use crate::server::store::{is_unique_violation, now_ms, LinkPurpose, INVITED_PASSWORD};
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -68,8 +69,56 @@ fn split_link_token(token: &str) -> Option<(&str, &str)> {
     (id.starts_with("ulk_") && id.len() <= 40 && !secret.is_empty() && secret.len() <= 100).then_some((id, secret))
 }
 
+fn too_many_failures(wait: Duration) -> AppError {
+    AppError::new(
+        ErrorCode::RateLimited,
+        format!("Too many failed sign-ins. Try again in {} minutes.", wait.as_secs().div_ceil(60)),
+    )
+}
+
+/// What a right password leads to.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in: the new session's token, for the cookie.
+    Session(User, String),
+    /// A second step first: the pending token (for its cookie) and which step.
+    Pending(User, String, PendingStep),
+}
+
 fn link_refused() -> AppError {
     AppError::not_found("link (it may have been used already, replaced by a newer one, or expired)")
+}
+
+/// An invite or reset email: subject, plain text and HTML (every inserted value escaped).
+fn link_email(link: &IssuedUserLink, purpose: LinkPurpose, ttl_seconds: u64) -> (String, String, String) {
+    use crate::server::html::escape;
+    let hours = ttl_seconds.div_ceil(3600).max(1);
+    let lasts = if hours == 1 { "1 hour".to_string() } else { format!("{hours} hours") };
+    let (subject, lead, action) = match purpose {
+        LinkPurpose::Invite => (
+            "You are invited to Integration Hub",
+            format!("You have been invited to Integration Hub as {}.", link.user.email),
+            "Choose your password",
+        ),
+        LinkPurpose::Reset => (
+            "Reset your Integration Hub password",
+            format!("A new password was asked for {} on Integration Hub.", link.user.email),
+            "Choose a new password",
+        ),
+    };
+    let text = format!(
+        "{lead}\n\n{action} here (the link opens once and expires in {lasts}):\n{}\n\nIf you did not expect this, \
+         ignore this email.\n",
+        link.url
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>{}</p><p><a href=\"{}\">{action}</a> (the link opens once and expires in \
+         {lasts}).</p><p>{}</p><p>If you did not expect this, ignore this email.</p></body></html>",
+        escape(&lead),
+        escape(&link.url),
+        escape(&link.url)
+    );
+    (subject.to_string(), text, html)
 }
 
 pub fn normalize_email(email: &str) -> String {
@@ -205,7 +254,8 @@ impl Hub {
         self.login_with(email, password_plain, client_ip, None).await
     }
 
-    /// [`Hub::login`], noting the browser's user agent on the session for the user's sessions list.
+    /// [`Hub::login`], noting the browser's user agent on the session for the user's sessions list. A person
+    /// who signs in with a second factor gets no session here: use [`Hub::sign_in`].
     pub async fn login_with(
         &self,
         email: &str,
@@ -213,14 +263,26 @@ impl Hub {
         client_ip: &str,
         user_agent: Option<&str>,
     ) -> AppResult<(User, String)> {
+        match self.sign_in(email, password_plain, client_ip, user_agent).await? {
+            SignIn::Session(user, token) => Ok((user, token)),
+            SignIn::Pending(..) => Err(AppError::unauthorized("This account signs in with a second factor.")),
+        }
+    }
+
+    /// Checks a password. Without a second factor the session opens at once; with one (or when the tenant
+    /// requires one the person has not set up) the answer is a pending token for the next step instead, and the
+    /// email's earlier failures stay counted until that step succeeds, so a known password does not reset the
+    /// count of wrong codes.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password_plain: &str,
+        client_ip: &str,
+        user_agent: Option<&str>,
+    ) -> AppResult<SignIn> {
         let email = normalize_email(email);
         // Counted as a failure before the password is checked, so that parallel guesses cannot all pass.
-        let attempt = self.throttle.reserve(&email, client_ip).map_err(|wait| {
-            AppError::new(
-                ErrorCode::RateLimited,
-                format!("Too many failed sign-ins. Try again in {} minutes.", wait.as_secs().div_ceil(60)),
-            )
-        })?;
+        let attempt = self.throttle.reserve(&email, client_ip).map_err(too_many_failures)?;
         let checked = self.check_password(&email, password_plain).await;
         let user = match checked {
             // Said only to whoever knows the password, so it reveals nothing to a guesser.
@@ -239,9 +301,27 @@ impl Hub {
                 return Err(e);
             }
         };
+        if let Some(step) = self.second_step(&user).await? {
+            attempt.release();
+            let token = session::pending_token(&self.master_key, &user.id, step, now_ms());
+            return Ok(SignIn::Pending(user, token, step));
+        }
         attempt.succeeded();
         let token = self.open_session(&user, Some(client_ip), user_agent).await?;
-        Ok((user, token))
+        Ok(SignIn::Session(user, token))
+    }
+
+    /// What a right password still needs: a code (a confirmed authenticator), enrolment (the tenant requires a
+    /// second factor and there is none), or nothing.
+    async fn second_step(&self, user: &User) -> AppResult<Option<PendingStep>> {
+        let tfa = self.store.user_totp(&user.id).await?;
+        Ok(if tfa.enabled_at.is_some() {
+            Some(PendingStep::Code)
+        } else if tfa.required {
+            Some(PendingStep::Enrol)
+        } else {
+            None
+        })
     }
 
     async fn open_session(&self, user: &User, ip: Option<&str>, user_agent: Option<&str>) -> AppResult<String> {
@@ -385,6 +465,22 @@ impl Hub {
         self.store.get_tenant(id).await?.ok_or_else(|| AppError::not_found("tenant"))
     }
 
+    /// Requires (or stops requiring) a second factor of every person of a tenant. Switching it on ends the
+    /// sessions of those without one, so they enrol at their next sign-in.
+    pub async fn set_tenant_require_two_factor(&self, actor: Actor<'_>, id: &str, on: bool) -> AppResult<Tenant> {
+        actor.require_admin()?;
+        self.store.get_tenant(id).await?.ok_or_else(|| AppError::not_found("tenant"))?;
+        if self.store.set_tenant_require_two_factor(id, on).await? {
+            let (action, detail) = if on {
+                ("tenant.two_factor_required", "two-factor sign-in required")
+            } else {
+                ("tenant.two_factor_optional", "two-factor sign-in optional")
+            };
+            self.audit(&actor, Some(id), action, id, detail).await?;
+        }
+        self.store.get_tenant(id).await?.ok_or_else(|| AppError::not_found("tenant"))
+    }
+
     /// 403 "tenant suspended" for an API key of a suspended tenant (admin-wide keys belong to none).
     pub async fn refuse_suspended(&self, tenant: Option<&str>) -> AppResult<()> {
         let Some(tenant) = tenant else { return Ok(()) };
@@ -478,7 +574,19 @@ impl Hub {
             .insert_user_link(&user.id, purpose, &session::token_hash(&secret), actor.id(), expires_at)
             .await?;
         let base = self.config.base_url.as_str().trim_end_matches('/');
-        Ok(IssuedUserLink { user, url: format!("{base}/accept/{id}.{secret}"), expires_at })
+        let url = format!("{base}/accept/{id}.{secret}");
+        let mut issued = IssuedUserLink { user, url, expires_at, emailed_to: None, email_error: None };
+        if let Some(mailer) = &self.mailer {
+            let (subject, text, html) = link_email(&issued, purpose, self.config.serve.user_link_ttl_seconds);
+            match mailer.send_notice(&issued.user.email, &subject, text, html).await {
+                Ok(()) => issued.emailed_to = Some(issued.user.email.clone()),
+                Err(e) => {
+                    tracing::warn!(user = %issued.user.id, error = %e, "cannot email a one-time link");
+                    issued.email_error = Some(format!("Emailing the link failed: {e}. It still opens: pass it on."));
+                }
+            }
+        }
+        Ok(issued)
     }
 
     /// Makes a tenant user a viewer or back (admins stay admins: an admin is made, not promoted, here).
@@ -529,7 +637,8 @@ impl Hub {
     }
 
     /// Uses a link once: sets the password, ends the user's other sessions and signs them in (the new session's
-    /// token is returned for the cookie).
+    /// token is returned for the cookie). A person with a second factor is refused a session here: see
+    /// [`Hub::accept_user_link_signing_in`].
     pub async fn accept_user_link(
         &self,
         token: &str,
@@ -537,6 +646,21 @@ impl Hub {
         client_ip: &str,
         user_agent: Option<&str>,
     ) -> AppResult<(User, String)> {
+        match self.accept_user_link_signing_in(token, password_plain, client_ip, user_agent).await? {
+            SignIn::Session(user, token) => Ok((user, token)),
+            SignIn::Pending(..) => Err(AppError::unauthorized("This account signs in with a second factor.")),
+        }
+    }
+
+    /// Uses a link once and signs the person in, through their second factor when they have one or their tenant
+    /// requires one: a reset link alone never passes a second factor.
+    pub async fn accept_user_link_signing_in(
+        &self,
+        token: &str,
+        password_plain: &str,
+        client_ip: &str,
+        user_agent: Option<&str>,
+    ) -> AppResult<SignIn> {
         let link = self.open_user_link(token).await?;
         let mut v = Validator::default();
         check_password_rule(&mut v, "password", password_plain);
@@ -548,8 +672,12 @@ impl Hub {
         let user = link.user;
         let action = if link.purpose == LinkPurpose::Invite { "user.invite_accepted" } else { "user.password_reset" };
         self.audit(&Actor::User(&user), user.tenant_id.as_deref(), action, &user.id, &user.email).await?;
+        if let Some(step) = self.second_step(&user).await? {
+            let token = session::pending_token(&self.master_key, &user.id, step, now_ms());
+            return Ok(SignIn::Pending(user, token, step));
+        }
         let session = self.open_session(&user, Some(client_ip), user_agent).await?;
-        Ok((user, session))
+        Ok(SignIn::Session(user, session))
     }
 
     /// Changes the signed-in user's password (the current one must be right); every other session of theirs
@@ -587,4 +715,219 @@ impl Hub {
             .await?;
         Ok(ended)
     }
+}
+
+fn sealed_aad(user_id: &str) -> String {
+    format!("user:{user_id}:totp")
+}
+
+fn now_seconds() -> u64 {
+    u64::try_from(now_ms() / 1000).unwrap_or(0)
+}
+
+fn wrong_code() -> AppError {
+    AppError::field("code", "is not right, or was used already: enter the next code your app shows")
+}
+
+/// Two-factor sign-in: the second step of a sign-in, and each person's own authenticator and recovery codes.
+/// The secret is sealed at rest and never audited, logged or shown again after enrolment.
+impl Hub {
+    /// The user a pending token names, if it holds, has the expected step and the user is still active.
+    async fn pending_user(&self, pending: &str, want: PendingStep) -> AppResult<User> {
+        let expired = || AppError::unauthorized("Your sign-in has expired: enter your password again.");
+        let (user_id, step) = session::open_pending(&self.master_key, pending, now_ms()).ok_or_else(expired)?;
+        if step != want {
+            return Err(expired());
+        }
+        let person = self.store.get_person(&user_id).await?.ok_or_else(expired)?;
+        if person.deactivated_at.is_some() {
+            return Err(expired());
+        }
+        Ok(person.user)
+    }
+
+    /// Whether `input` is a valid second factor of `user`: a TOTP code of a step not used yet (it is then
+    /// used), or an unused recovery code (used up). `Some(true)` for a recovery code.
+    async fn use_second_factor(&self, user: &User, input: &str) -> AppResult<Option<bool>> {
+        let tfa = self.store.user_totp(&user.id).await?;
+        let (Some(sealed), Some(_)) = (tfa.sealed_secret, tfa.enabled_at) else { return Ok(None) };
+        if totp::looks_like_code(input) {
+            let secret = self.master_key.open_for(&sealed_aad(&user.id), &sealed).map_err(|e| {
+                tracing::error!(user = %user.id, error = %e, "cannot open a TOTP secret");
+                AppError::internal()
+            })?;
+            let Some(step) = totp::check(&secret, input, now_seconds()) else { return Ok(None) };
+            let step = i64::try_from(step).unwrap_or(i64::MAX);
+            return Ok(self.store.use_totp_step(&user.id, step).await?.then_some(false));
+        }
+        let Some(normalized) = totp::normalize_recovery_code(input) else { return Ok(None) };
+        let used = self.store.use_recovery_code(&user.id, &totp::recovery_code_hash(&user.id, &normalized)).await?;
+        if used {
+            let left = self.store.user_totp(&user.id).await?.recovery_codes_left;
+            let detail = format!("{}: {left} recovery codes left", user.email);
+            self.audit(&Actor::User(user), user.tenant_id.as_deref(), "user.recovery_code_used", &user.id, &detail)
+                .await?;
+        }
+        Ok(used.then_some(true))
+    }
+
+    /// The second step of a sign-in: a code (or a recovery code) for the user the pending token names opens
+    /// their session. A wrong code counts as a failed sign-in of their email.
+    pub async fn second_factor(
+        &self,
+        pending: &str,
+        code: &str,
+        client_ip: &str,
+        user_agent: Option<&str>,
+    ) -> AppResult<(User, String)> {
+        let user = self.pending_user(pending, PendingStep::Code).await?;
+        let attempt = self.throttle.reserve(&user.email, client_ip).map_err(too_many_failures)?;
+        match self.use_second_factor(&user, code).await {
+            Ok(Some(_)) => attempt.succeeded(),
+            // Counted.
+            Ok(None) => return Err(wrong_code()),
+            Err(e) => {
+                attempt.release();
+                return Err(e);
+            }
+        }
+        let token = self.open_session(&user, Some(client_ip), user_agent).await?;
+        Ok((user, token))
+    }
+
+    /// The signed-in person's two-factor state.
+    pub async fn two_factor_status(&self, user: &User) -> AppResult<TwoFactorState> {
+        let tfa = self.store.user_totp(&user.id).await?;
+        Ok(TwoFactorState {
+            enabled: tfa.enabled_at.is_some(),
+            recovery_codes_left: tfa.recovery_codes_left,
+            required: tfa.required,
+        })
+    }
+
+    /// Starts setting up an authenticator: a new secret, sealed and kept pending until a code confirms it. The
+    /// secret and its QR code are shown only in this answer.
+    pub async fn begin_two_factor(&self, user: &User) -> AppResult<TotpEnrolment> {
+        let fresh = totp::new_secret(&user.email).map_err(|e| {
+            tracing::error!(error = %e, "cannot make a TOTP secret");
+            AppError::internal()
+        })?;
+        let sealed = self.master_key.seal_for(&sealed_aad(&user.id), &fresh.base32);
+        if !self.store.begin_totp(&user.id, &sealed).await? {
+            return Err(AppError::conflict(
+                "Two-factor sign-in is already on. Switch it off first to set up another authenticator.",
+            ));
+        }
+        let qr_svg = totp::qr_svg(&fresh.url).map_err(|e| {
+            tracing::error!(error = %e, "cannot draw a QR code");
+            AppError::internal()
+        })?;
+        Ok(TotpEnrolment { secret: fresh.base32, otpauth_url: fresh.url, qr_svg })
+    }
+
+    /// Confirms the pending authenticator with a code from it; answers the ten recovery codes, shown once.
+    pub async fn confirm_two_factor(&self, user: &User, code: &str) -> AppResult<Vec<String>> {
+        let tfa = self.store.user_totp(&user.id).await?;
+        if tfa.enabled_at.is_some() {
+            return Err(AppError::conflict("Two-factor sign-in is already on."));
+        }
+        let sealed = tfa.sealed_secret.ok_or_else(|| AppError::conflict("Start setting up an authenticator first."))?;
+        let secret = self.master_key.open_for(&sealed_aad(&user.id), &sealed).map_err(|e| {
+            tracing::error!(user = %user.id, error = %e, "cannot open a TOTP secret");
+            AppError::internal()
+        })?;
+        let step = totp::check(&secret, code, now_seconds())
+            .ok_or_else(|| AppError::field("code", "is not the code your app shows now"))?;
+        let codes = totp::new_recovery_codes();
+        let hashes = recovery_hashes(&user.id, &codes);
+        let step = i64::try_from(step).unwrap_or(i64::MAX);
+        if !self.store.confirm_totp(&user.id, &sealed, step, &hashes).await? {
+            return Err(AppError::conflict("The authenticator changed meanwhile: start again."));
+        }
+        self.audit(&Actor::User(user), user.tenant_id.as_deref(), "user.two_factor_enabled", &user.id, &user.email)
+            .await?;
+        Ok(codes)
+    }
+
+    /// Switches two-factor sign-in off, with proof: a current code, a recovery code or the password. Refused
+    /// while the person's tenant requires it. A set-up not yet confirmed is dropped without proof.
+    pub async fn disable_two_factor(&self, user: &User, proof: &str, client_ip: &str) -> AppResult<()> {
+        let tfa = self.store.user_totp(&user.id).await?;
+        if tfa.enabled_at.is_none() {
+            self.store.clear_totp(&user.id).await?;
+            return Ok(());
+        }
+        if tfa.required {
+            return Err(AppError::conflict("Your tenant requires two-factor sign-in: it cannot be switched off."));
+        }
+        self.prove_presence(user, proof, client_ip).await?;
+        if self.store.clear_totp(&user.id).await? {
+            let (tenant, email) = (user.tenant_id.as_deref(), &user.email);
+            self.audit(&Actor::User(user), tenant, "user.two_factor_disabled", &user.id, email).await?;
+        }
+        Ok(())
+    }
+
+    /// New recovery codes (the old ones stop working), with a current code or a recovery code as proof.
+    pub async fn regenerate_recovery_codes(&self, user: &User, proof: &str, client_ip: &str) -> AppResult<Vec<String>> {
+        if self.store.user_totp(&user.id).await?.enabled_at.is_none() {
+            return Err(AppError::conflict("Two-factor sign-in is off: there are no recovery codes."));
+        }
+        let attempt = self.throttle.reserve(&user.email, client_ip).map_err(too_many_failures)?;
+        if self.use_second_factor(user, proof).await?.is_none() {
+            return Err(wrong_code());
+        }
+        attempt.release();
+        let codes = totp::new_recovery_codes();
+        self.store.set_recovery_codes(&user.id, &recovery_hashes(&user.id, &codes)).await?;
+        let (tenant, email) = (user.tenant_id.as_deref(), &user.email);
+        self.audit(&Actor::User(user), tenant, "user.recovery_codes_regenerated", &user.id, email).await?;
+        Ok(codes)
+    }
+
+    /// A code, a recovery code or the password of `user`; a wrong one counts as a failed sign-in.
+    async fn prove_presence(&self, user: &User, proof: &str, client_ip: &str) -> AppResult<()> {
+        let attempt = self.throttle.reserve(&user.email, client_ip).map_err(too_many_failures)?;
+        if self.use_second_factor(user, proof).await?.is_some() {
+            attempt.release();
+            return Ok(());
+        }
+        let stored = self.store.user_with_hash(&user.id).await?.map(|(_, h)| h);
+        if self.verify_password(stored, proof).await? {
+            attempt.release();
+            return Ok(());
+        }
+        Err(AppError::field("proof", "is neither a current code, a recovery code nor your password"))
+    }
+
+    /// Enrolment during sign-in, for a person whose tenant requires a second factor they do not have yet: the
+    /// pending token stands in for the session they cannot have until it is set up.
+    pub async fn begin_two_factor_at_sign_in(&self, pending: &str) -> AppResult<TotpEnrolment> {
+        let user = self.pending_user(pending, PendingStep::Enrol).await?;
+        self.begin_two_factor(&user).await
+    }
+
+    /// Confirms enrolment during sign-in and opens the session: the recovery codes and the session's token.
+    pub async fn confirm_two_factor_at_sign_in(
+        &self,
+        pending: &str,
+        code: &str,
+        client_ip: &str,
+        user_agent: Option<&str>,
+    ) -> AppResult<(Vec<String>, String)> {
+        let user = self.pending_user(pending, PendingStep::Enrol).await?;
+        let attempt = self.throttle.reserve(&user.email, client_ip).map_err(too_many_failures)?;
+        let codes = self.confirm_two_factor(&user, code).await?;
+        attempt.succeeded();
+        let token = self.open_session(&user, Some(client_ip), user_agent).await?;
+        Ok((codes, token))
+    }
+}
+
+fn recovery_hashes(user_id: &str, codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .filter_map(|c| totp::normalize_recovery_code(c))
+        .map(|n| totp::recovery_code_hash(user_id, &n))
+        .collect()
 }

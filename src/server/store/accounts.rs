@@ -2,6 +2,7 @@
 
 use super::{new_id, now_ms, DbResult, Store};
 use crate::model::{Person, Role, SessionInfo, Tenant, TenantSummary, User};
+use crate::server::auth::totp::StoredTotp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -11,6 +12,7 @@ fn tenant_from(row: &AnyRow) -> DbResult<Tenant> {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         suspended_at: row.try_get("suspended_at")?,
+        require_two_factor: row.try_get::<i64, _>("require_two_factor")? != 0,
     })
 }
 
@@ -40,7 +42,7 @@ fn person_from(r: &AnyRow) -> DbResult<Person> {
     })
 }
 
-const TENANT_COLS: &str = "id, name, created_at, suspended_at";
+const TENANT_COLS: &str = "id, name, created_at, suspended_at, require_two_factor";
 const USER_COLS: &str = "id, email, role, tenant_id, created_at";
 
 /// The password hash of a user who was invited and has not chosen a password yet: no argon2 hash, so no
@@ -80,7 +82,13 @@ pub struct StoredUserLink {
 
 impl Store {
     pub async fn insert_tenant(&self, name: &str) -> DbResult<Tenant> {
-        let t = Tenant { id: new_id("ten"), name: name.to_string(), created_at: now_ms(), suspended_at: None };
+        let t = Tenant {
+            id: new_id("ten"),
+            name: name.to_string(),
+            created_at: now_ms(),
+            suspended_at: None,
+            require_two_factor: false,
+        };
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&t.id)
             .bind(&t.name)
@@ -123,6 +131,29 @@ impl Store {
         }
         .execute(&self.write)
         .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Switches a tenant's two-factor requirement; true when it changed. Switching it on ends the sessions of
+    /// the tenant's people who have no second factor, in the same transaction: they sign in again and enrol.
+    pub async fn set_tenant_require_two_factor(&self, id: &str, on: bool) -> DbResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let r = sqlx::query("UPDATE tenants SET require_two_factor = $2 WHERE id = $1 AND require_two_factor <> $3")
+            .bind(id)
+            .bind(i64::from(on))
+            .bind(i64::from(on))
+            .execute(&mut *tx)
+            .await?;
+        if on && r.rows_affected() == 1 {
+            sqlx::query(
+                "DELETE FROM sessions WHERE portal_link_id IS NULL AND user_id IN \
+                 (SELECT id FROM users WHERE tenant_id = $1 AND totp_enabled_at IS NULL)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -491,4 +522,133 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+
+    /// A user's second factor and whether their tenant requires one.
+    pub async fn user_totp(&self, user_id: &str) -> DbResult<StoredTotp> {
+        let row = sqlx::query(
+            "SELECT u.totp_secret, u.totp_enabled_at, u.totp_last_step, COALESCE(t.require_two_factor, 0) AS req, \
+             (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) AS left_codes \
+             FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(r) = row else { return Ok(StoredTotp::default()) };
+        Ok(StoredTotp {
+            sealed_secret: r.try_get("totp_secret")?,
+            enabled_at: r.try_get("totp_enabled_at")?,
+            last_step: r.try_get("totp_last_step")?,
+            required: r.try_get::<i64, _>("req")? != 0,
+            recovery_codes_left: r.try_get("left_codes")?,
+        })
+    }
+
+    /// Stores a new pending secret, replacing an earlier pending one; false when a confirmed one is in place
+    /// (it is switched off first, with proof).
+    pub async fn begin_totp(&self, user_id: &str, sealed_secret: &str) -> DbResult<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1 AND totp_enabled_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(sealed_secret)
+        .execute(&self.write)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Confirms the pending secret (`sealed_secret`, the one the code was checked against) and replaces the
+    /// recovery codes; false when it changed meanwhile or was already confirmed.
+    pub async fn confirm_totp(
+        &self,
+        user_id: &str,
+        sealed_secret: &str,
+        step: i64,
+        code_hashes: &[String],
+    ) -> DbResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let r = sqlx::query(
+            "UPDATE users SET totp_enabled_at = $3, totp_last_step = $4 \
+             WHERE id = $1 AND totp_secret = $2 AND totp_enabled_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(sealed_secret)
+        .bind(now_ms())
+        .bind(step)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        replace_recovery_codes(&mut tx, user_id, code_hashes).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Notes that a code of `step` was accepted; false when a code of this step or a later one already was
+    /// (a replayed code), decided in one statement so two requests with the same code cannot both pass.
+    pub async fn use_totp_step(&self, user_id: &str, step: i64) -> DbResult<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_enabled_at IS NOT NULL \
+             AND (totp_last_step IS NULL OR totp_last_step < $3)",
+        )
+        .bind(user_id)
+        .bind(step)
+        .bind(step)
+        .execute(&self.write)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Uses a recovery code once; false when it is not one of the user's unused codes.
+    pub async fn use_recovery_code(&self, user_id: &str, code_hash: &str) -> DbResult<bool> {
+        let r = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(code_hash)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Replaces a user's recovery codes with new ones.
+    pub async fn set_recovery_codes(&self, user_id: &str, code_hashes: &[String]) -> DbResult<()> {
+        let mut tx = self.write.begin().await?;
+        replace_recovery_codes(&mut tx, user_id, code_hashes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Switches a user's second factor off: secret, confirmation, last step and recovery codes go.
+    pub async fn clear_totp(&self, user_id: &str) -> DbResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let r = sqlx::query(
+            "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
+             WHERE id = $1 AND totp_secret IS NOT NULL",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
+
+async fn replace_recovery_codes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    code_hashes: &[String],
+) -> DbResult<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    for hash in code_hashes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
