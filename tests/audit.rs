@@ -4,54 +4,16 @@
 
 mod common;
 
-use common::api::Api;
-use common::fixtures::{add_hook, hook_to, issue_key, signed_in_user, USER_EMAIL};
+use common::console::Console;
+use common::fixtures::{add_hook, hook_to, issue_key, USER_EMAIL};
 use common::Backend;
 use integration_hub::model::{AuditPage, Role, Scope, User, REDACTED};
-use integration_hub::server::service::{Actor, AppState};
-use reqwest::header::{COOKIE, ORIGIN};
+use integration_hub::server::service::Actor;
+use reqwest::header::COOKIE;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
-struct Env {
-    n: &'static str,
-    hub: AppState,
-    api: Api,
-    origin: String,
-    acme: String,
-    globex: String,
-    /// Acme's signed-in user's cookie.
-    cookie: String,
-    _b: Backend,
-}
-
-async fn setup(b: Backend) -> Env {
-    let hub = common::hub(&b).await;
-    let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap().id;
-    let globex = hub.create_tenant(Actor::System, "Globex").await.unwrap().id;
-    let token = signed_in_user(&hub, &acme).await;
-    let api = Api::serve(&hub).await;
-    let origin = hub.config.base_url.origin().ascii_serialization();
-    Env { n: b.name, hub, api, origin, acme, globex, cookie: format!("hub_session={token}"), _b: b }
-}
-
-impl Env {
-    /// Calls a server function as Acme's user; returns the status and the answer's text.
-    async fn call(&self, name: &str, body: Value) -> (u16, String) {
-        let res = self
-            .api
-            .http
-            .post(format!("{}/api/{name}", self.api.base))
-            .header(COOKIE, &self.cookie)
-            .header(ORIGIN, &self.origin)
-            .header("accept", "application/json")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (res.status().as_u16(), res.text().await.unwrap())
-    }
-
+impl Console {
     async fn audit_page(&self, query: Value, all_tenants: bool) -> AuditPage {
         let body = json!({"tenant_id": self.acme, "query": query, "all_tenants": all_tenants});
         let (status, text) = self.call("list_audit", body).await;
@@ -65,7 +27,7 @@ backend_tests!(changes_carry_who_from_where_and_what_changed_never_a_secret);
 /// the actor's label, the client's address and the changed fields; a custom header's value and the signing
 /// secret appear nowhere in the trail, only that they changed.
 async fn changes_carry_who_from_where_and_what_changed_never_a_secret(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     let hook = add_hook(&e.hub, hook_to("https://acme.example.com/hook", &e.acme)).await;
     let patch = json!({"name": "Billing", "headers": {"Authorization": "Bearer hdr-s3cret-value"}});
@@ -115,7 +77,7 @@ async fn changes_carry_who_from_where_and_what_changed_never_a_secret(b: Backend
     }
 }
 
-impl Env {
+impl Console {
     /// GETs a page-less route as Acme's user: the status and the body.
     async fn get(&self, path: &str) -> (u16, String) {
         let res =
@@ -129,7 +91,7 @@ backend_tests!(a_tenant_reads_only_its_own_trail);
 /// (server function, export) or 404 (REST); a key without `audit:read` is refused; portal sessions read none; an
 /// admin-wide key reads both tenants.
 async fn a_tenant_reads_only_its_own_trail(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     add_hook(&e.hub, hook_to("https://acme.example.com/a", &e.acme)).await;
     add_hook(&e.hub, hook_to("https://globex.example.com/g", &e.globex)).await;
@@ -183,7 +145,7 @@ backend_tests!(pages_hold_still_while_entries_are_added);
 /// Reading 25 entries ten at a time while new ones are written between the pages gives each of the 25 exactly
 /// once, newest first by (time, id); a cursor that is not one is a 422.
 async fn pages_hold_still_while_entries_are_added(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     for i in 0..25 {
         e.hub.audit(&Actor::System, Some(&e.acme), "test.step", &format!("obj_{i}"), "").await.unwrap();
@@ -219,7 +181,7 @@ backend_tests!(the_csv_export_quotes_and_defuses_formulas);
 /// An endpoint renamed to a spreadsheet formula with commas and quotes comes back from the CSV export as the
 /// same text, prefixed with `'` so that a spreadsheet shows it rather than running it.
 async fn the_csv_export_quotes_and_defuses_formulas(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     let hook = add_hook(&e.hub, hook_to("https://acme.example.com/hook", &e.acme)).await;
     let evil = "=HYPERLINK(\"http://evil.test\",\"a, b\")";

@@ -112,3 +112,20 @@ async fn another_tenants_endpoints_are_never_listed(b: Backend) {
     assert_eq!(all.len(), 1, "[{n}]");
     assert!(all.iter().all(|w| w.id != g.id && w.tenant_id == acme.id), "[{n}]");
 }
+
+backend_tests!(the_overview_counts_every_endpoint_of_the_tenant_only);
+/// The Webhooks overview's counts come from the database: all of a tenant's endpoints however many, the
+/// active ones, none of another tenant's; a tenant's key cannot count another tenant's.
+async fn the_overview_counts_every_endpoint_of_the_tenant_only(b: Backend) {
+    let n = b.name;
+    let hub = common::hub_configured(&b, |c| c.serve.max_endpoints_per_tenant = 100).await;
+    let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let globex = hub.create_tenant(Actor::System, "Globex").await.unwrap();
+    thirty(&hub, &acme.id).await;
+    hub.create_webhook(Actor::System, hook_to("https://globex.example/in", &globex.id)).await.unwrap();
+    let c = hub.endpoint_counts(Actor::System, Some(&acme.id)).await.unwrap();
+    assert_eq!((c.total, c.active, c.auto_disabled), (30, 24, 0), "[{n}]");
+    let key = issue_unlimited_key(&hub, Some(&acme.id), &[Scope::WebhooksRead]).await.key;
+    assert!(hub.endpoint_counts(Actor::Key(&key), Some(&globex.id)).await.is_err(), "[{n}]");
+    assert_eq!(hub.endpoint_counts(Actor::Key(&key), None).await.unwrap().total, 30, "[{n}]");
+}

@@ -5,59 +5,21 @@
 
 mod common;
 
-use common::api::Api;
-use common::fixtures::{add_hook, hook, hook_to, issue_key, numbered_ticket_event, signed_in_user, ticket_event};
+use common::console::Console;
+use common::fixtures::{add_hook, hook, hook_to, issue_key, numbered_ticket_event, ticket_event};
 use common::receiver::Receiver;
 use common::{Backend, Worker};
 use integration_hub::model::{CreateWebhook, Event, PublishEvent, Scope};
-use integration_hub::server::service::{Actor, AppState};
-use reqwest::header::{COOKIE, ORIGIN};
+use integration_hub::server::service::Actor;
+use reqwest::header::COOKIE;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Duration;
 
-struct Env {
-    n: &'static str,
-    hub: AppState,
-    api: Api,
-    origin: String,
-    acme: String,
-    globex: String,
-    cookie: String,
-    _b: Backend,
-}
-
-async fn setup(b: Backend) -> Env {
-    let hub = common::hub(&b).await;
-    let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap().id;
-    let globex = hub.create_tenant(Actor::System, "Globex").await.unwrap().id;
-    let token = signed_in_user(&hub, &acme).await;
-    let api = Api::serve(&hub).await;
-    let origin = hub.config.base_url.origin().ascii_serialization();
-    Env { n: b.name, hub, api, origin, acme, globex, cookie: format!("hub_session={token}"), _b: b }
-}
-
-impl Env {
-    /// Calls a server function as Acme's user: the status and the parsed answer.
-    async fn call(&self, name: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .api
-            .http
-            .post(format!("{}/api/{name}", self.api.base))
-            .header(COOKIE, &self.cookie)
-            .header(ORIGIN, &self.origin)
-            .header("accept", "application/json")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
+impl Console {
     /// Acme's events for `search` (through the server function): their ids, newest first.
     async fn search(&self, query: Value) -> (u16, Vec<String>) {
-        let (status, v) = self.call("search_events", json!({"tenant_id": self.acme, "query": query})).await;
+        let (status, v) = self.call_json("search_events", json!({"tenant_id": self.acme, "query": query})).await;
         let ids = match serde_json::from_value::<Vec<Event>>(v) {
             Ok(events) => events.into_iter().map(|e| e.id).collect(),
             Err(_) => Vec::new(),
@@ -75,7 +37,7 @@ backend_tests!(a_payload_field_finds_exactly_its_events_and_a_crafted_search_not
 /// idempotency key find their event; quotes and SQL in the path are refused (422), in the value they are just a
 /// value that matches nothing; too deep a path is refused.
 async fn a_payload_field_finds_exactly_its_events_and_a_crafted_search_nothing(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -113,7 +75,8 @@ async fn a_payload_field_finds_exactly_its_events_and_a_crafted_search_nothing(b
         "a.b.c.d.e.f.g.h.i = 1",
         "data.ticket.id = t3",
     ] {
-        let (status, body) = e.call("search_events", json!({"tenant_id": e.acme, "query": {"search": refused}})).await;
+        let (status, body) =
+            e.call_json("search_events", json!({"tenant_id": e.acme, "query": {"search": refused}})).await;
         assert_eq!(status, 422, "[{n}] {refused}: {body}");
         assert_eq!(body["fields"][0]["field"], "search", "[{n}] {body}");
     }
@@ -123,7 +86,7 @@ backend_tests!(event_pages_hold_still);
 /// Read two at a time with the cursor while newer events are published, Acme's seven events come each once,
 /// newest first; a time range narrows the list.
 async fn event_pages_hold_still(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     let mut published = Vec::new();
     for i in 0..7 {
@@ -152,7 +115,7 @@ backend_tests!(a_resent_event_reaches_the_receiver_and_is_audited);
 /// and the trail names the key and its address. Sending to one endpoint reaches it even though it is not
 /// subscribed to the type; with no subscribed endpoint, the resend says so (409).
 async fn a_resent_event_reaches_the_receiver_and_is_audited(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     let rx = Receiver::start().await;
     let worker = Worker::start(&e.hub);
@@ -190,7 +153,7 @@ async fn a_resent_event_reaches_the_receiver_and_is_audited(b: Backend) {
     assert_eq!(entries[0]["after"]["endpoints"], json!([other.id]), "[{n}]");
 
     // Through the UI's server function too.
-    let (status, v) = e.call("resend_event", json!({"tenant_id": e.acme, "id": event, "endpoint_id": null})).await;
+    let (status, v) = e.call_json("resend_event", json!({"tenant_id": e.acme, "id": event, "endpoint_id": null})).await;
     assert_eq!(status, 200, "[{n}] {v}");
     assert_eq!(rx.wait_received("/ok", 3, Duration::from_secs(10)).await.len(), 3, "[{n}]");
 
@@ -205,7 +168,7 @@ backend_tests!(no_tenant_reads_or_resends_anothers_events);
 /// Acme (key and user) cannot see Globex's event, resend it, or send its own event to Globex's endpoint: 404, as
 /// if absent; nothing is queued. A key without `deliveries:write` cannot resend at all (403).
 async fn no_tenant_reads_or_resends_anothers_events(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     let g_hook = add_hook(&e.hub, hook_to("https://globex.example.com/h", &e.globex)).await;
     add_hook(&e.hub, hook_to("https://acme.example.com/h", &e.acme)).await;
@@ -220,13 +183,14 @@ async fn no_tenant_reads_or_resends_anothers_events(b: Backend) {
     let reader = issue_key(&e.hub, Some(&e.acme), &[Scope::EventsRead]).await.secret;
     assert_eq!(e.api.call("POST", &format!("/events/{a_event}/resend"), &reader, None).await.0, 403, "[{n}]");
 
-    let (status, _) = e.call("event_detail", json!({"tenant_id": e.acme, "id": g_event})).await;
+    let (status, _) = e.call_json("event_detail", json!({"tenant_id": e.acme, "id": g_event})).await;
     assert_eq!(status, 404, "[{n}]");
-    let (status, _) = e.call("resend_event", json!({"tenant_id": e.acme, "id": g_event, "endpoint_id": null})).await;
+    let (status, _) =
+        e.call_json("resend_event", json!({"tenant_id": e.acme, "id": g_event, "endpoint_id": null})).await;
     assert_eq!(status, 404, "[{n}]");
     let body = json!({"tenant_id": e.acme, "id": a_event, "endpoint_id": g_hook.id});
-    assert_eq!(e.call("resend_event", body).await.0, 404, "[{n}]");
-    let (status, _) = e.call("search_events", json!({"tenant_id": e.globex, "query": {}})).await;
+    assert_eq!(e.call_json("resend_event", body).await.0, 404, "[{n}]");
+    let (status, _) = e.call_json("search_events", json!({"tenant_id": e.globex, "query": {}})).await;
     assert_eq!(status, 403, "[{n}]");
 
     let g = e.hub.get_event(Actor::System, &g_event).await.unwrap();
@@ -239,7 +203,7 @@ backend_tests!(the_delivery_export_streams_every_page_of_the_tenant_only);
 /// 520 deliveries (more than one page of the export) come out of the JSON-lines export each once, all Acme's;
 /// the CSV has a header and one row each; another tenant's export is a 403 and a signed-out one a 401.
 async fn the_delivery_export_streams_every_page_of_the_tenant_only(b: Backend) {
-    let e = setup(b).await;
+    let e = Console::start(b).await;
     let n = e.n;
     add_hook(&e.hub, hook_to("https://acme.example.com/h", &e.acme)).await;
     add_hook(&e.hub, hook_to("https://globex.example.com/h", &e.globex)).await;

@@ -301,6 +301,7 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
         ("revoke_key", Some(json!({"tenant_id": g, "id": k})), vec![], 403),
         ("list_webhooks", Some(json!({"tenant_id": g, "search": null, "status": null})), vec![], 403),
         ("webhook_page", Some(json!({"tenant_id": g, "query": {}})), vec![], 403),
+        ("count_endpoints", Some(json!({"tenant_id": g})), vec![], 403),
         ("webhook_page", Some(json!({"tenant_id": a, "query": {"tenant_id": g}})), vec![], 200),
         ("usage_of_key", Some(json!({"tenant_id": a, "id": k, "window": "7d"})), vec![], 404),
         ("usage_of_key", Some(json!({"tenant_id": g, "id": k, "window": "7d"})), vec![], 403),

@@ -143,3 +143,26 @@ async fn rollups_are_kept_per_day_and_the_window_shows_its_days(b: Backend) {
     let tenant = hub.tenant_key_usage(Actor::System, Some(&acme.id), UsageWindow::Month).await.unwrap();
     assert_eq!(tenant.total.requests, 14, "[{n}]");
 }
+
+backend_tests!(usage_days_older_than_the_setting_are_pruned_and_zero_keeps_them);
+/// The retention pass drops a key's usage days past `HUB_USAGE_RETENTION_DAYS` and keeps the rest; with 0 it
+/// keeps every day.
+async fn usage_days_older_than_the_setting_are_pruned_and_zero_keeps_them(b: Backend) {
+    let n = b.name;
+    let hub = common::hub_configured(&b, |c| c.serve.usage_retention_days = 30).await;
+    let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let (id, _) = key(&hub, &acme.id, "k", 100, &[]).await;
+    let day = now_ms().div_euclid(DAY_MS);
+    let old = |d: i64, r: i64| UsageDelta { key: id.clone(), days: vec![(day - d, r, 0, 0)], ..Default::default() };
+    hub.store.add_api_key_usage(&[old(5, 2), old(45, 7)]).await.unwrap();
+    let quarter = || hub.key_usage(Actor::System, &id, UsageWindow::Quarter);
+    assert_eq!(quarter().await.unwrap().total.requests, 9, "[{n}]");
+    hub.prune_at(now_ms()).await.unwrap();
+    assert_eq!(quarter().await.unwrap().total.requests, 2, "[{n}] the day 45 days ago is past 30 days");
+
+    let keep = common::hub_configured(&b, |c| c.serve.usage_retention_days = 0).await;
+    keep.store.add_api_key_usage(&[old(60, 3)]).await.unwrap();
+    keep.prune_at(now_ms()).await.unwrap();
+    let q = keep.key_usage(Actor::System, &id, UsageWindow::Quarter).await.unwrap();
+    assert_eq!(q.total.requests, 5, "[{n}] 0 keeps every day");
+}

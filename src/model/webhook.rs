@@ -255,6 +255,15 @@ pub struct RotateWebhookSecret {
     pub secret: Option<String>,
 }
 
+/// A tenant's endpoints counted in the database (the overview cards), however many there are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointCounts {
+    pub total: i64,
+    pub active: i64,
+    /// Switched off by the hub (breaker, a platform's "gone" answer), not by a person.
+    pub auto_disabled: i64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct WebhookListQuery {

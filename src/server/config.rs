@@ -175,6 +175,9 @@ pub struct ServeArgs {
     /// Days test-fire deliveries are kept.
     #[arg(long, env = "HUB_TEST_RETENTION_DAYS", default_value_t = 7)]
     pub test_retention_days: u32,
+    /// Days an API key's daily usage rollups are kept (the charts reach back 90); 0 = kept for ever.
+    #[arg(long, env = "HUB_USAGE_RETENTION_DAYS", default_value_t = 400)]
+    pub usage_retention_days: u32,
     /// Endpoints one tenant may have (not counting deleted ones); also bounds the deliveries one event fans out
     /// to. 0 = no limit.
     #[arg(long, env = "HUB_MAX_ENDPOINTS_PER_TENANT", default_value_t = 1000)]

@@ -27,6 +27,7 @@ pub const READ_ONLY: &[&str] = &[
     "usage_of_tenant_keys",
     "list_webhooks",
     "webhook_page",
+    "count_endpoints",
     "list_deliveries",
     "get_delivery",
     "load_delivery_stats",

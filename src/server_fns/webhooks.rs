@@ -1,8 +1,8 @@
 //! The Webhooks and Event types tabs' calls, through the same services as the REST API.
 
 use crate::model::{
-    AppError, CreateWebhook, DestinationKind, DestinationPreview, EventType, MessageTemplate, RouteCheck,
-    RoutingPreviewInput, UpdateWebhook, Webhook, WebhookHeaders, WebhookSecret,
+    AppError, CreateWebhook, DestinationKind, DestinationPreview, EndpointCounts, EventType, MessageTemplate,
+    RouteCheck, RoutingPreviewInput, UpdateWebhook, Webhook, WebhookHeaders, WebhookSecret,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -12,6 +12,12 @@ use {
     super::ctx::{as_tenant_user, as_user},
     crate::server::service::Actor,
 };
+
+/// The overview cards' counts of the tenant's endpoints, counted by the database (no list behind them).
+#[server(endpoint = "count_endpoints", input = Json)]
+pub async fn count_endpoints(tenant_id: String) -> Result<EndpointCounts, AppError> {
+    as_tenant_user(&tenant_id, async |hub, user| hub.endpoint_counts(Actor::User(&user), Some(&tenant_id)).await).await
+}
 
 #[server(endpoint = "list_webhooks", input = Json)]
 pub async fn list_webhooks(

@@ -6,7 +6,7 @@ use super::layout::use_tenant_id;
 use super::style::*;
 use super::time::{end_of_day_ms, At};
 use super::toast::on_success;
-use super::widgets::{CardTable, Column, EmptyState};
+use super::widgets::{CardTable, Column, EmptyState, FilterField, LoadMore};
 use crate::model::{AuditEntry, AuditQuery, Role, ShellContext};
 use crate::server_fns::audit::list_audit;
 use leptos::prelude::*;
@@ -100,13 +100,8 @@ pub fn AuditPanel() -> impl IntoView {
                      get: fn(&Filters) -> String,
                      set: fn(&mut Filters, String),
                      kind: &'static str| {
-        view! {
-            <div>
-                <label for=id class=LABEL>{label}</label>
-                <input id=id type=kind class=INPUT_CLASS prop:value=move || draft.with(get)
-                    on:input=move |ev| draft.update(|d| set(d, event_target_value(&ev)))/>
-            </div>
-        }
+        let value = Signal::derive(move || draft.with(get));
+        view! { <FilterField label id kind value on_input=Callback::new(move |v| draft.update(|d| set(d, v)))/> }
     };
 
     view! {
@@ -149,12 +144,8 @@ pub fn AuditPanel() -> impl IntoView {
                     view! {
                         <AuditTable rows=all/>
                         {move || next.get().map(|c| view! {
-                            <div class="mt-4 flex justify-center">
-                                <button type="button" class=SECONDARY_BUTTON disabled=move || load_more.pending().get()
-                                    on:click=move |_| { load_more.dispatch(c.clone()); }>
-                                    {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
-                                </button>
-                            </div>
+                            <LoadMore cursor=c pending=load_more.pending().into()
+                                on_load=Callback::new(move |c| { load_more.dispatch(c); })/>
                         })}
                     }.into_any()
                 }

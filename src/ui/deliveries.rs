@@ -9,7 +9,7 @@ use super::modal::Modal;
 use super::style::*;
 use super::time::{now_ms, Ago, At};
 use super::toast::{on_success, use_toasts};
-use super::widgets::{fixed_options, CardTable, Column, EmptyState};
+use super::widgets::{fixed_options, CardTable, Column, EmptyState, LoadMore};
 use crate::model::{
     Delivery, DeliveryAttempt, DeliveryDetail, DeliveryListQuery, DeliveryStats, DeliveryStatus, StatsWindow, Webhook,
 };
@@ -289,12 +289,8 @@ pub fn DeliveriesPanel() -> impl IntoView {
                     view! {
                         <DeliveryTable rows=all names=names() open=open/>
                         <Show when=move || more.get()>
-                            <div class="mt-4 flex justify-center">
-                                <button type="button" class=SECONDARY_BUTTON disabled=move || load_more.pending().get()
-                                    on:click={let last = last.clone(); move |_| { load_more.dispatch(last.clone()); }}>
-                                    {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
-                                </button>
-                            </div>
+                            <LoadMore cursor=last.clone() pending=load_more.pending().into()
+                                on_load=Callback::new(move |c| { load_more.dispatch(c); })/>
                         </Show>
                     }.into_any()
                 }

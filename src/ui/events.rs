@@ -10,7 +10,7 @@ use super::modal::Modal;
 use super::style::*;
 use super::time::{end_of_day_ms, At};
 use super::toast::{on_success, use_toasts};
-use super::widgets::{CardTable, Column, EmptyState};
+use super::widgets::{CardTable, Column, EmptyState, FilterField, LoadMore};
 use crate::model::{Event, EventSearchQuery, EventWithDeliveries, Search, Webhook};
 use crate::server_fns::events::{event_detail, resend_event, search_events};
 use crate::server_fns::webhooks::list_webhooks;
@@ -103,13 +103,8 @@ pub fn EventsPanel() -> impl IntoView {
                       kind: &'static str,
                       get: fn(&Filters) -> String,
                       set: fn(&mut Filters, String)| {
-        view! {
-            <div>
-                <label for=id class=LABEL>{label}</label>
-                <input id=id type=kind class=INPUT_CLASS prop:value=move || draft.with(get)
-                    on:input=move |ev| draft.update(|d| set(d, event_target_value(&ev)))/>
-            </div>
-        }
+        let value = Signal::derive(move || draft.with(get));
+        view! { <FilterField label id kind value on_input=Callback::new(move |v| draft.update(|d| set(d, v)))/> }
     };
 
     view! {
@@ -156,12 +151,8 @@ pub fn EventsPanel() -> impl IntoView {
                     view! {
                         <EventTable rows=all path=location.pathname.get_untracked()/>
                         <Show when=move || more.get()>
-                            <div class="mt-4 flex justify-center">
-                                <button type="button" class=SECONDARY_BUTTON disabled=move || load_more.pending().get()
-                                    on:click={let last = last.clone(); move |_| { load_more.dispatch(last.clone()); }}>
-                                    {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
-                                </button>
-                            </div>
+                            <LoadMore cursor=last.clone() pending=load_more.pending().into()
+                                on_load=Callback::new(move |c| { load_more.dispatch(c); })/>
                         </Show>
                     }.into_any()
                 }

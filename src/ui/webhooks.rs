@@ -13,14 +13,15 @@ use super::test_fire::TestFireDialog;
 use super::time::Ago;
 use super::toast::{on_success, toggled, use_toasts};
 use super::webhook_form::WebhookForm;
-use super::widgets::EmptyState;
+use super::widgets::{EmptyState, LoadMore};
 use crate::model::{
-    AppError, CreateWebhook, DestinationKind, Page, StatsWindow, UpdateWebhook, Webhook, WebhookListQuery,
+    AppError, CreateWebhook, DestinationKind, EndpointCounts, Page, StatsWindow, UpdateWebhook, Webhook,
+    WebhookListQuery,
 };
 use crate::server_fns::deliveries::{load_delivery_stats, load_sparklines};
 use crate::server_fns::devtools::webhook_page;
 use crate::server_fns::webhooks::{
-    add_webhook, delete_webhook, edit_webhook, list_event_types, list_webhooks, rotate_webhook_secret,
+    add_webhook, count_endpoints, delete_webhook, edit_webhook, list_event_types, rotate_webhook_secret,
     set_webhook_active,
 };
 use leptos::prelude::*;
@@ -105,7 +106,7 @@ pub fn WebhooksPanel() -> impl IntoView {
         }
     };
     // The overview counts every endpoint, whatever the filters.
-    let hooks = Resource::new(move || (tenant.get_value(), version.get()), |(t, _)| list_webhooks(t, None, None));
+    let counts = Resource::new(move || (tenant.get_value(), version.get()), |(t, _)| count_endpoints(t));
     let types = Resource::new(|| (), |_| list_event_types());
     // Created here, not in each card: resources made inside a resolved Transition do not hydrate in step.
     let sparks = Resource::new(move || (tenant.get_value(), version.get()), |(t, _)| load_sparklines(t));
@@ -166,7 +167,7 @@ pub fn WebhooksPanel() -> impl IntoView {
     };
 
     view! {
-        <StatsCards hooks=hooks/>
+        <StatsCards counts=counts/>
         <div class="mt-6 flex flex-col gap-3 sm:flex-row sm:items-end">
             <div class="flex-1">
                 <label for="webhook-search" class=LABEL>"Search"</label>
@@ -218,12 +219,8 @@ pub fn WebhooksPanel() -> impl IntoView {
                             </For>
                         </ul>
                         {move || next().map(|cursor| view! {
-                            <div class="mt-4 flex justify-center">
-                                <button type="button" class=SECONDARY_BUTTON disabled=move || load_more.pending().get()
-                                    on:click=move |_| { load_more.dispatch(cursor.clone()); }>
-                                    {move || if load_more.pending().get() { "Loading…" } else { "Load more endpoints" }}
-                                </button>
-                            </div>
+                            <LoadMore cursor=cursor label="Load more endpoints" pending=load_more.pending().into()
+                                on_load=Callback::new(move |c| { load_more.dispatch(c); })/>
                         })}
                     }.into_any()
                 }
@@ -267,11 +264,11 @@ pub fn WebhooksPanel() -> impl IntoView {
     }
 }
 
-type Hooks = Resource<Result<Vec<Webhook>, AppError>>;
+type Counts = Resource<Result<EndpointCounts, AppError>>;
 type Sparks = Resource<Result<Vec<(String, crate::model::DeliveryStats)>, AppError>>;
 
 #[component]
-fn StatsCards(hooks: Hooks) -> impl IntoView {
+fn StatsCards(counts: Counts) -> impl IntoView {
     let tenant = use_tenant_id();
     let stats = Resource::new(move || tenant.get_value(), |t| load_delivery_stats(t, None, StatsWindow::Day));
     let card = |label: &'static str, value: String, tone: &'static str| {
@@ -285,10 +282,9 @@ fn StatsCards(hooks: Hooks) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <div class="h-20"></div> }>
             {move || {
-                let list = hooks.get().and_then(|r| r.ok()).unwrap_or_default();
+                let c = counts.get().and_then(|r| r.ok()).unwrap_or_default();
                 let s = stats.get().and_then(|r| r.ok()).unwrap_or_default();
-                let active = list.iter().filter(|w| w.is_active).count();
-                let auto_disabled = list.iter().filter(|w| w.disabled_reason.is_some()).count();
+                let (active, auto_disabled) = (c.active, c.auto_disabled);
                 let degraded = auto_disabled > 0 || s.success_rate.is_some_and(|r| r < 0.95);
                 let (status, tone) = if degraded {
                     (if auto_disabled > 0 { format!("{auto_disabled} auto-disabled") } else { "Degraded".to_string() }, "text-amber-800 dark:text-amber-300")
@@ -298,7 +294,7 @@ fn StatsCards(hooks: Hooks) -> impl IntoView {
                 view! {
                     <dl class="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6" aria-label="Overview">
                         {card("Active endpoints", active.to_string(), "")}
-                        {card("Total endpoints", list.len().to_string(), "")}
+                        {card("Total endpoints", c.total.to_string(), "")}
                         {card("Deliveries (24 h)", s.total.to_string(), "")}
                         {card("Success rate", rate_text(s.success_rate), "")}
                         {card("p95 latency", ms_text(s.p95_ms), "")}

@@ -1,6 +1,6 @@
 //! Small pieces several pages share: a table in a card, what an empty list shows, a select's fixed choices.
 
-use super::style::{FIELD_ERROR, INPUT_CLASS, LABEL, PRIMARY_BUTTON};
+use super::style::{FIELD_ERROR, INPUT_CLASS, LABEL, PRIMARY_BUTTON, SECONDARY_BUTTON};
 use leptos::prelude::*;
 
 /// A column of a [`CardTable`], by how its heading sits.
@@ -65,6 +65,43 @@ pub fn EmptyState(
                     {label}
                 </button>
             })}
+        </div>
+    }
+}
+
+/// The button under a keyset-paged list that fetches the page after `cursor` (`label`, "Loading…" while
+/// `pending`, and disabled then so one click fetches one page).
+#[component]
+pub fn LoadMore(
+    cursor: String,
+    pending: Signal<bool>,
+    on_load: Callback<String>,
+    #[prop(default = "Load more")] label: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="mt-4 flex justify-center">
+            <button type="button" class=SECONDARY_BUTTON disabled=move || pending.get()
+                on:click=move |_| on_load.run(cursor.clone())>
+                {move || if pending.get() { "Loading…" } else { label }}
+            </button>
+        </div>
+    }
+}
+
+/// One field of a filter form that edits a draft applied on submit: its label, an input of type `kind`.
+#[component]
+pub fn FilterField(
+    label: &'static str,
+    id: &'static str,
+    kind: &'static str,
+    value: Signal<String>,
+    on_input: Callback<String>,
+) -> impl IntoView {
+    view! {
+        <div>
+            <label for=id class=LABEL>{label}</label>
+            <input id=id type=kind class=INPUT_CLASS prop:value=move || value.get()
+                on:input=move |ev| on_input.run(event_target_value(&ev))/>
         </div>
     }
 }

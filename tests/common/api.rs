@@ -6,12 +6,31 @@ use serde_json::Value;
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
+    /// The hub's own origin, which server functions require of a browser's call.
+    pub origin: String,
 }
 
 impl Api {
     /// Serves the hub's router on a loopback port and returns a client of it.
     pub async fn serve(hub: &AppState) -> Api {
-        Api { http: reqwest::Client::new(), base: super::serve(hub.clone()).await }
+        let origin = hub.config.base_url.origin().ascii_serialization();
+        Api { http: reqwest::Client::new(), base: super::serve(hub.clone()).await, origin }
+    }
+
+    /// Calls the server function `name` as the browser of the session in `cookie` (`hub_session=…`) does:
+    /// the status and the answer's text.
+    pub async fn server_fn(&self, cookie: &str, name: &str, body: Value) -> (u16, String) {
+        let res = self
+            .http
+            .post(format!("{}/api/{name}", self.base))
+            .header(reqwest::header::COOKIE, cookie)
+            .header(reqwest::header::ORIGIN, &self.origin)
+            .header("accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
     }
 
     /// Sends `method path` with the key as a bearer token and `body` as JSON.

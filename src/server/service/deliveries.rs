@@ -164,7 +164,10 @@ impl Hub {
         let day = 24 * 3_600_000i64;
         let keep = i64::from(self.config.serve.retention_days.max(1)) * day;
         let keep_tests = i64::from(self.config.serve.test_retention_days.max(1)) * day;
-        Ok(self.store.prune(now - keep, now - keep_tests).await?)
+        let usage = self.config.serve.usage_retention_days;
+        // Usage rollups are keyed by UTC day number.
+        let usage_before = (usage > 0).then(|| (now - i64::from(usage) * day).div_euclid(day));
+        Ok(self.store.prune(now - keep, now - keep_tests, usage_before).await?)
     }
 }
 

@@ -8,8 +8,8 @@ use crate::model::webhook::is_reserved_header;
 use crate::model::webhook::limits;
 use crate::model::Paged;
 use crate::model::{
-    AppError, AppResult, ContentType, CreateWebhook, DestinationKind, RotateWebhookSecret, UpdateWebhook, Validator,
-    Webhook, WebhookListQuery, WebhookSecret,
+    AppError, AppResult, ContentType, CreateWebhook, DestinationKind, EndpointCounts, RotateWebhookSecret,
+    UpdateWebhook, Validator, Webhook, WebhookListQuery, WebhookSecret,
 };
 use crate::server::delivery::message;
 use crate::server::delivery::sign::SigningSecret;
@@ -268,6 +268,12 @@ impl Hub {
         }
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// The overview's counts of the actor's tenant's endpoints (or `tenant`'s, for an admin).
+    pub async fn endpoint_counts(&self, actor: Actor<'_>, tenant: Option<&str>) -> AppResult<EndpointCounts> {
+        let tenant = self.list_tenant(&actor, tenant)?;
+        Ok(self.store.endpoint_counts(tenant.as_deref()).await?)
     }
 
     /// Another tenant's endpoint is a 404, as if it did not exist. Header values are masked.

@@ -116,8 +116,8 @@ impl Store {
 
     /// Deletes finished deliveries (with their attempts) last touched before `before` (test-fires before
     /// `test_before`), then events older than that which no delivery refers to, and idempotency keys past their
-    /// 24 hours; in small transactions.
-    pub async fn prune(&self, before: i64, test_before: i64) -> DbResult<Pruned> {
+    /// 24 hours, and API key usage rollups of days (UTC day numbers) before `usage_before` (when given); in small transactions.
+    pub async fn prune(&self, before: i64, test_before: i64, usage_before: Option<i64>) -> DbResult<Pruned> {
         let idempotency_before = now_ms() - IDEMPOTENCY_WINDOW_MS;
         let mut out = Pruned::default();
         for (cutoff, test) in [(before, 0i64), (test_before, 1)] {
@@ -182,6 +182,9 @@ impl Store {
             }
         }
         sqlx::query("DELETE FROM delivery_rollups WHERE hour < $1").bind(before).execute(&self.write).await?;
+        if let Some(day) = usage_before {
+            sqlx::query("DELETE FROM api_key_usage_daily WHERE day < $1").bind(day).execute(&self.write).await?;
+        }
         loop {
             let n = sqlx::query(
                 "DELETE FROM idempotency_keys WHERE (tenant_id, key) IN \

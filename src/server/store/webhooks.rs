@@ -3,7 +3,7 @@
 //! so their delivery history stays readable.
 
 use super::{now_ms, DbResult, Store};
-use crate::model::{ContentType, DestinationKind, MessageTemplate, Webhook, WebhookListQuery};
+use crate::model::{ContentType, DestinationKind, EndpointCounts, MessageTemplate, Webhook, WebhookListQuery};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -194,6 +194,23 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(webhook_from).collect()
+    }
+
+    /// The live endpoints of `tenant` (every tenant's for None): all, active, switched off by the hub.
+    pub async fn endpoint_counts(&self, tenant: Option<&str>) -> DbResult<EndpointCounts> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS total, CAST(COALESCE(SUM(is_active), 0) AS BIGINT) AS active, \
+             CAST(COALESCE(SUM(CASE WHEN disabled_reason IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS auto_disabled \
+             FROM webhooks WHERE deleted_at IS NULL AND ($1 IS NULL OR tenant_id = $1)",
+        )
+        .bind(tenant.map(str::to_string))
+        .fetch_one(&self.read)
+        .await?;
+        Ok(EndpointCounts {
+            total: row.try_get("total")?,
+            active: row.try_get("active")?,
+            auto_disabled: row.try_get("auto_disabled")?,
+        })
     }
 
     /// Every active endpoint of a tenant: the routing index is built from this.
