@@ -27,10 +27,16 @@ pub enum Scope {
     /// Changing the event-type catalog (shared by every tenant: only admin-wide keys may use it).
     #[serde(rename = "event_types:write")]
     EventTypesWrite,
+    /// Reading the tenant's connected apps and their sync logs (never their tokens).
+    #[serde(rename = "integrations:read")]
+    IntegrationsRead,
+    /// Connecting, configuring, syncing and disconnecting apps.
+    #[serde(rename = "integrations:write")]
+    IntegrationsWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 10] = [
+    pub const ALL: [Scope; 12] = [
         Scope::EventsWrite,
         Scope::EventsRead,
         Scope::WebhooksRead,
@@ -41,6 +47,8 @@ impl Scope {
         Scope::KeysWrite,
         Scope::AuditRead,
         Scope::EventTypesWrite,
+        Scope::IntegrationsRead,
+        Scope::IntegrationsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +63,8 @@ impl Scope {
             Scope::KeysWrite => "keys:write",
             Scope::AuditRead => "audit:read",
             Scope::EventTypesWrite => "event_types:write",
+            Scope::IntegrationsRead => "integrations:read",
+            Scope::IntegrationsWrite => "integrations:write",
         }
     }
 

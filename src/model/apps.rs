@@ -336,6 +336,22 @@ pub struct SyncRequest {
     pub kind: SyncKind,
 }
 
+/// Which tenant's connections (admin-wide keys and admins name one; a tenant's key is confined to its own).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct IntegrationsQuery {
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+/// `POST /integrations/{provider}/authorize` body (optional): the tenant, for admin-wide keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuthorizeRequest {
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
 /// The providers and the tenant's connections, as the "Connected apps" tab loads them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -55,6 +55,8 @@ pub fn router_with_readiness(hub: AppState, leptos_options: LeptosOptions, readi
         .route("/api/ui/deliveries/export", get(super::export::deliveries_export).with_state(hub.clone()))
         .route("/api/ui/audit.csv", get(super::export::audit_csv).with_state(hub.clone()))
         .route("/portal/{token}", get(super::portal::show).post(super::portal::open).with_state(hub.clone()))
+        // Connected apps: every provider redirects here after the person allowed (or refused) the hub.
+        .route("/oauth/callback", get(super::apps::callback::callback).with_state(hub.clone()))
         .merge(super::unsubscribe::router(hub.clone()))
         .merge(super::rest::router(hub.clone()))
         .leptos_routes_with_context(&leptos_options, routes, context, move || shell(bundle.clone()))

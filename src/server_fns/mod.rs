@@ -2,6 +2,7 @@
 //! No business rule lives here; it would then exist only for the UI and not for the REST API.
 
 pub mod api_keys;
+pub mod apps;
 pub mod audit;
 pub mod auth;
 pub mod deliveries;
@@ -38,6 +39,10 @@ pub const READ_ONLY: &[&str] = &[
     "list_event_types",
     "event_catalog",
     "get_event_type_settings",
+    // Connected apps: the providers, the tenant's connections and their sync logs (never a token).
+    "load_connected_apps",
+    "get_app_connection",
+    "list_app_sync_logs",
     // Computed on the spot from what is sent, nothing stored.
     "preview_routing",
     "check_signature",

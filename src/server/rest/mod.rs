@@ -3,6 +3,7 @@
 //! Every route is listed once in [`ROUTES`] with the scope it needs; the scope guard looks the matched route
 //! up there, so a route missing from the table is refused (deny by default), and the scope tests walk the table.
 
+mod apps;
 mod audit;
 mod browse;
 mod deliveries;
@@ -73,6 +74,13 @@ pub const ROUTES: &[RouteSpec] = &[
     // New deliveries of an existing event: the scope of replaying one (rest/browse.rs).
     route("POST", "/events/{id}/resend", Some(Scope::DeliveriesWrite)),
     route("GET", "/audit", Some(Scope::AuditRead)),
+    route("GET", "/integrations", Some(Scope::IntegrationsRead)),
+    route("POST", "/integrations/{id}/authorize", Some(Scope::IntegrationsWrite)),
+    route("GET", "/integrations/{id}", Some(Scope::IntegrationsRead)),
+    route("PATCH", "/integrations/{id}", Some(Scope::IntegrationsWrite)),
+    route("DELETE", "/integrations/{id}", Some(Scope::IntegrationsWrite)),
+    route("POST", "/integrations/{id}/sync", Some(Scope::IntegrationsWrite)),
+    route("GET", "/integrations/{id}/sync-logs", Some(Scope::IntegrationsRead)),
 ];
 
 pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
@@ -103,6 +111,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(hub: AppState) -> Router<S> {
         .route("/stats/deliveries", get(deliveries::stats))
         .route("/events/{id}/resend", post(browse::resend))
         .route("/audit", get(audit::list))
+        .route("/integrations", get(apps::list))
+        // `{id}` is the provider's id here (axum wants one name per position): `/integrations/zoom/authorize`.
+        .route("/integrations/{id}/authorize", post(apps::authorize))
+        .route("/integrations/{id}", get(apps::get_one).patch(apps::update).delete(apps::delete))
+        .route("/integrations/{id}/sync", post(apps::sync))
+        .route("/integrations/{id}/sync-logs", get(apps::sync_logs))
         .route_layer(from_fn(scope_guard))
         .layer(from_fn_with_state(hub.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(error::MAX_BODY_BYTES))

@@ -177,6 +177,52 @@ pub const DOCS: &[Doc] = &[
         query: Some(q::<AuditQuery>),
         ..doc("GET", "/audit", "The audit trail, newest first", 200, Answer::Page("AuditEntry"))
     },
+    Doc {
+        query: Some(q::<IntegrationsQuery>),
+        ..doc(
+            "GET",
+            "/integrations",
+            "The tenant's connected apps, and every provider with whether it is configured",
+            200,
+            Answer::Fields(&[("data", "[Connection]"), ("providers", "[ProviderInfo]")]),
+        )
+    },
+    with_body(
+        doc(
+            "POST",
+            "/integrations/{id}/authorize",
+            "Start connecting the provider `{id}` (e.g. `zoom`): open the returned URL in a browser signed in to the hub",
+            200,
+            Answer::One("AuthorizeUrl"),
+        ),
+        "AuthorizeRequest",
+    ),
+    doc("GET", "/integrations/{id}", "One connection (never its tokens)", 200, Answer::One("Connection")),
+    with_body(
+        doc(
+            "PATCH",
+            "/integrations/{id}",
+            "Change a connection's settings (validated against the provider's schema) or switch it off or on",
+            200,
+            Answer::One("Connection"),
+        ),
+        "ConnectionSettingsUpdate",
+    ),
+    doc(
+        "DELETE",
+        "/integrations/{id}",
+        "Disconnect: revoke at the provider where it can, delete the tokens",
+        204,
+        Answer::Empty,
+    ),
+    with_body(
+        doc("POST", "/integrations/{id}/sync", "Sync now (full or incremental)", 202, Answer::One("SyncLog")),
+        "SyncRequest",
+    ),
+    Doc {
+        query: Some(q::<SyncLogQuery>),
+        ..doc("GET", "/integrations/{id}/sync-logs", "A connection's sync logs, newest first", 200, Answer::Page("SyncLog"))
+    },
 ];
 
 /// `POST /events/batch` body.
@@ -232,6 +278,19 @@ pub struct ErrorBody {
         Resent,
         ResendRequest,
         AuditEntry,
+        ProviderId,
+        ProviderInfo,
+        ActionSummary,
+        Connection,
+        ConnectionStatus,
+        ConnectionSettingsUpdate,
+        AuthorizeRequest,
+        AuthorizeUrl,
+        SyncRequest,
+        SyncKind,
+        SyncStatus,
+        SyncLog,
+        RecordError,
         ErrorBody
     ))
 )]
