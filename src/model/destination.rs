@@ -1,6 +1,6 @@
 //! Destinations: what kind of place an endpoint delivers to (a signed webhook, a chat platform's incoming
-//! webhook, email), how its message reads, and each platform's documented limits. Shared by the form, the
-//! preview, the REST API and the sender.
+//! webhook, email, a connected app's API), how its message reads, and each platform's documented limits. Shared
+//! by the form, the preview, the REST API and the sender.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,9 +19,13 @@ pub enum DestinationKind {
     Teams,
     /// Email over the hub's SMTP server (`HUB_SMTP_URL`), one message per recipient.
     Email,
+    /// A connected app's actions (Google Calendar, HubSpot, …): the hidden endpoint a connection carries its
+    /// event-driven calls through, made and changed only with the connection (never picked in the form).
+    App,
 }
 
 impl DestinationKind {
+    /// The kinds a person picks for an endpoint (every kind but [`DestinationKind::App`]).
     pub const ALL: [DestinationKind; 5] = [
         DestinationKind::Webhook,
         DestinationKind::Slack,
@@ -37,11 +41,12 @@ impl DestinationKind {
             DestinationKind::Discord => "discord",
             DestinationKind::Teams => "teams",
             DestinationKind::Email => "email",
+            DestinationKind::App => "app",
         }
     }
 
     pub fn parse(s: &str) -> Option<DestinationKind> {
-        DestinationKind::ALL.into_iter().find(|k| k.as_str() == s)
+        DestinationKind::ALL.into_iter().chain([DestinationKind::App]).find(|k| k.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {
@@ -51,17 +56,25 @@ impl DestinationKind {
             DestinationKind::Discord => "Discord",
             DestinationKind::Teams => "Microsoft Teams",
             DestinationKind::Email => "Email",
+            DestinationKind::App => "Connected app",
         }
     }
 
-    /// Whether deliveries are HTTP requests to the endpoint's URL (every kind but email).
+    /// Whether deliveries are HTTP requests to the endpoint's URL (every kind but email; an app's go to its
+    /// API under the endpoint's URL).
     pub fn is_http(self) -> bool {
         self != DestinationKind::Email
     }
 
-    /// Whether the endpoint sends a message rendered from [`MessageTemplate`] (every kind but webhook).
+    /// Whether the endpoint sends a message rendered from [`MessageTemplate`] (chat and email).
     pub fn is_message(self) -> bool {
-        self != DestinationKind::Webhook
+        !matches!(self, DestinationKind::Webhook | DestinationKind::App)
+    }
+
+    /// Whether the platform itself can hold the endpoint's sends back (a chat platform's spent bucket, a
+    /// connected app's 429), so its sends pass the rate limiter even without a limit of its own.
+    pub fn obeys_holds(self) -> bool {
+        self.is_message() || self == DestinationKind::App
     }
 
     /// What a new endpoint of this kind is limited to unless the form says otherwise: the platform's own
@@ -73,6 +86,8 @@ impl DestinationKind {
             DestinationKind::Discord => 30,
             DestinationKind::Teams => 240,
             DestinationKind::Webhook | DestinationKind::Email => 0,
+            // Each provider's own (`apps::actions::default_rate_limit_per_minute`), set with the endpoint.
+            DestinationKind::App => 60,
         }
     }
 
@@ -83,7 +98,7 @@ impl DestinationKind {
             DestinationKind::Slack => "https://hooks.slack.com/services/T000/B000/XXXX",
             DestinationKind::Discord => "https://discord.com/api/webhooks/123/abc",
             DestinationKind::Teams => "https://prod-00.westeurope.logic.azure.com/workflows/…",
-            DestinationKind::Email => "",
+            DestinationKind::Email | DestinationKind::App => "",
         }
     }
 }
@@ -258,6 +273,14 @@ mod tests {
         assert_eq!(Tone::of_event_type("ticket.created"), Tone::Good);
         assert_eq!(Tone::of_event_type("sla.warning"), Tone::Warning);
         assert_eq!(Tone::of_event_type("ticket.updated"), Tone::Info);
+    }
+
+    #[test]
+    fn app_endpoints_are_stored_but_never_offered() {
+        assert_eq!(DestinationKind::parse("app"), Some(DestinationKind::App));
+        assert!(!DestinationKind::ALL.contains(&DestinationKind::App));
+        assert!(DestinationKind::App.is_http() && !DestinationKind::App.is_message());
+        assert!(DestinationKind::App.obeys_holds() && !DestinationKind::Webhook.obeys_holds());
     }
 
     #[test]

@@ -72,6 +72,13 @@ pub fn DestinationIcon(kind: DestinationKind, #[prop(default = "h-6 w-6")] class
             </g>
         }
         .into_any()),
+        // A connected app's endpoint (never in the picker): a plug.
+        DestinationKind::App => svg(view! {
+            <g fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round" class="text-emerald-700 dark:text-emerald-400">
+                <path d="M9 3v4M15 3v4M6.5 7h11v4a5.5 5.5 0 0 1-11 0V7ZM12 16.5V21"/>
+            </g>
+        }
+        .into_any()),
     }
 }
 
@@ -83,6 +90,7 @@ fn blurb(kind: DestinationKind) -> &'static str {
         DestinationKind::Discord => "A channel webhook",
         DestinationKind::Teams => "A Workflows webhook",
         DestinationKind::Email => "Messages to addresses",
+        DestinationKind::App => "A connected app's actions",
     }
 }
 
@@ -462,7 +470,7 @@ fn PreviewPane(p: DestinationPreview, from: Option<String>, to: Vec<String>) -> 
             DestinationKind::Discord => view! { <DiscordPreview p=p.clone()/> }.into_any(),
             DestinationKind::Teams => view! { <TeamsPreview p=p.clone()/> }.into_any(),
             DestinationKind::Email => view! { <EmailPreview p=p.clone() from=from to=to/> }.into_any(),
-            DestinationKind::Webhook => ().into_any(),
+            DestinationKind::Webhook | DestinationKind::App => ().into_any(),
         },
     };
     let what = if p.kind == DestinationKind::Email { "Show payload (the email's text part)" } else { "Show payload" };

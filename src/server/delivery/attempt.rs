@@ -110,8 +110,8 @@ pub(super) async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<s
     // The endpoint's own rate limit (0: none), shared among the live workers: a throttled delivery waits its turn
     // and is not an attempt.
     let per_min = hook.rate_limit_per_minute;
-    // Chat platforms can also hold an endpoint back themselves (`Rule::Hold`), limit or none.
-    if ctx.settings.endpoint_rate_limits && (per_min > 0 || hook.kind.is_message()) {
+    // Chat platforms and connected apps can also hold an endpoint back themselves (`Rule::Hold`), limit or none.
+    if ctx.settings.endpoint_rate_limits && (per_min > 0 || hook.kind.obeys_holds()) {
         let workers = shared.live_workers.load(std::sync::atomic::Ordering::Relaxed).max(1);
         if let Err(wait) = shared.rate.admit(&hook.id, per_min.div_ceil(workers)) {
             metrics.outcome("throttled");
@@ -129,7 +129,12 @@ pub(super) async fn process(shared: &Shared, d: Delivery, envelope: Option<Arc<s
     }
     let attempt_no = d.attempts + 1;
     metrics.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let msg = sender::Message { id: &d.event_id, event_type: &d.event_type, envelope_json: &envelope };
+    let msg = sender::Message {
+        id: &d.event_id,
+        event_type: &d.event_type,
+        envelope_json: &envelope,
+        delivery_id: Some(&d.id),
+    };
     let sent = sender::send(ctx.outbound(), hook, secrets, &msg, attempt_no).await;
     metrics.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     metrics.attempt_latency(sent.attempt.duration_ms);

@@ -21,6 +21,8 @@ pub struct WorkerContext {
     pub metrics: Arc<Metrics>,
     pub settings: WorkerSettings,
     pub events: Arc<dyn WorkerEvents>,
+    /// What connected apps' actions need (the store, fresh tokens); None: app endpoints' deliveries fail.
+    pub apps: Option<Arc<crate::server::apps::actions::AppsContext>>,
 }
 
 /// The worker's part of the configuration.
@@ -56,6 +58,7 @@ impl WorkerContext {
             client: &self.client,
             policy: &self.settings.target_policy,
             mailer: self.mailer.as_deref(),
+            apps: self.apps.as_deref(),
         }
     }
 }

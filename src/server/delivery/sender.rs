@@ -96,13 +96,14 @@ pub enum Rule {
     Hold(Duration),
 }
 
-/// What an attempt is sent through: the guarded HTTP client and the SSRF policy it enforces, and the mailer
-/// when SMTP is configured.
+/// What an attempt is sent through: the guarded HTTP client and the SSRF policy it enforces, the mailer
+/// when SMTP is configured, and what a connected app's actions need (the worker's only: see [`send`]).
 #[derive(Clone, Copy)]
 pub struct Outbound<'a> {
     pub client: &'a reqwest::Client,
     pub policy: &'a TargetPolicy,
     pub mailer: Option<&'a super::email::Mailer>,
+    pub apps: Option<&'a crate::server::apps::actions::AppsContext>,
 }
 
 /// An attempt about to be made, numbered, with nothing recorded yet.
@@ -211,11 +212,13 @@ fn request_failure(hook: &Webhook, e: &reqwest::Error) -> (ErrorKind, String) {
     (kind, tenant_message(kind, Some(e), hook.timeout_ms))
 }
 
-/// What is sent: the event id (the stable `webhook-id`), its type and its envelope as stored.
+/// What is sent: the event id (the stable `webhook-id`), its type and its envelope as stored, and the delivery
+/// it is an attempt of (None for a test-fire).
 pub struct Message<'a> {
     pub id: &'a str,
     pub event_type: &'a str,
     pub envelope_json: &'a str,
+    pub delivery_id: Option<&'a str>,
 }
 
 /// Sends one attempt to wherever the endpoint's kind says. Never panics; every failure becomes a recorded attempt.
@@ -234,6 +237,17 @@ pub async fn send(out: Outbound<'_>, hook: &Webhook, secrets: &Secrets, msg: &Me
                 Instant::now(),
                 ErrorKind::Other,
                 "email is not configured on this hub (HUB_SMTP_URL)".into(),
+            ),
+        },
+        DestinationKind::App => match out.apps {
+            Some(apps) => Box::pin(crate::server::apps::actions::send(out, apps, hook, msg, attempt_no)).await,
+            // A test-fire: a connected app's actions change real records at the provider, so only the worker
+            // sends them, for real events.
+            None => failed(
+                new_attempt(attempt_no),
+                Instant::now(),
+                ErrorKind::Other,
+                "a connected app's actions are sent for real events only (Sync now sends past ones)".into(),
             ),
         },
     }
@@ -293,11 +307,28 @@ async fn send_webhook(
 }
 
 /// POSTs `body` with `headers` to the endpoint's URL through the guarded client and records the answer (its
-/// body up to [`MAX_RESPONSE_BODY`]). Every HTTP kind goes through here, so the SSRF guard, the egress proxy
-/// check and the timeout hold for all of them.
+/// body up to [`MAX_RESPONSE_BODY`]).
 pub async fn post(
     out: Outbound<'_>,
     hook: &Webhook,
+    attempt: DeliveryAttempt,
+    started: Instant,
+    headers: Vec<(String, String)>,
+    body: String,
+) -> Sent {
+    request(out, hook, reqwest::Method::POST, &hook.url, attempt, started, headers, body).await
+}
+
+/// Sends `method` to `target` (the endpoint's URL, or for a connected app a path under it) with `headers` and
+/// `body` through the guarded client, within the endpoint's timeout, and records the answer (its body up to
+/// [`MAX_RESPONSE_BODY`]). Every HTTP kind goes through here, so the SSRF guard, the egress proxy check and the
+/// timeout hold for all of them.
+#[allow(clippy::too_many_arguments)]
+pub async fn request(
+    out: Outbound<'_>,
+    hook: &Webhook,
+    method: reqwest::Method,
+    target: &str,
     mut attempt: DeliveryAttempt,
     started: Instant,
     headers: Vec<(String, String)>,
@@ -308,7 +339,7 @@ pub async fn post(
     let fail = |a: DeliveryAttempt, kind: ErrorKind, msg: String| failed(a, started, kind, msg);
 
     // The SSRF guard for IP literals (host names are checked by the resolver). Parsed once, sent as parsed.
-    let url = match url::Url::parse(&hook.url) {
+    let url = match url::Url::parse(target) {
         Ok(u) => u,
         Err(e) => {
             attempt.request_headers = headers;
@@ -345,7 +376,7 @@ pub async fn post(
         }
     }
 
-    let mut req = out.client.post(url).timeout(Duration::from_millis(u64::from(hook.timeout_ms))).body(body);
+    let mut req = out.client.request(method, url).timeout(Duration::from_millis(u64::from(hook.timeout_ms))).body(body);
     for (k, v) in &headers {
         req = req.header(k.as_str(), v.as_str());
     }

@@ -107,7 +107,8 @@ impl Hub {
         let sealed = self.store.webhook_secrets(&hook.id).await?.ok_or_else(|| AppError::not_found("webhook"))?;
         let secrets = self.signing_secrets(&sealed)?;
         let envelope = event.envelope.to_string();
-        let msg = sender::Message { id: &event.id, event_type: &event_type, envelope_json: &envelope };
+        let msg =
+            sender::Message { id: &event.id, event_type: &event_type, envelope_json: &envelope, delivery_id: None };
         let sent = sender::send(self.outbound(), &hook, &secrets, &msg, 1).await;
         let mut attempt = sent.attempt;
         crate::server::delivery::secrets::mask_attempt_headers(&hook, &mut attempt);

@@ -150,7 +150,9 @@ impl Hub {
 impl Hub {
     /// What test-fires and previews are sent through.
     pub fn outbound(&self) -> Outbound<'_> {
-        Outbound { client: &self.client, policy: &self.config.target_policy, mailer: self.mailer.as_deref() }
+        // No connected apps: a test-fire never changes real records at a provider.
+        let (client, policy, mailer) = (&self.client, &self.config.target_policy, self.mailer.as_deref());
+        Outbound { client, policy, mailer, apps: None }
     }
 
     /// What the delivery worker is given: the parts of the hub it needs, and the hub to report to.
@@ -175,6 +177,7 @@ impl Hub {
                 target_policy: self.config.target_policy.clone(),
             },
             events: self.clone(),
+            apps: Some(self.clone()),
         }
     }
 

@@ -188,6 +188,36 @@ impl Store {
         rows.iter().map(event_from).collect()
     }
 
+    /// A tenant's events of these types after the event `after` (exclusive), oldest first (ids sort by creation
+    /// time): what a connected app's "Sync now" sends, a page at a time. Test-fires are not events.
+    pub async fn events_of_types_after(
+        &self,
+        tenant: &str,
+        types: &[&str],
+        after: Option<&str>,
+        limit: i64,
+    ) -> DbResult<Vec<Event>> {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = types.len();
+        let list = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT id, tenant_id, event_type, envelope, created_at FROM events WHERE is_test = 0 \
+             AND event_type IN ({list}) AND tenant_id = ${} AND (${after} IS NULL OR id > ${after}) \
+             ORDER BY id LIMIT ${}",
+            n + 1,
+            n + 3,
+            after = n + 2,
+        );
+        let mut q = sqlx::query(&sql);
+        for t in types {
+            q = q.bind(*t);
+        }
+        let rows = q.bind(tenant).bind(after.map(str::to_string)).bind(limit).fetch_all(&self.read).await?;
+        rows.iter().map(event_from).collect()
+    }
+
     /// Envelopes of the given events, by id.
     pub async fn envelopes(&self, ids: &[String]) -> DbResult<HashMap<String, String>> {
         let mut out = HashMap::new();

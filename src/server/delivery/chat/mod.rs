@@ -47,7 +47,7 @@ pub fn payload(kind: DestinationKind, m: &RenderedMessage) -> String {
         DestinationKind::Slack => slack::payload(m),
         DestinationKind::Discord => discord::payload(m),
         DestinationKind::Teams => teams::payload(m),
-        DestinationKind::Webhook | DestinationKind::Email => {
+        DestinationKind::Webhook | DestinationKind::Email | DestinationKind::App => {
             serde_json::json!({ "text": plain_summary(m) }).to_string()
         }
     }
@@ -80,7 +80,7 @@ pub fn classify(kind: DestinationKind, attempt: &DeliveryAttempt) -> Answer {
         DestinationKind::Slack => slack::classify(&reply),
         DestinationKind::Discord => discord::classify(&reply),
         DestinationKind::Teams => teams::classify(&reply),
-        DestinationKind::Webhook | DestinationKind::Email => Answer::default(),
+        DestinationKind::Webhook | DestinationKind::Email | DestinationKind::App => Answer::default(),
     }
 }
 
