@@ -265,11 +265,11 @@ pub struct Config {
     pub base_url: url::Url,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub target_policy: crate::server::delivery::ssrf::TargetPolicy,
+    /// Connected apps' providers as this deployment configures them (`HUB_OAUTH_<PROVIDER>_*`, read once).
+    pub apps: crate::server::apps::providers::Providers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-    /// Connected apps' providers as this deployment configures them (`HUB_OAUTH_<PROVIDER>_*`, read once).
-    pub apps: crate::server::apps::providers::Providers,
 pub enum DatabaseUrl {
     /// Path of the SQLite file.
     Sqlite(PathBuf),

@@ -27,8 +27,8 @@ pub const READ_ONLY: &[&str] = &[
     "usage_of_key",
     "usage_of_tenant_keys",
     "list_webhooks",
-    "webhook_page",
     "count_endpoints",
+    "webhook_page",
     "list_deliveries",
     "get_delivery",
     "load_delivery_stats",
@@ -53,18 +53,18 @@ pub const READ_ONLY: &[&str] = &[
     "own_sessions",
     "change_own_password",
     "end_other_sessions",
-];
-
-#[cfg(feature = "ssr")]
-pub(crate) mod ctx {
-    use super::READ_ONLY;
-    use crate::model::{AppError, AppResult, Role, User};
     // Their own second factor: any person, viewers too, may protect their own sign-in.
     "two_factor_status",
     "begin_two_factor",
     "confirm_two_factor",
     "disable_two_factor",
     "regenerate_recovery_codes",
+];
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ctx {
+    use super::READ_ONLY;
+    use crate::model::{AppError, AppResult, Role, User};
     use crate::server::auth::session;
     use crate::server::service::AppState;
 
