@@ -11,10 +11,11 @@ pub struct TabDef {
     pub label: &'static str,
 }
 
-pub const TABS: [TabDef; 6] = [
+pub const TABS: [TabDef; 7] = [
     TabDef { id: "webhooks", label: "Webhooks" },
     TabDef { id: "api-keys", label: "API Keys" },
     TabDef { id: "deliveries", label: "Deliveries" },
+    TabDef { id: "apps", label: "Connected apps" },
     TabDef { id: "event-types", label: "Event types" },
     TabDef { id: "events", label: "Events" },
     TabDef { id: "audit", label: "Audit" },
@@ -109,6 +110,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                             "api-keys" => view! { <super::api_keys::ApiKeysPanel/> }.into_any(),
                             "deliveries" => view! { <super::deliveries::DeliveriesPanel/> }.into_any(),
                             "events" => view! { <super::events::EventsPanel/> }.into_any(),
+                            "apps" => view! { <super::apps::AppsPanel/> }.into_any(),
                             "audit" => view! { <super::audit::AuditPanel/> }.into_any(),
                             _ => view! { <super::event_types::EventTypesPanel/> }.into_any(),
                         })}

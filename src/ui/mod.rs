@@ -1,6 +1,7 @@
 //! The browser UI: one component tree, rendered on the server and hydrated in the browser.
 
 pub mod api_keys;
+pub mod apps;
 pub mod audit;
 pub mod charts;
 pub mod deliveries;
