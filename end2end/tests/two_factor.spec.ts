@@ -77,7 +77,7 @@ for (const theme of ["light", "dark"] as const) {
     await axe(u, "#two-factor-dialog", `enrol dialog, ${theme}`);
     await dialog.getByLabel("Code from the app").fill("000000" === totp(secret) ? "111111" : "000000");
     await dialog.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
-    await expect(dialog.getByRole("alert")).toContainText("is not the code your app shows now");
+    await expect(dialog.locator("#enrol-code-error")).toContainText("is not the code your app shows now");
     await dialog.getByLabel("Code from the app").fill(totp(secret));
     await dialog.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
     const codesDialog = u.getByRole("dialog", { name: "Your recovery codes" });
@@ -105,7 +105,7 @@ for (const theme of ["light", "dark"] as const) {
     // A wrong code is refused beside the field.
     await u.getByLabel("Code from your authenticator app").fill(totp(secret) === "000000" ? "111111" : "000000");
     await u.getByRole("button", { name: "Verify" }).click();
-    await expect(u.getByRole("alert")).toContainText("is not right");
+    await expect(u.locator("#code-error")).toContainText("is not right");
     // The recovery code step is one link away, and scans clean too.
     await u.getByRole("link", { name: "Use a recovery code" }).click();
     await expect(u.getByRole("heading", { name: "Use a recovery code" })).toBeVisible();
@@ -118,8 +118,11 @@ for (const theme of ["light", "dark"] as const) {
     await expect(u.getByRole("heading", { name: "Integrations", level: 1 })).toBeVisible();
 
     // The admin's Audit trail holds the enrolment.
-    await page.goto(`/t/${f.acme}/integrations?tab=audit`);
-    await expect(page.getByText("user.two_factor_enabled").first()).toBeVisible();
+    await page.goto(`/t/${f.acme}/integrations`);
+    await hydrated(page);
+    await page.getByRole("tab", { name: "Audit" }).click();
+    const audit = page.getByRole("tabpanel", { name: "Audit" });
+    await expect(audit.locator('[data-action="user.two_factor_enabled"]').first()).toBeVisible();
     await ctx.close();
   });
 }
