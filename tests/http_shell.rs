@@ -324,6 +324,18 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
         ("reveal_webhook_headers", Some(json!({"tenant_id": a, "id": w})), vec![], 404),
         ("rotate_webhook_secret", Some(json!({"tenant_id": a, "id": w, "grace_seconds": 0})), vec![], 404),
         ("preview_routing", Some(json!({"tenant_id": g, "input": routing})), vec![], 403),
+        // Connected apps: another tenant's page is refused; another tenant's connection id is a 404 from one's own.
+        ("load_connected_apps", Some(json!({"tenant_id": g})), vec![], 403),
+        ("get_app_connection", Some(json!({"tenant_id": g, "id": "app_x"})), vec![], 403),
+        ("get_app_connection", Some(json!({"tenant_id": a, "id": "app_x"})), vec![], 404),
+        ("begin_app_connect", Some(json!({"tenant_id": g, "provider": "zoom"})), vec![], 403),
+        ("save_app_settings", Some(json!({"tenant_id": g, "id": "app_x", "update": {"enabled": false}})), vec![], 403),
+        ("save_app_settings", Some(json!({"tenant_id": a, "id": "app_x", "update": {"enabled": false}})), vec![], 404),
+        ("disconnect_app", Some(json!({"tenant_id": g, "id": "app_x"})), vec![], 403),
+        ("disconnect_app", Some(json!({"tenant_id": a, "id": "app_x"})), vec![], 404),
+        ("sync_app_now", Some(json!({"tenant_id": a, "id": "app_x", "request": {"kind": "full"}})), vec![], 404),
+        ("list_app_sync_logs", Some(json!({"tenant_id": g, "id": "app_x", "query": {}})), vec![], 403),
+        ("list_app_sync_logs", Some(json!({"tenant_id": a, "id": "app_x", "query": {}})), vec![], 404),
         // The audit trail and the event browser: another tenant's is refused; asking for it from one's own
         // tenant's pages gives one's own.
         ("list_audit", Some(json!({"tenant_id": g, "query": {}, "all_tenants": false})), vec![], 403),

@@ -210,6 +210,10 @@ fn write_calls(s: &ViewerSetup) -> Vec<(&'static str, Value)> {
         ("reset_user_link", json!({"user_id": v})),
         ("set_user_role", json!({"user_id": v, "role": "tenant"})),
         ("set_user_active", json!({"user_id": v, "active": false})),
+        ("begin_app_connect", json!({"tenant_id": t, "provider": "zoom"})),
+        ("save_app_settings", json!({"tenant_id": t, "id": "app_x", "update": {"enabled": false}})),
+        ("disconnect_app", json!({"tenant_id": t, "id": "app_x"})),
+        ("sync_app_now", json!({"tenant_id": t, "id": "app_x", "request": {"kind": "full"}})),
     ]
 }
 

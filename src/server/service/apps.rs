@@ -22,7 +22,7 @@ use serde_json::json;
 pub const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 
 /// The operational notice a connection whose tokens the provider refused sends its tenant.
-pub const CONNECTION_ERROR: &str = "hub.app.connection_error";
+pub use super::notices::APP_CONNECTION_ERROR as CONNECTION_ERROR;
 
 /// Why a callback did not connect anything, with the tenant to send the person back to when it is known and
 /// theirs.

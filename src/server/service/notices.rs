@@ -20,6 +20,8 @@ pub const ENDPOINT_DISABLED: &str = "hub.endpoint.disabled";
 pub const DEAD_LETTERED: &str = "hub.delivery.dead_lettered";
 pub const KEY_EXPIRING: &str = "hub.api_key.expiring";
 pub const QUOTA_REACHED: &str = "hub.quota.reached";
+/// A connected app's tokens were refused by its provider (published by `service/apps.rs`).
+pub const APP_CONNECTION_ERROR: &str = "hub.app.connection_error";
 
 const DEAD_LETTER_EVERY_MS: i64 = 60_000;
 const QUOTA_EVERY_MS: i64 = 3_600_000;
