@@ -104,7 +104,7 @@ pub const DEFAULT_ACTION_TEMPLATES: &[ActionTemplate] = &[
     ActionTemplate {
         provider: "outlook",
         action: "cancel",
-        template: r#"{"comment": {% if cancellation_reason %}{{ cancellation_reason | tojson }}{% else %}null{% endif %}}"#,
+        template: r#"{"comment": {% if message %}{{ message | tojson }}{% else %}null{% endif %}}"#,
     },
     ActionTemplate {
         provider: "zoom",
@@ -249,6 +249,7 @@ pub struct Plan {
 
 /// The object links [`plan`] may need for this event: the caller reads these and passes what exists.
 pub fn link_keys(provider: &str, event_type: &str, data: &Value) -> Vec<String> {
+    let data = &normalize(event_type, data);
     let mut keys = Vec::new();
     match provider {
         "google_calendar" | "outlook" | "zoom" => keys.extend(event_key(data)),
@@ -311,13 +312,86 @@ pub fn plan(
     settings: &Value,
     links: &HashMap<String, Link>,
 ) -> Result<Plan, String> {
-    let data = envelope.get("data").cloned().unwrap_or(Value::Null);
-    let ctx = context(envelope, settings)?;
+    let data = normalize(event_type, envelope.get("data").unwrap_or(&Value::Null));
+    let mut envelope = envelope.clone();
+    envelope["data"] = data.clone();
+    let ctx = context(&envelope, settings)?;
     let r = Renderer { provider, settings, ctx: &ctx };
     match provider {
         "google_calendar" | "outlook" | "zoom" => calendar_plan(&r, event_type, &data, links),
         "hubspot" | "salesforce" | "mailchimp" => contact_plan(&r, event_type, &data, links),
         other => Err(format!("unknown provider {other:?}")),
+    }
+}
+
+/// The trigger's `data` with the flat fields actions read (`title`, `starts_at`, `virtual`, `email`,
+/// `first_name`, `event_title`, …) filled in from the event platform's nested shape where they are missing:
+/// `event.*` carries `{id, event: {title, starts_at, ends_at, format, venue, …}}`, `contact.created`
+/// `{contact: {email, name, company: {name}, …}}` and `registration.confirmed` `{registration: {id,
+/// attendee: {name, email}, …}, event: {id, title}}` (the catalog's schemas). Fields already at the top level
+/// win; the nested objects stay as they are, for templates that want more.
+pub fn normalize(event_type: &str, data: &Value) -> Value {
+    let Value::Object(top) = data else { return data.clone() };
+    let mut out = top.clone();
+    let mut fill = |name: &str, v: Option<Value>| {
+        if let Some(v) = v.filter(|v| !v.is_null() && v.as_str() != Some("")) {
+            out.entry(name.to_string()).or_insert(v);
+        }
+    };
+    let obj = |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_default();
+    let text = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::trim).map(str::to_string);
+    match event_type.split('.').next() {
+        Some("event") => {
+            let event = obj(top.get("event"));
+            for (k, v) in &event {
+                fill(k, Some(v.clone()));
+            }
+            let format = text(&event, "format");
+            fill("virtual", format.as_deref().map(|f| Value::Bool(matches!(f, "online" | "hybrid"))));
+            let venue = obj(event.get("venue"));
+            let place: Vec<String> = ["name", "city"].iter().filter_map(|k| text(&venue, k)).collect();
+            fill("location", (!place.is_empty()).then(|| place.join(", ").into()));
+        }
+        Some("contact") => {
+            let contact = obj(top.get("contact"));
+            fill("email", contact.get("email").cloned());
+            let (f, l) = split_name(text(&contact, "name"));
+            fill("first_name", contact.get("first_name").cloned().or(f));
+            fill("last_name", contact.get("last_name").cloned().or(l));
+            let company = contact.get("company").map(|c| c.get("name").cloned().unwrap_or_else(|| c.clone()));
+            fill("company", company.filter(Value::is_string));
+            fill("phone", contact.get("phone").cloned());
+        }
+        Some("registration") => {
+            let registration = obj(top.get("registration"));
+            let attendee = obj(registration.get("attendee"));
+            let event = obj(top.get("event"));
+            fill("id", registration.get("id").cloned());
+            fill("email", attendee.get("email").cloned());
+            let (f, l) = split_name(text(&attendee, "name"));
+            fill("first_name", attendee.get("first_name").cloned().or(f));
+            fill("last_name", attendee.get("last_name").cloned().or(l));
+            fill("event_id", event.get("id").cloned());
+            fill("event_title", event.get("title").cloned());
+            fill("amount", registration.get("amount").cloned());
+            fill("currency", registration.get("currency").cloned());
+        }
+        _ => {}
+    }
+    Value::Object(out)
+}
+
+/// "Ada King Lovelace" → ("Ada King", "Lovelace"); one word is a first name.
+fn split_name(name: Option<String>) -> (Option<Value>, Option<Value>) {
+    let name = name.unwrap_or_default();
+    let mut words: Vec<&str> = name.split_whitespace().collect();
+    match words.len() {
+        0 => (None, None),
+        1 => (Some(words[0].into()), None),
+        _ => {
+            let last = words.pop().unwrap_or_default();
+            (Some(words.join(" ").into()), Some(last.into()))
+        }
     }
 }
 
@@ -1450,6 +1524,40 @@ mod tests {
     }
 
     #[test]
+    fn the_platforms_nested_payloads_read_like_the_flat_ones() {
+        let created = json!({"id": "evt_3", "event": {"id": "evt_3", "title": "DevOps Days", "format": "hybrid",
+            "starts_at": "2026-06-18T08:30:00Z", "ends_at": "2026-06-19T17:00:00Z",
+            "venue": {"name": "LX Factory", "city": "Lisbon"}}});
+        let n = normalize("event.created", &created);
+        assert_eq!(
+            (&n["title"], &n["virtual"], &n["location"]),
+            (&json!("DevOps Days"), &json!(true), &json!("LX Factory, Lisbon"))
+        );
+        let c =
+            one(plan("zoom", "event.created", &env("event.created", created), &json!({}), &HashMap::new()).unwrap());
+        assert_eq!(c.body.unwrap()["duration"], 1950);
+        let contact = json!({"id": "cnt_5", "contact": {"id": "cnt_5", "name": "Hannah Keller", "email": "hannah@example.com",
+            "company": {"id": "org_2", "name": "Keller GmbH"}}});
+        let c =
+            one(plan("hubspot", "contact.created", &env("contact.created", contact), &json!({}), &HashMap::new())
+                .unwrap());
+        assert_eq!(
+            c.body.unwrap()["inputs"][0]["properties"],
+            json!({"email": "hannah@example.com", "firstname": "Hannah", "lastname": "Keller", "company": "Keller GmbH"})
+        );
+        let reg = json!({"id": "reg_7", "registration": {"id": "reg_7", "status": "confirmed",
+            "attendee": {"name": "Julien Moreau", "email": "julien@example.com"}}, "event": {"id": "evt_3", "title": "DevOps Days"}});
+        let n = normalize("registration.confirmed", &reg);
+        assert_eq!(
+            (&n["email"], &n["last_name"], &n["event_title"]),
+            (&json!("julien@example.com"), &json!("Moreau"), &json!("DevOps Days"))
+        );
+        // Flat fields win over nested ones.
+        let both = json!({"title": "Flat", "event": {"title": "Nested"}});
+        assert_eq!(normalize("event.updated", &both)["title"], "Flat");
+    }
+
+    #[test]
     fn md5_matches_rfc_1321_and_mailchimps_hash() {
         let hex = |s: &str| hex::encode(md5(s.as_bytes()));
         assert_eq!(hex(""), "d41d8cd98f00b204e9800998ecf8427e");
@@ -1563,7 +1671,7 @@ mod tests {
         let links = linked("event:ev_42", "AAMkAD");
         let c = one(plan("outlook", "event.updated", &env("event.updated", launch()), &json!({}), &links).unwrap());
         assert_eq!((c.method, c.path.as_str()), (Method::Patch, "/v1.0/me/events/AAMkAD"));
-        let gone = json!({"id": "ev_42", "cancellation_reason": "Weather"});
+        let gone = json!({"id": "ev_42", "message": "Weather"});
         let c = one(plan("outlook", "event.cancelled", &env("event.cancelled", gone), &json!({}), &links).unwrap());
         assert_eq!((c.method, c.path.as_str()), (Method::Post, "/v1.0/me/events/AAMkAD/cancel"));
         assert_eq!(c.body.unwrap(), json!({"comment": "Weather"}));

@@ -143,6 +143,10 @@ impl Hub {
             stopping: tokio::sync::watch::channel(false).0,
         });
         hub.seed_catalog().await.map_err(|e| format!("cannot seed the event-type catalog: {e}"))?;
+        // Connected apps' "Sync now" runs a stopped hub left `running` (`apps::sync`).
+        if let Err(e) = crate::server::apps::sync::interrupt_abandoned(&hub.store).await {
+            tracing::warn!(error = %e, "sync runs left running could not be marked interrupted");
+        }
         Ok(hub)
     }
 }
