@@ -96,6 +96,8 @@ pub struct Call {
     pub query: Option<String>,
     /// The JSON body (`Null` when there was none or it was not JSON).
     pub body: Value,
+    /// The bearer token it came with.
+    pub token: Option<String>,
     pub status: u16,
     pub at: std::time::Instant,
 }
@@ -367,6 +369,7 @@ async fn handle(
         path: uri.path().to_string(),
         query: uri.query().map(str::to_string),
         body: parsed.unwrap_or(Value::Null),
+        token: bearer(&headers, true).map(str::to_string),
         status,
         at: std::time::Instant::now(),
     });
