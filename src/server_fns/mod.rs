@@ -74,8 +74,18 @@ pub(crate) mod ctx {
         use_context::<AppState>().ok_or_else(AppError::internal)
     }
 
+    tokio::task_local! {
+        /// The request's parts for the whole of a server function's body ([`run_as`]).
+        static REQUEST: Option<http::request::Parts>;
+    }
+
+    /// The request's parts. A context looked up after an await can be gone: a resource of a server render may
+    /// outlive the reactive owner it started under (the render runs the page's components again once the
+    /// shell's resource resolves), so a body run by [`run_as`] also finds them in a task-local set before its
+    /// first await. Without this, such a run saw no session (no "This browser" badge, a viewer refused a read)
+    /// and the browser hydrated data that did not match the markup.
     fn parts() -> Option<http::request::Parts> {
-        use_context::<http::request::Parts>()
+        use_context::<http::request::Parts>().or_else(|| REQUEST.try_with(Clone::clone).ok().flatten())
     }
 
     pub fn session_token() -> Option<String> {
@@ -118,12 +128,11 @@ pub(crate) mod ctx {
 
     /// Deny by default: a viewer may call only the [`READ_ONLY`] functions. A page rendered on the server (a
     /// GET of a page, not of `/api/`) only reads: it calls the functions of its resources, never an action.
-    fn refuse_viewer_writes(user: &User) -> AppResult<()> {
+    fn refuse_viewer_writes(user: &User, parts: Option<&http::request::Parts>) -> AppResult<()> {
         if user.role != Role::Viewer {
             return Ok(());
         }
-        let parts = parts();
-        let allowed = match parts.as_ref() {
+        let allowed = match parts {
             Some(p) => match called_function(p) {
                 Some(name) => READ_ONLY.contains(&name),
                 None => p.method == http::Method::GET || p.method == http::Method::HEAD,
@@ -140,8 +149,9 @@ pub(crate) mod ctx {
     /// The signed-in user (401 without a session); a viewer only for [`READ_ONLY`] functions (403 otherwise).
     async fn signed_in() -> AppResult<(AppState, User)> {
         let hub = hub()?;
+        let parts = parts();
         let user = current_user(&hub).await?;
-        refuse_viewer_writes(&user)?;
+        refuse_viewer_writes(&user, parts.as_ref())?;
         Ok((hub, user))
     }
 
@@ -168,11 +178,16 @@ pub(crate) mod ctx {
         who: impl std::future::Future<Output = AppResult<(AppState, User)>>,
         body: impl AsyncFnOnce(AppState, User) -> AppResult<T>,
     ) -> AppResult<T> {
-        run(async {
-            let (hub, user) = who.await?;
-            body(hub, user).await
-        })
-        .await
+        let parts = parts();
+        REQUEST
+            .scope(
+                parts,
+                run(async {
+                    let (hub, user) = who.await?;
+                    body(hub, user).await
+                }),
+            )
+            .await
     }
 
     /// A server function's body for the signed-in user.
