@@ -182,6 +182,9 @@ pub async fn revoke(
         return Ok(false);
     }
     let c = client(p, redirect_uri)?;
+    if p.revoke_url.as_deref().is_some_and(|u| u.starts_with("http://")) {
+        return revoke_plain(http, p, token, is_refresh).await;
+    }
     let token = if is_refresh {
         StandardRevocableToken::RefreshToken(RefreshToken::new(token.to_string()))
     } else {
@@ -193,6 +196,36 @@ pub async fn revoke(
         Ok(Ok(())) => Ok(true),
         Ok(Err(e)) => Err(classify(p.id, e)),
     }
+}
+
+/// RFC 7009 over plain http, which the `oauth2` crate refuses (the RFC wants TLS): only a deployment that points
+/// `HUB_OAUTH_<P>_REVOKE_URL` at a sandbox or a local server on http gets here; the request is the same (form
+/// `token` and `token_type_hint`, the client authenticated as at the token endpoint), through the guarded client.
+async fn revoke_plain(http: &reqwest::Client, p: &Provider, token: &str, is_refresh: bool) -> Result<bool, OAuthError> {
+    let (Some(url), Some(id), Some(secret)) = (&p.revoke_url, &p.client_id, &p.client_secret) else {
+        return Ok(false);
+    };
+    let hint = if is_refresh { "refresh_token" } else { "access_token" };
+    let mut form = vec![("token", token), ("token_type_hint", hint)];
+    let mut req = http.post(url);
+    match p.client_auth {
+        ClientAuth::Basic => req = req.basic_auth(id, Some(secret)),
+        ClientAuth::Post => form.extend([("client_id", id.as_str()), ("client_secret", secret.as_str())]),
+    }
+    let answer = tokio::time::timeout(TOKEN_TIMEOUT, req.form(&form).send())
+        .await
+        .map_err(|_| OAuthError::Unavailable(format!("{} did not answer the revocation in time", p.id.label())))?
+        .map_err(|e| OAuthError::Unavailable(format!("{} could not be reached: {e}", p.id.label())))?;
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(true);
+    }
+    let body = answer.text().await.unwrap_or_default();
+    Err(OAuthError::Rejected(format!(
+        "{}: revocation answered {status}: {}",
+        p.id.label(),
+        &body[..body.len().min(300)]
+    )))
 }
 
 /// Mailchimp's metadata (`GET <login>/oauth2/metadata` with `Authorization: OAuth <token>`): the account's data
