@@ -47,6 +47,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+/// Mailchimp's subscriber hash (MD5 of the lower-cased address), the hub's: its unit tests check it against
+/// RFC 1321's vectors, tests/apps_standins.rs against Mailchimp's documented example.
+pub use integration_hub::server::apps::actions::subscriber_hash;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -930,7 +933,7 @@ fn mailchimp_member(req: &mut Req) -> Result<Reply, Fail> {
     object(&req.body)?;
     let address = email(&req.body, "/email_address", true)?.unwrap_or_default();
     let hash = req.param("hash").to_string();
-    if hash != md5_hex(address.to_lowercase().as_bytes()) {
+    if hash != subscriber_hash(&address) {
         return Err(invalid("subscriber_hash", "The subscriber hash must be the MD5 of the lower-cased email address"));
     }
     let key = format!("{}/{hash}", req.param("listId"));
@@ -998,45 +1001,6 @@ fn mailchimp_metadata(req: &mut Req) -> Result<Reply, Fail> {
         json!({"dc": "us1", "role": "owner", "accountname": "Stand-in", "api_endpoint": base,
                "login_url": format!("{base}/login"), "login": {"login_name": "test-user"}}),
     ))
-}
-
-/// Mailchimp's subscriber hash: MD5 (RFC 1321) of the lower-cased address, in hex.
-pub fn subscriber_hash(email: &str) -> String {
-    md5_hex(email.to_lowercase().as_bytes())
-}
-
-fn md5_hex(input: &[u8]) -> String {
-    const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
-        20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6,
-        10, 15, 21,
-    ];
-    let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32).collect();
-    let mut message = input.to_vec();
-    message.push(0x80);
-    while message.len() % 64 != 56 {
-        message.push(0);
-    }
-    message.extend_from_slice(&((input.len() as u64).wrapping_mul(8)).to_le_bytes());
-    let mut h: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
-    for chunk in message.chunks(64) {
-        let m: Vec<u32> = chunk.chunks(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
-        let [mut a, mut b, mut c, mut d] = h;
-        for i in 0..64 {
-            let (f, g) = match i / 16 {
-                0 => ((b & c) | (!b & d), i),
-                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                _ => (c ^ (b | !d), (7 * i) % 16),
-            };
-            let rotated = a.wrapping_add(f).wrapping_add(k[i]).wrapping_add(m[g]).rotate_left(S[i]);
-            (a, d, c, b) = (d, c, b, b.wrapping_add(rotated));
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    h.iter().flat_map(|x| x.to_le_bytes()).map(|b| format!("{b:02x}")).collect()
 }
 
 fn percent_decode(s: &str) -> String {
