@@ -35,6 +35,38 @@ smtp_port=$(head -n 1 "$DIR/smtp.port")
 [ -n "$smtp_port" ] || { echo "the SMTP server did not say its port" >&2; exit 1; }
 export HUB_SMTP_URL="smtp://127.0.0.1:$smtp_port" HUB_SMTP_FROM="Integration Hub <hub@e2e.test>"
 
+# Connected apps: a real OAuth 2.0 server (tests/oauth/server.mjs, oidc-provider) on loopback stands in for
+# Google's, so Google Calendar is configured and the other five providers stay "not configured". It shows a
+# sign-in/consent page with Allow and Deny for the browser to click, and stops when fd 4 closes, like the SMTP
+# server. The calendar API base points at a closed port: nothing is ever sent anywhere real.
+oauth_url=""
+if command -v node >/dev/null && [ -e node_modules/oidc-provider/package.json ]; then
+  cat >"$DIR/oauth.json" <<OAUTH
+{"consent": "page",
+ "clients": [{"client_id": "hub-e2e-google", "client_secret": "hub-e2e-google-secret",
+              "redirect_uris": ["http://$HUB_ADDR/oauth/callback"],
+              "token_endpoint_auth_method": "client_secret_basic"}]}
+OAUTH
+  mkfifo "$DIR/oauth.stdin"
+  node tests/oauth/server.mjs "$DIR/oauth.json" <"$DIR/oauth.stdin" >"$DIR/oauth.port" 2>"$DIR/oauth.log" &
+  oauth=$!
+  exec 4>"$DIR/oauth.stdin"
+  for _ in $(seq 1 200); do
+    [ -s "$DIR/oauth.port" ] && break
+    kill -0 "$oauth" 2>/dev/null || { echo "the OAuth server did not start:" >&2; cat "$DIR/oauth.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  oauth_port=$(head -n 1 "$DIR/oauth.port")
+  [ -n "$oauth_port" ] || { echo "the OAuth server did not say its port" >&2; exit 1; }
+  oauth_url="http://127.0.0.1:$oauth_port"
+  export HUB_OAUTH_GOOGLE_CALENDAR_CLIENT_ID=hub-e2e-google HUB_OAUTH_GOOGLE_CALENDAR_CLIENT_SECRET=hub-e2e-google-secret
+  export HUB_OAUTH_GOOGLE_CALENDAR_AUTH_URL="$oauth_url/auth" HUB_OAUTH_GOOGLE_CALENDAR_TOKEN_URL="$oauth_url/token"
+  export HUB_OAUTH_GOOGLE_CALENDAR_REVOKE_URL="$oauth_url/token/revocation"
+  export HUB_OAUTH_GOOGLE_CALENDAR_API_BASE="http://127.0.0.1:9"
+else
+  echo "node or oidc-provider missing (make node): Connected apps stay unconfigured" >&2
+fi
+
 "$BIN" migrate >/dev/null
 acme=$("$BIN" tenant create --name Acme)
 globex=$("$BIN" tenant create --name Globex)
@@ -46,14 +78,15 @@ cat >"$STATE/fixtures.json" <<JSON
  "tenantUser": {"email": "user@acme.test", "password": "tenant-password-1"},
  "acmeKey": "$acme_key",
  "dbDir": "$DIR",
- "smtpDir": "$SMTP_DIR"}
+ "smtpDir": "$SMTP_DIR",
+ "oauthUrl": "$oauth_url"}
 JSON
 
-# The hub runs as a child so the SMTP server can be stopped with it: SIGTERM/SIGINT to this script are passed
-# on to the hub (which drains and exits), and whatever way this script exits, neither is left behind.
-"$BIN" serve 3>&- &
+# The hub runs as a child so the SMTP and OAuth servers can be stopped with it: SIGTERM/SIGINT to this script are passed
+# on to the hub (which drains and exits), and whatever way this script exits, none is left behind.
+"$BIN" serve 3>&- 4>&- &
 hub=$!
-trap 'kill "$hub" "$smtp" 2>/dev/null || true' EXIT
+trap 'kill "$hub" "$smtp" ${oauth:-} 2>/dev/null || true' EXIT
 trap 'kill -TERM "$hub" 2>/dev/null || true' TERM INT
 status=0
 wait "$hub" || status=$?

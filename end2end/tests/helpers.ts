@@ -1,4 +1,5 @@
 import { expect, Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -8,6 +9,10 @@ export interface Fixtures {
   admin: { email: string; password: string };
   tenantUser: { email: string; password: string };
   acmeKey: string;
+  /** The folder of the hub's SQLite database (`hub.db`). */
+  dbDir: string;
+  /** The OAuth server that stands in for Google's (empty when node or oidc-provider is missing). */
+  oauthUrl: string;
 }
 
 export function fixtures(): Fixtures {
@@ -95,4 +100,14 @@ export async function ensureAcmeDelivery(page: Page) {
   await publish(page, "ticket.created", await example(page, "ticket.created"));
   await expect.poll(() => rx.requests.length).toBeGreaterThan(0);
   await rx.close();
+}
+
+/** Rows of a read-only query on the hub's SQLite database, as the operator would see them on disk (Node 20 has
+ * no SQLite module, so Python's does the reading). */
+export function dbRows(sql: string, params: unknown[] = []): unknown[][] {
+  const script = "import json,sqlite3,sys\n" +
+    "c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True)\n" +
+    "print(json.dumps(c.execute(sys.argv[2],json.loads(sys.argv[3])).fetchall()))";
+  const out = execFileSync("python3", ["-c", script, join(fixtures().dbDir, "hub.db"), sql, JSON.stringify(params)]);
+  return JSON.parse(out.toString());
 }
