@@ -129,3 +129,33 @@ async fn the_overview_counts_every_endpoint_of_the_tenant_only(b: Backend) {
     assert!(hub.endpoint_counts(Actor::Key(&key), Some(&globex.id)).await.is_err(), "[{n}]");
     assert_eq!(hub.endpoint_counts(Actor::Key(&key), None).await.unwrap().total, 30, "[{n}]");
 }
+
+backend_tests!(a_connected_apps_hidden_endpoint_is_neither_listed_nor_made_nor_changed_by_hand);
+/// A connected app's endpoint (kind `app`) belongs to its connection: the endpoint list, the overview counts,
+/// creating, editing, deleting and revealing its secret do not reach it.
+async fn a_connected_apps_hidden_endpoint_is_neither_listed_nor_made_nor_changed_by_hand(b: Backend) {
+    use integration_hub::model::DestinationKind;
+    let n = b.name;
+    let hub = common::hub(&b).await;
+    let acme = hub.create_tenant(Actor::System, "Acme").await.unwrap();
+    let mine = hub.create_webhook(Actor::System, hook_to("https://acme.example/in", &acme.id)).await.unwrap();
+    let app = CreateWebhook { kind: Some(DestinationKind::App), ..hook_to("https://api.example/", &acme.id) };
+    let refused = hub.create_webhook(Actor::System, app).await.unwrap_err();
+    assert_eq!(refused.code.http_status(), 422, "[{n}] {refused:?}");
+    // One made the way a connection makes it: stored directly with kind `app`.
+    let mut hidden = hub.get_webhook(&Actor::System, &mine.id).await.unwrap();
+    hidden.id = "wh_app_hidden".into();
+    hidden.kind = DestinationKind::App;
+    hub.store.insert_webhook(&hidden, "sealed").await.unwrap();
+
+    let q = WebhookListQuery { limit: Some(500), ..Default::default() };
+    let listed: Vec<String> = hub.list_webhooks(Actor::System, q).await.unwrap().into_iter().map(|w| w.id).collect();
+    assert_eq!(listed, vec![mine.id.clone()], "[{n}]");
+    assert_eq!(hub.endpoint_counts(Actor::System, Some(&acme.id)).await.unwrap().total, 1, "[{n}]");
+    let edit = UpdateWebhook { name: Some("mine now".into()), ..Default::default() };
+    assert_eq!(hub.update_webhook(Actor::System, &hidden.id, edit).await.unwrap_err().code.http_status(), 404, "[{n}]");
+    assert_eq!(hub.delete_webhook(Actor::System, &hidden.id).await.unwrap_err().code.http_status(), 404, "[{n}]");
+    assert_eq!(hub.webhook_secret(Actor::System, &hidden.id).await.unwrap_err().code.http_status(), 404, "[{n}]");
+    let to_app = UpdateWebhook { kind: Some(DestinationKind::App), ..Default::default() };
+    assert_eq!(hub.update_webhook(Actor::System, &mine.id, to_app).await.unwrap_err().code.http_status(), 422, "[{n}]");
+}

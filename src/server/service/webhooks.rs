@@ -184,6 +184,7 @@ impl Hub {
         let tenant_id = self.require_target_tenant(&actor, input.tenant_id.as_deref()).await?;
         let now = now_ms();
         let kind = input.kind.unwrap_or_default();
+        refuse_app_kind(kind)?;
         let default_name = match kind {
             DestinationKind::Email => input.recipients.first().cloned(),
             _ => url::Url::parse(&input.url).ok().and_then(|u| u.host_str().map(str::to_string)),
@@ -281,6 +282,16 @@ impl Hub {
         Ok(self.stored_webhook(actor, id).await?.masked())
     }
 
+    /// An endpoint a person or key may change: a connected app's hidden endpoint is the connection's (made,
+    /// changed and removed with it), so it is not found here.
+    async fn changeable_webhook(&self, actor: &Actor<'_>, id: &str) -> AppResult<Webhook> {
+        let w = self.stored_webhook(actor, id).await?;
+        if w.kind == DestinationKind::App {
+            return Err(AppError::not_found("webhook"));
+        }
+        Ok(w)
+    }
+
     /// [`Hub::get_webhook`] as stored: header values sealed (never to be answered with).
     pub(crate) async fn stored_webhook(&self, actor: &Actor<'_>, id: &str) -> AppResult<Webhook> {
         let w = self.store.get_webhook(id, actor.own_tenant()).await?;
@@ -288,7 +299,10 @@ impl Hub {
     }
 
     pub async fn update_webhook(&self, actor: Actor<'_>, id: &str, p: UpdateWebhook) -> AppResult<Webhook> {
-        let mut w = self.stored_webhook(&actor, id).await?;
+        let mut w = self.changeable_webhook(&actor, id).await?;
+        if let Some(kind) = p.kind {
+            refuse_app_kind(kind)?;
+        }
         let was = w.clone().masked();
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(x) = p.$f.clone() { w.$f = x; } )* };
@@ -341,7 +355,7 @@ impl Hub {
 
     /// Soft delete: pending deliveries are cancelled, history stays readable.
     pub async fn delete_webhook(&self, actor: Actor<'_>, id: &str) -> AppResult<()> {
-        let w = self.get_webhook(&actor, id).await?;
+        let w = self.changeable_webhook(&actor, id).await?.masked();
         let cancelled = self.store.delete_webhook(&w.id).await?;
         let detail = format!("{} ({cancelled} pending deliveries cancelled)", w.url);
         self.audit(&actor, Some(&w.tenant_id), "webhook.deleted", &w.id, &detail).await?;
@@ -350,7 +364,7 @@ impl Hub {
     }
 
     pub async fn webhook_secret(&self, actor: Actor<'_>, id: &str) -> AppResult<WebhookSecret> {
-        let w = self.get_webhook(&actor, id).await?;
+        let w = self.changeable_webhook(&actor, id).await?.masked();
         let sealed = self.store.webhook_secrets(&w.id).await?.ok_or_else(|| AppError::not_found("webhook"))?;
         self.audit(&actor, Some(&w.tenant_id), "webhook.secret_viewed", &w.id, "").await?;
         self.open_secrets(&sealed)
@@ -363,7 +377,7 @@ impl Hub {
         id: &str,
         r: RotateWebhookSecret,
     ) -> AppResult<WebhookSecret> {
-        let w = self.get_webhook(&actor, id).await?;
+        let w = self.changeable_webhook(&actor, id).await?.masked();
         let new = match r.secret.as_deref() {
             Some(s) => SigningSecret::parse(s).map_err(|e| AppError::field("secret", e.to_string()))?,
             None => SigningSecret::generate(),
@@ -408,4 +422,12 @@ impl WorkerEvents for Hub {
     fn dead_lettered<'a>(&'a self, records: &'a [&'a AttemptRecord]) -> BoxFuture<'a, ()> {
         Box::pin(self.notify_dead_letters(records))
     }
+}
+
+/// `app` endpoints are made by connecting an app (Connected apps), never through the endpoint API or form.
+fn refuse_app_kind(kind: DestinationKind) -> AppResult<()> {
+    if kind == DestinationKind::App {
+        return Err(AppError::field("kind", "`app` endpoints are made by connecting an app (Connected apps)"));
+    }
+    Ok(())
 }

@@ -163,7 +163,8 @@ impl Store {
         row.as_ref().map(webhook_from).transpose()
     }
 
-    /// Keyset-paginated by id; search on name and URL. Event-type filtering happens in the service.
+    /// Keyset-paginated by id; search on name and URL. Event-type filtering happens in the service. A connected
+    /// app's hidden endpoint (kind `app`) is the connection's, never listed as an endpoint.
     pub async fn list_webhooks(
         &self,
         tenant: Option<&str>,
@@ -181,7 +182,7 @@ impl Store {
             _ => None,
         };
         let rows = sqlx::query(&format!(
-            "SELECT {COLS} FROM webhooks WHERE deleted_at IS NULL AND ($1 IS NULL OR tenant_id = $1) \
+            "SELECT {COLS} FROM webhooks WHERE deleted_at IS NULL AND kind <> 'app' AND ($1 IS NULL OR tenant_id = $1) \
              AND ($2 IS NULL OR LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(url) LIKE $2 ESCAPE '\\') \
              AND ($3 IS NULL OR is_active = $3) \
              AND ($4 IS NULL OR id > $4) ORDER BY id LIMIT $5"
@@ -196,12 +197,13 @@ impl Store {
         rows.iter().map(webhook_from).collect()
     }
 
-    /// The live endpoints of `tenant` (every tenant's for None): all, active, switched off by the hub.
+    /// The live endpoints of `tenant` (every tenant's for None): all, active, switched off by the hub; connected
+    /// apps' hidden endpoints are not counted.
     pub async fn endpoint_counts(&self, tenant: Option<&str>) -> DbResult<EndpointCounts> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS total, CAST(COALESCE(SUM(is_active), 0) AS BIGINT) AS active, \
              CAST(COALESCE(SUM(CASE WHEN disabled_reason IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS auto_disabled \
-             FROM webhooks WHERE deleted_at IS NULL AND ($1 IS NULL OR tenant_id = $1)",
+             FROM webhooks WHERE deleted_at IS NULL AND kind <> 'app' AND ($1 IS NULL OR tenant_id = $1)",
         )
         .bind(tenant.map(str::to_string))
         .fetch_one(&self.read)
