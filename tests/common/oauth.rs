@@ -217,9 +217,13 @@ impl OAuthServer {
             .expect("node must be installed to run the connected-apps tests");
         forward_stderr(child.stderr.take().expect("stderr"));
         let stdout = child.stdout.take().expect("stdout");
+        // The first line is the port; whatever follows (oidc-provider's notices) is read and dropped, so the
+        // server never writes into a closed or full pipe (that killed it at its first revocation).
         let line = tokio::task::spawn_blocking(move || {
+            let mut reader = BufReader::new(stdout);
             let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = reader.read_line(&mut line);
+            std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
             line
         })
         .await
