@@ -400,7 +400,6 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
             422,
         ),
         ("end_other_sessions", Some(json!({})), vec![], 200),
-        // Not tenant data: the shared catalog, the user's own home, signing in and out.
         // Their own second factor; the sign-in's second step needs its pending cookie; the tenant rule is admins'.
         ("two_factor_status", Some(json!({})), vec![], 200),
         ("begin_two_factor", Some(json!({})), vec![], 200),
@@ -412,6 +411,7 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
         ("confirm_enrolment_at_sign_in", Some(json!({"code": "123456"})), vec![], 401),
         ("set_tenant_require_two_factor", Some(json!({"id": g, "required": true})), vec![], 403),
         ("set_tenant_require_two_factor", Some(json!({"id": a, "required": true})), vec![], 403),
+        // Not tenant data: the shared catalog, the user's own home, signing in and out.
         ("list_event_types", Some(json!({})), vec![], 200),
         ("api_reference", Some(json!({})), vec![], 200),
         ("check_signature", Some(json!({"check": check})), vec![], 200),

@@ -12,10 +12,10 @@ use std::net::SocketAddr;
 pub mod api;
 pub mod console;
 pub mod fixtures;
-pub mod platforms;
 pub mod oauth;
-pub mod receiver;
+pub mod platforms;
 pub mod providers;
+pub mod receiver;
 pub mod smtp;
 
 pub const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

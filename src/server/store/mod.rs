@@ -29,7 +29,7 @@ mod webhooks;
 
 pub use accounts::{LinkPurpose, StoredUserLink, INVITED_PASSWORD};
 pub use api_keys::{StoredKey, UsageDelta};
-pub use apps::{ObjectLink, OAuthState, SealedTokens, StateClaim, StoredConnection, SyncCounts};
+pub use apps::{OAuthState, ObjectLink, SealedTokens, StateClaim, StoredConnection, SyncCounts};
 pub use audit::{AuditEntry, NewAudit};
 pub use maintenance::{Pruned, StatsRow, LATENCY_BOUNDS_MS};
 pub use queue::ids::delivery_id;
