@@ -212,3 +212,29 @@ async fn the_csv_export_quotes_and_defuses_formulas(b: Backend) {
     assert_eq!(after["name"], evil, "[{n}]");
     assert!(!body.lines().any(|l| l.split(',').any(|cell| cell.starts_with('='))), "[{n}] a bare formula: {body}");
 }
+
+backend_tests!(an_event_type_change_records_its_before_and_after);
+/// Catalog changes carry what changed like any other object: a new type its fields, an edited one the old and
+/// new description (and nothing unchanged).
+async fn an_event_type_change_records_its_before_and_after(b: Backend) {
+    use integration_hub::model::{AuditQuery, CreateEventType, UpdateEventType};
+    let e = Console::start(b).await;
+    let n = e.n;
+    let new = CreateEventType {
+        name: "invoice.voided".into(),
+        category: "Billing".into(),
+        description: "First words".into(),
+        example: None,
+        schema: None,
+    };
+    e.hub.create_event_type(Actor::System, new).await.unwrap();
+    let patch = UpdateEventType { description: Some("Second words".into()), ..Default::default() };
+    e.hub.update_event_type(Actor::System, "invoice.voided", patch).await.unwrap();
+    let page = e.hub.list_audit(&Actor::System, &AuditQuery::default()).await.unwrap();
+    let of = |action: &str| page.data.iter().find(|a| a.action == action).cloned().unwrap();
+    let created = of("event_type.created");
+    assert_eq!(created.after.as_ref().unwrap()["description"], "First words", "[{n}] {created:?}");
+    let updated = of("event_type.updated");
+    assert_eq!(updated.before.as_ref().unwrap(), &serde_json::json!({"description": "First words"}), "[{n}]");
+    assert_eq!(updated.after.as_ref().unwrap(), &serde_json::json!({"description": "Second words"}), "[{n}]");
+}

@@ -1,6 +1,7 @@
 //! The event-type catalog and publishing: validate, match against the routing index, write the event and its
 //! deliveries in one transaction, wake the worker.
 
+use super::audit::Audited;
 use super::routing::{RouteVerdict, CATALOG_CHANGED};
 use super::{Actor, Hub};
 use crate::model::schema;
@@ -258,7 +259,7 @@ impl Hub {
                 t.name, t.name
             )));
         }
-        t.created_at = old.map_or(now, |old| old.created_at);
+        t.created_at = old.as_ref().map_or(now, |old| old.created_at);
         t.updated_at = now;
         (t.unregistered, t.first_seen_at) = (false, None);
         if !self.store.save_event_type(&t, only_new).await? {
@@ -266,7 +267,12 @@ impl Hub {
         }
         self.catalog_changed().await;
         let state = if t.archived { "archived" } else { "active" };
-        self.audit(&actor, None, action, &t.name, state).await?;
+        let audited = Audited { action, target: &t.name, name: Some(&t.name), detail: state, ..Default::default() };
+        match old {
+            // The changed fields' before and after (the save time aside, which always changes).
+            Some(was) => self.audit_update(&actor, audited, &EventType { updated_at: now, ..was }, &t).await?,
+            None => self.audit_entry(&actor, Audited { after: serde_json::to_value(&t).ok(), ..audited }).await?,
+        }
         Ok(t)
     }
 
