@@ -342,7 +342,7 @@ mod tests {
             assert_eq!(Scope::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
         }
-        assert_eq!(Scope::read_only().len(), 5, "events, webhooks, deliveries, keys and audit");
+        assert_eq!(Scope::read_only().len(), 6, "events, webhooks, deliveries, keys, audit and integrations");
         assert_eq!(RateTier::of(300, 10_000), RateTier::Pro);
         assert_eq!(RateTier::of(7, 8), RateTier::Custom);
         assert_eq!(RateTier::of(6_000, 300_000), RateTier::Producer);
