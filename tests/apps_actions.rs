@@ -7,107 +7,22 @@
 
 mod common;
 
+use common::apps::Rig;
 use common::fixtures::poll;
-use common::oauth::{ClientAuth, ClientReg, OAuthServer};
-use common::providers::{subscriber_hash, Call, Provider, ProviderStandIn};
-use common::{Backend, Worker};
-use integration_hub::model::{
-    Connection, ConnectionSettingsUpdate, PublishEvent, Role, SyncKind, SyncLog, SyncLogQuery, SyncRequest, SyncStatus,
-    User,
-};
-use integration_hub::server::apps::providers::Providers;
-use integration_hub::server::service::{Actor, AppState};
+use common::providers::{subscriber_hash, Call, Provider};
+use common::Backend;
+use integration_hub::model::{Role, SyncKind, SyncLog, SyncLogQuery, SyncRequest, SyncStatus};
+use integration_hub::server::service::Actor;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const SESSION: &str = "session-hash-of-the-admin";
-
-/// A hub whose `provider` is the local OAuth server and stand-in, with a worker delivering.
-struct Rig {
-    hub: AppState,
-    oauth: OAuthServer,
-    api: ProviderStandIn,
-    admin: User,
-    provider: Provider,
-    worker: Option<Worker>,
+/// What only these tests ask of the rig: a trigger event at a time, and its log.
+trait Deliveries {
+    async fn finished_logs(&self, connection: &str, n: usize) -> Vec<SyncLog>;
+    async fn step(&self, tenant: &str, connection: &str, event_type: &str, data: Value) -> SyncLog;
 }
 
-/// How each provider's client authenticates at its token endpoint, as the providers document it.
-fn client_auth(p: Provider) -> ClientAuth {
-    match p {
-        Provider::GoogleCalendar | Provider::Zoom | Provider::Salesforce => ClientAuth::Basic,
-        Provider::Outlook | Provider::HubSpot | Provider::Mailchimp => ClientAuth::Post,
-    }
-}
-
-async fn rig(b: &Backend, provider: Provider) -> Rig {
-    let oauth = OAuthServer::start(&[]).await;
-    let api = ProviderStandIn::start(provider, &oauth).await;
-    let mut client = ClientReg::new(&format!("hub-{}", provider.id()), "client-secret", "http://placeholder/")
-        .auth(client_auth(provider));
-    let mut vars = oauth.env_for(provider.id(), &client);
-    if provider == Provider::Salesforce {
-        // Salesforce names the API's address in the token answer.
-        client = client.token_extras(json!({"instance_url": api.base()}));
-    } else {
-        vars.push((format!("HUB_OAUTH_{}_API_BASE", provider.id().to_uppercase()), api.base().to_string()));
-    }
-    let hub = common::hub_configured(b, |c| c.apps = Providers::from_vars(vars)).await;
-    client.redirect_uris = vec![hub.oauth_redirect_uri()];
-    oauth.register(&client).await;
-    let admin = hub
-        .create_user(Actor::System, &format!("root-{}@hub.test", provider.id()), "admin-password-1", Role::Admin, None)
-        .await
-        .unwrap();
-    let worker = Some(Worker::start(&hub));
-    Rig { hub, oauth, api, admin, provider, worker }
-}
-
-impl Rig {
-    /// A tenant of its own (the calendar and contact tests run several rigs on one database).
-    async fn tenant(&self, name: &str) -> String {
-        let name = format!("{name} {}", self.provider.id());
-        self.hub.create_tenant(Actor::System, &name).await.unwrap().id
-    }
-
-    /// Connects the tenant as its admin would: the authorize URL, the provider's sign-in and consent, the
-    /// callback; then the connection's settings.
-    async fn connect(&self, tenant: &str, settings: Value) -> Connection {
-        let actor = Actor::User(&self.admin);
-        let url =
-            self.hub.begin_app_authorize(actor, Some(tenant), self.provider.id(), Some(SESSION)).await.unwrap().url;
-        let (code, state) = self.oauth.follow_authorize(&url).await;
-        let connected = self.hub.complete_app_authorize(&self.admin, SESSION, &state, Some(&code), None).await;
-        let c = connected
-            .unwrap_or_else(|e| panic!("{}: the callback failed: {}", self.provider.id(), e.message))
-            .connection;
-        if settings.is_null() {
-            return c;
-        }
-        let u = ConnectionSettingsUpdate { settings: Some(settings), enabled: None };
-        self.hub.update_app_connection(Actor::User(&self.admin), &c.id, u).await.unwrap()
-    }
-
-    async fn publish(&self, tenant: &str, event_type: &str, mut data: Value) {
-        // What the catalog requires of these types besides the event itself.
-        match event_type {
-            "event.updated" => data["changed_fields"] = json!(["title"]),
-            "event.cancelled" => data["cancelled_at"] = json!("2027-02-01T09:00:00Z"),
-            _ => {}
-        }
-        let e =
-            PublishEvent { event_type: event_type.into(), data, tenant_id: Some(tenant.into()), ..Default::default() };
-        self.hub.publish(Actor::System, e).await.unwrap();
-    }
-
-    /// The connection's sync logs, oldest first.
-    async fn logs(&self, connection: &str) -> Vec<SyncLog> {
-        let q = SyncLogQuery { limit: Some(500), ..Default::default() };
-        let mut logs = self.hub.app_sync_logs(Actor::User(&self.admin), connection, &q).await.unwrap().data;
-        logs.reverse();
-        logs
-    }
-
+impl Deliveries for Rig {
     /// Waits until the connection has `n` finished sync logs; returns them, oldest first.
     async fn finished_logs(&self, connection: &str, n: usize) -> Vec<SyncLog> {
         let done = |logs: &Vec<SyncLog>| logs.len() >= n && logs.iter().all(|l| l.status != SyncStatus::Running);
@@ -118,16 +33,16 @@ impl Rig {
 
     /// Publishes one trigger event and waits for its sync log (events go one at a time, so an update never
     /// overtakes the create it patches); returns that log.
-    async fn step(&self, tenant: &str, connection: &str, event_type: &str, data: Value) -> SyncLog {
+    async fn step(&self, tenant: &str, connection: &str, event_type: &str, mut data: Value) -> SyncLog {
+        // What the catalog requires of these types besides the event itself.
+        match event_type {
+            "event.updated" => data["changed_fields"] = json!(["title"]),
+            "event.cancelled" => data["cancelled_at"] = json!("2027-02-01T09:00:00Z"),
+            _ => {}
+        }
         let before = self.logs(connection).await.len();
         self.publish(tenant, event_type, data).await;
         self.finished_logs(connection, before + 1).await.pop().unwrap()
-    }
-
-    async fn stop(mut self) {
-        if let Some(w) = self.worker.take() {
-            w.stop().await;
-        }
     }
 }
 
@@ -200,7 +115,7 @@ async fn calendars_follow_an_event(b: Backend) {
     ];
     for (provider, calls) in expected {
         let p = provider.id();
-        let rig = rig(&b, provider).await;
+        let rig = Rig::delivering(&b, provider).await;
         let tenant = rig.tenant("Acme").await;
         let c = rig.connect(&tenant, Value::Null).await;
         let created = rig.step(&tenant, &c.id, "event.created", event("evt_1", "Launch", true)).await;
@@ -270,7 +185,7 @@ async fn contacts_and_lists_follow_people(b: Backend) {
     ];
     for (provider, settings, calls) in expected {
         let p = provider.id();
-        let rig = rig(&b, provider).await;
+        let rig = Rig::delivering(&b, provider).await;
         let tenant = rig.tenant("Acme").await;
         let c = rig.connect(&tenant, settings).await;
         let first = if provider == Provider::Mailchimp {
@@ -314,7 +229,7 @@ backend_tests!(failures_are_refreshed_retried_or_reported, sync_now_counts_every
 /// until it goes through (counted once); a 429 is waited out for its Retry-After; a 400 fails its record with
 /// the provider's own message, and nothing is retried.
 async fn failures_are_refreshed_retried_or_reported(b: Backend) {
-    let rig = rig(&b, Provider::GoogleCalendar).await;
+    let rig = Rig::delivering(&b, Provider::GoogleCalendar).await;
     let tenant = rig.tenant("Acme").await;
     let c = rig.connect(&tenant, Value::Null).await;
 
@@ -356,7 +271,7 @@ async fn failures_are_refreshed_retried_or_reported(b: Backend) {
 /// them exactly; a second full run updates what the first made; a record the provider refuses makes the run
 /// `partial` with that record's error; an incremental run after it starts where the last one stopped.
 async fn sync_now_counts_every_record(b: Backend) {
-    let rig = rig(&b, Provider::HubSpot).await;
+    let rig = Rig::delivering(&b, Provider::HubSpot).await;
     let tenant = rig.tenant("Acme").await;
     for i in 0..3 {
         let data = contact_of(&format!("con_{i}"), &format!("p{i}@example.com"), &format!("P{i} Person"));
@@ -365,17 +280,15 @@ async fn sync_now_counts_every_record(b: Backend) {
     // Not a trigger of HubSpot's: never counted.
     rig.publish(&tenant, "ticket.created", common::fixtures::ticket()).await;
     let c = rig.connect(&tenant, Value::Null).await;
-    let actor = Actor::User(&rig.admin);
-    let full = SyncRequest { kind: SyncKind::Full };
 
-    let run = rig.hub.request_app_sync(actor, &c.id, full.clone()).await.unwrap();
+    let run = rig.sync(&c.id, SyncKind::Full).await;
     assert_eq!(run.kind, SyncKind::Full);
     let first = rig.finished_logs(&c.id, 1).await.pop().unwrap();
     assert_eq!((counts(&first), first.status), ((3, 3, 0, 0), SyncStatus::Succeeded), "[{}] {first:?}", b.name);
     assert_eq!(rig.api.objects("contact").len(), 3);
 
     rig.api.fail_next(400, 1, None);
-    rig.hub.request_app_sync(Actor::User(&rig.admin), &c.id, full).await.unwrap();
+    rig.sync(&c.id, SyncKind::Full).await;
     let second = rig.finished_logs(&c.id, 2).await.pop().unwrap();
     assert_eq!((counts(&second), second.status), ((3, 0, 2, 1), SyncStatus::Partial), "[{}] {second:?}", b.name);
     assert_eq!(second.errors.len(), 1, "[{}] {second:?}", b.name);
@@ -384,8 +297,7 @@ async fn sync_now_counts_every_record(b: Backend) {
     assert!(second.errors[0].message.contains("The request was refused"), "[{}] {second:?}", b.name);
 
     let calls_before = rig.api.calls().len();
-    let incremental = SyncRequest { kind: SyncKind::Incremental };
-    rig.hub.request_app_sync(Actor::User(&rig.admin), &c.id, incremental).await.unwrap();
+    rig.sync(&c.id, SyncKind::Incremental).await;
     let third = rig.finished_logs(&c.id, 3).await.pop().unwrap();
     assert_eq!(third.kind, SyncKind::Incremental);
     assert_eq!(counts(&third).3, 0, "[{}] {third:?}", b.name);
@@ -395,7 +307,7 @@ async fn sync_now_counts_every_record(b: Backend) {
 
 /// One tenant's events reach only its own connection; another tenant's admin neither sees nor syncs it.
 async fn tenants_are_isolated(b: Backend) {
-    let rig = rig(&b, Provider::HubSpot).await;
+    let rig = Rig::delivering(&b, Provider::HubSpot).await;
     let (acme, globex) = (rig.tenant("Acme").await, rig.tenant("Globex").await);
     let a = rig.connect(&acme, Value::Null).await;
     let g = rig.connect(&globex, Value::Null).await;

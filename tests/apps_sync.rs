@@ -7,86 +7,26 @@
 
 mod common;
 
+use common::apps::Rig;
 use common::fixtures::poll;
-use common::oauth::{ClientAuth, ClientReg, OAuthServer};
-use common::providers::{Provider, ProviderStandIn};
+use common::providers::Provider;
 use common::Backend;
-use integration_hub::model::{
-    Connection, ErrorCode, PublishEvent, Role, SyncKind, SyncLog, SyncLogQuery, SyncRequest, SyncStatus, User,
-};
-use integration_hub::server::apps::providers::Providers;
-use integration_hub::server::service::{Actor, AppState};
+use integration_hub::model::{ErrorCode, SyncKind, SyncLog, SyncRequest, SyncStatus};
+use integration_hub::server::service::Actor;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const SESSION: &str = "session-hash-of-the-admin";
-
-/// A hub whose `provider` answers at the local OAuth server and stand-in. No delivery worker: only Sync now
-/// sends anything.
-struct Rig {
-    hub: AppState,
-    oauth: OAuthServer,
-    api: ProviderStandIn,
-    admin: User,
-    provider: Provider,
+/// What only these tests ask of the rig (which has no delivery worker here: only Sync now sends anything).
+trait Runs {
+    async fn finished(&self, connection: &str, id: &str) -> SyncLog;
+    async fn run(&self, connection: &str, kind: SyncKind) -> SyncLog;
+    fn shapes(&self) -> Vec<String>;
 }
 
-async fn rig(b: &Backend, provider: Provider) -> Rig {
-    let oauth = OAuthServer::start(&[]).await;
-    let api = ProviderStandIn::start(provider, &oauth).await;
-    let auth = match provider {
-        Provider::GoogleCalendar | Provider::Zoom | Provider::Salesforce => ClientAuth::Basic,
-        _ => ClientAuth::Post,
-    };
-    let mut client =
-        ClientReg::new(&format!("hub-{}", provider.id()), "client-secret", "http://placeholder/").auth(auth);
-    let mut vars = oauth.env_for(provider.id(), &client);
-    vars.push((format!("HUB_OAUTH_{}_API_BASE", provider.id().to_uppercase()), api.base().to_string()));
-    let hub = common::hub_configured(b, |c| c.apps = Providers::from_vars(vars)).await;
-    client.redirect_uris = vec![hub.oauth_redirect_uri()];
-    oauth.register(&client).await;
-    let admin = hub.create_user(Actor::System, "root@hub.test", "admin-password-1", Role::Admin, None).await.unwrap();
-    Rig { hub, oauth, api, admin, provider }
-}
-
-impl Rig {
-    async fn tenant(&self, name: &str) -> String {
-        self.hub.create_tenant(Actor::System, name).await.unwrap().id
-    }
-
-    /// Connects the tenant as its admin would: the authorize URL, the provider's sign-in and consent, the
-    /// callback.
-    async fn connect(&self, tenant: &str) -> Connection {
-        let actor = Actor::User(&self.admin);
-        let url =
-            self.hub.begin_app_authorize(actor, Some(tenant), self.provider.id(), Some(SESSION)).await.unwrap().url;
-        let (code, state) = self.oauth.follow_authorize(&url).await;
-        let connected = self.hub.complete_app_authorize(&self.admin, SESSION, &state, Some(&code), None).await;
-        connected.unwrap_or_else(|e| panic!("{}: the callback failed: {}", self.provider.id(), e.message)).connection
-    }
-
-    /// Publishes an event; returns its id. Event ids sort by their millisecond, so the next one waits for the
-    /// next millisecond (the order a run sends them in is the order they were published).
-    async fn publish(&self, tenant: &str, event_type: &str, data: Value) -> String {
-        let e =
-            PublishEvent { event_type: event_type.into(), data, tenant_id: Some(tenant.into()), ..Default::default() };
-        let id = self.hub.publish(Actor::System, e).await.unwrap().id;
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        id
-    }
-
-    async fn sync(&self, connection: &str, kind: SyncKind) -> SyncLog {
-        let r = SyncRequest { kind };
-        self.hub.request_app_sync(Actor::User(&self.admin), connection, r).await.unwrap()
-    }
-
+impl Runs for Rig {
     /// The run `id` once it has finished.
     async fn finished(&self, connection: &str, id: &str) -> SyncLog {
-        let q = SyncLogQuery { limit: Some(500), ..Default::default() };
-        let find = || async {
-            let logs = self.hub.app_sync_logs(Actor::User(&self.admin), connection, &q).await.unwrap().data;
-            logs.into_iter().find(|l| l.id == id)
-        };
+        let find = || async { self.logs(connection).await.into_iter().find(|l| l.id == id) };
         let done = |l: &Option<SyncLog>| l.as_ref().is_some_and(|l| l.status != SyncStatus::Running);
         let log = poll(Duration::from_secs(20), find, done).await;
         assert!(done(&log), "run {id} did not finish: {log:?}");
@@ -146,7 +86,7 @@ backend_tests!(
 /// call, oldest first (the update patches what the insert made), and the log counts exactly that; other
 /// tenants' events and other types are not sent. An incremental run then sends nothing until a new event.
 async fn a_full_run_sends_every_past_event_once_and_an_incremental_one_only_what_is_new(b: Backend) {
-    let rig = rig(&b, Provider::GoogleCalendar).await;
+    let rig = Rig::start(&b, Provider::GoogleCalendar).await;
     let (acme, globex) = (rig.tenant("Acme").await, rig.tenant("Globex").await);
     for i in 1..=3 {
         rig.publish(&acme, "event.created", event(&format!("ev_{i}"), &format!("Event {i}"), "in_person")).await;
@@ -155,7 +95,7 @@ async fn a_full_run_sends_every_past_event_once_and_an_incremental_one_only_what
     let ticket = rig.hub.store.get_event_type("ticket.created").await.unwrap().unwrap().example;
     let last = rig.publish(&acme, "ticket.created", ticket).await;
     rig.publish(&globex, "event.created", event("ev_g", "Globex's", "in_person")).await;
-    let c = rig.connect(&acme).await;
+    let c = rig.connect(&acme, Value::Null).await;
 
     let full = rig.run(&c.id, SyncKind::Full).await;
     assert_eq!(
@@ -199,12 +139,12 @@ async fn a_full_run_sends_every_past_event_once_and_an_incremental_one_only_what
 /// the cursor passes it (sending it again cannot help). A record the provider keeps answering with 500 fails
 /// the run's count too, but the cursor stays before it: the next incremental run sends it again.
 async fn a_refused_record_makes_the_run_partial_and_one_that_keeps_failing_is_tried_again(b: Backend) {
-    let rig = rig(&b, Provider::HubSpot).await;
+    let rig = Rig::start(&b, Provider::HubSpot).await;
     let acme = rig.tenant("Acme").await;
     for i in 0..3 {
         rig.publish(&acme, "contact.created", person(i)).await;
     }
-    let c = rig.connect(&acme).await;
+    let c = rig.connect(&acme, Value::Null).await;
     rig.api.fail_next(400, 1, None);
     let run = rig.run(&c.id, SyncKind::Full).await;
     assert_eq!((counts(&run), run.status), ((3, 2, 0, 1), SyncStatus::Partial), "[{}] {run:?}", b.name);
@@ -237,11 +177,11 @@ async fn a_refused_record_makes_the_run_partial_and_one_that_keeps_failing_is_tr
 /// While a run waits out a 429's Retry-After, asking for another is a 409; the held record goes through after
 /// the wait, and a run can be started again once it has finished.
 async fn one_run_at_a_time_and_a_slow_down_is_waited_out(b: Backend) {
-    let rig = rig(&b, Provider::Zoom).await;
+    let rig = Rig::start(&b, Provider::Zoom).await;
     let acme = rig.tenant("Acme").await;
     rig.publish(&acme, "event.created", event("ev_1", "Webinar", "online")).await;
     rig.publish(&acme, "event.created", event("ev_2", "Dinner", "in_person")).await;
-    let c = rig.connect(&acme).await;
+    let c = rig.connect(&acme, Value::Null).await;
     rig.api.fail_next(429, 1, Some(2));
     let first = rig.sync(&c.id, SyncKind::Full).await;
     rig.api.wait_calls(1, Duration::from_secs(5)).await;
@@ -263,13 +203,18 @@ async fn one_run_at_a_time_and_a_slow_down_is_waited_out(b: Backend) {
 }
 
 /// A run still `running` when its hub stopped is `interrupted` once a hub starts on the database again, and no
-/// longer blocks a new run.
+/// longer blocks a new run; the database refuses a second running row of one connection.
 async fn a_run_left_running_by_a_stopped_hub_is_interrupted(b: Backend) {
-    let rig = rig(&b, Provider::HubSpot).await;
+    let rig = Rig::start(&b, Provider::HubSpot).await;
     let acme = rig.tenant("Acme").await;
-    let c = rig.connect(&acme).await;
+    let c = rig.connect(&acme, Value::Null).await;
     // The row a run makes as it starts, its job never to finish (as if the process had died).
     let orphan = rig.hub.store.start_sync_log(&c.id, &acme, SyncKind::Full, None).await.unwrap();
+    // The database itself keeps one running run per connection: two instances asking at the same moment cannot
+    // both start one (the service answers the refused insert with a 409).
+    let twin = rig.hub.store.start_sync_log(&c.id, &acme, SyncKind::Incremental, None).await;
+    let refused_by_db = twin.as_ref().is_err_and(integration_hub::server::store::is_unique_violation);
+    assert!(refused_by_db, "[{}] a second running row was stored: {twin:?}", b.name);
     let refused = rig.hub.request_app_sync(Actor::User(&rig.admin), &c.id, SyncRequest { kind: SyncKind::Full });
     assert_eq!(refused.await.unwrap_err().code, ErrorCode::Conflict, "[{}] it still counts as running", b.name);
     let Rig { hub, api, oauth, admin, .. } = rig;
@@ -279,7 +224,7 @@ async fn a_run_left_running_by_a_stopped_hub_is_interrupted(b: Backend) {
     let log = hub.store.sync_log(&orphan.id).await.unwrap().unwrap();
     assert_eq!(log.status, SyncStatus::Interrupted, "[{}] {log:?}", b.name);
     assert!(log.completed_at.is_some());
-    let rig = Rig { hub, oauth, api, admin, provider: Provider::HubSpot };
+    let rig = Rig { hub, oauth, api, admin, provider: Provider::HubSpot, worker: None };
     let fresh = rig.run(&c.id, SyncKind::Full).await;
     assert_eq!(fresh.status, SyncStatus::Succeeded, "[{}] {fresh:?}", b.name);
 }

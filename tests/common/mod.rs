@@ -10,6 +10,7 @@ use integration_hub::server::store::testing::isolated_postgres_url;
 use std::net::SocketAddr;
 
 pub mod api;
+pub mod apps;
 pub mod console;
 pub mod fixtures;
 pub mod oauth;
