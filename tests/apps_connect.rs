@@ -386,3 +386,67 @@ async fn rest_needs_the_integrations_scopes(b: Backend) {
     let (status, _) = api.call("DELETE", &format!("/integrations/{id}"), &write.secret, None).await;
     assert_eq!(status, 204, "[{n}]");
 }
+
+backend_tests!(own_request_templates_are_checked_saved_and_previewed);
+/// A connection's own request template replaces the shipped one in what the preview shows (and what is sent,
+/// `apps_actions`); a template that does not render for a trigger's catalog example, an action the provider
+/// does not have and an oversized template are 422s naming `settings.templates…`, and nothing is saved; a
+/// refused Switch on after good settings leaves the settings unsaved too.
+async fn own_request_templates_are_checked_saved_and_previewed(b: Backend) {
+    let n = b.name;
+    let s = setup(&b).await;
+    let id = s.connect().await;
+    let me = || Actor::User(&s.user);
+    let own = r#"{"summary": {{ ("[Hub] " ~ title) | tojson }}, "start": {"dateTime": {{ hub.start_utc | tojson }}}, "end": {"dateTime": {{ hub.end_utc | tojson }}}}"#;
+    let settings = json!({"calendar_id": "team", "templates": {"event": own}});
+
+    let shipped = s.hub.preview_app_action(me(), PROVIDER, &json!({}), "event.created").await.unwrap();
+    assert_eq!(shipped.error, None, "[{n}] {shipped:?}");
+    assert_eq!(shipped.calls.len(), 1, "[{n}]");
+    assert_eq!(
+        (shipped.calls[0].method.as_str(), shipped.calls[0].path.as_str()),
+        ("POST", "/calendar/v3/calendars/primary/events"),
+        "[{n}]"
+    );
+    let body: serde_json::Value = serde_json::from_str(shipped.calls[0].body.as_deref().unwrap()).unwrap();
+    assert!(!body["summary"].as_str().unwrap().starts_with("[Hub] "), "[{n}] {body}");
+    let mine = s.hub.preview_app_action(me(), PROVIDER, &settings, "event.created").await.unwrap();
+    assert_eq!(mine.calls[0].path, "/calendar/v3/calendars/team/events", "[{n}]");
+    let body: serde_json::Value = serde_json::from_str(mine.calls[0].body.as_deref().unwrap()).unwrap();
+    assert!(body["summary"].as_str().unwrap().starts_with("[Hub] "), "[{n}] {body}");
+    assert!(body.get("description").is_none(), "[{n}] only what the own template sends: {body}");
+    let broken = json!({"templates": {"event": r#"{"summary": {{ title }}}"#}});
+    let p = s.hub.preview_app_action(me(), PROVIDER, &broken, "event.created").await.unwrap();
+    assert!(p.error.as_deref().unwrap_or_default().contains("the event template"), "[{n}] {p:?}");
+    let e = s.hub.preview_app_action(me(), PROVIDER, &json!({}), "contact.created").await.unwrap_err();
+    assert_eq!(e.fields[0].field, "event_type", "[{n}] {e:?}");
+
+    let save = |settings: serde_json::Value, enabled: Option<bool>| {
+        let hub = s.hub.clone();
+        let (user, id) = (s.user.clone(), id.clone());
+        async move {
+            let u = ConnectionSettingsUpdate { settings: Some(settings), enabled };
+            hub.update_app_connection(Actor::User(&user), &id, u).await
+        }
+    };
+    for (bad, field) in [
+        (broken.clone(), "settings.templates.event"),
+        (json!({"templates": {"meeting": "{}"}}), "settings.templates"),
+        (json!({"templates": {"event": "x".repeat(20_001)}}), "settings.templates.event"),
+    ] {
+        let e = save(bad, None).await.unwrap_err();
+        assert_eq!(e.code.http_status(), 422, "[{n}] {e:?}");
+        assert!(e.fields.iter().any(|f| f.field == field), "[{n}] {field}: {e:?}");
+        let c = s.hub.get_app_connection(me(), &id).await.unwrap();
+        assert_eq!(c.settings.get("templates"), None, "[{n}] nothing saved");
+    }
+    let c = save(settings.clone(), None).await.unwrap();
+    assert_eq!(c.settings["templates"]["event"], own, "[{n}]");
+
+    // A connection in error cannot be switched on: the settings sent with that request are not saved either.
+    s.hub.store.set_connection_error(&id, "revoked").await.unwrap();
+    let e = save(json!({"calendar_id": "elsewhere"}), Some(true)).await.unwrap_err();
+    assert_eq!(e.code.http_status(), 409, "[{n}] {e:?}");
+    let c = s.hub.get_app_connection(me(), &id).await.unwrap();
+    assert_eq!(c.settings["calendar_id"], "team", "[{n}] unchanged");
+}

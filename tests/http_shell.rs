@@ -428,6 +428,12 @@ fn tenant_user_cases(s: &TwoTenants) -> Vec<Case> {
             200,
         ),
         ("message_defaults", Some(json!({"event_type": "ticket.created"})), vec![], 200),
+        (
+            "preview_app_action",
+            Some(json!({"provider": "zoom", "settings": {}, "event_type": "event.created"})),
+            vec![],
+            200,
+        ),
         ("home_tenant", None, vec![], 200),
         ("login", None, vec![("email", "nobody@x.test".into()), ("password", "wrong-password".into())], 401),
         ("logout", None, vec![], 200),

@@ -98,6 +98,29 @@ pub struct ProviderInfo {
     pub redirect_uri: String,
 }
 
+/// What a connection with these settings would send for the catalog example of one trigger event: its requests
+/// in order, why there are none, or why the templates cannot make them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AppPreview {
+    pub event_type: String,
+    pub calls: Vec<PreviewCall>,
+    /// Set when the event makes no request (a Zoom action for an event that is not virtual, …).
+    pub skipped: Option<String>,
+    /// A template that does not render, or an example the action cannot use, said as the sync log would.
+    pub error: Option<String>,
+}
+
+/// One request of a preview, as it would go to the provider (under its API base).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewCall {
+    /// The template it was rendered with; empty for a request the hub builds itself (Mailchimp's tags).
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    /// The JSON body, pretty-printed.
+    pub body: Option<String>,
+}
+
 /// Where a connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -11,14 +11,19 @@
 //!   switching the connection off or on.
 //! - [`disconnect_app`], [`sync_app_now`] (answers the running sync-log row), [`list_app_sync_logs`] (keyset
 //!   pages, newest first; poll it for a running row's progress), [`get_app_connection`].
+//! - [`preview_app_action`]: what settings (and their request templates) would send for a trigger's catalog
+//!   example; reads only the catalog.
 
 use crate::model::{AppError, AppsOverview, AuthorizeUrl, Connection, ConnectionSettingsUpdate, Page, SyncLog};
-use crate::model::{SyncLogQuery, SyncRequest};
+use crate::model::{AppPreview, SyncLogQuery, SyncRequest};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use {super::ctx::as_tenant_user, crate::server::service::Actor};
+use {
+    super::ctx::{as_tenant_user, as_user},
+    crate::server::service::Actor,
+};
 
 #[server(endpoint = "load_connected_apps", input = Json)]
 pub async fn load_connected_apps(tenant_id: String) -> Result<AppsOverview, AppError> {
@@ -61,4 +66,13 @@ pub async fn sync_app_now(tenant_id: String, id: String, request: SyncRequest) -
 #[server(endpoint = "list_app_sync_logs", input = Json)]
 pub async fn list_app_sync_logs(tenant_id: String, id: String, query: SyncLogQuery) -> Result<Page<SyncLog>, AppError> {
     as_tenant_user(&tenant_id, async |hub, user| hub.app_sync_logs(Actor::User(&user), &id, &query).await).await
+}
+
+#[server(endpoint = "preview_app_action", input = Json)]
+pub async fn preview_app_action(
+    provider: String,
+    settings: serde_json::Value,
+    event_type: String,
+) -> Result<AppPreview, AppError> {
+    as_user(async |hub, user| hub.preview_app_action(Actor::User(&user), &provider, &settings, &event_type).await).await
 }

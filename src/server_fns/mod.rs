@@ -49,6 +49,7 @@ pub const READ_ONLY: &[&str] = &[
     "render_template_preview",
     "preview_destination",
     "message_defaults",
+    "preview_app_action",
     // A viewer's own account: their sessions, their password (self-service, not the tenant's data).
     "own_sessions",
     "change_own_password",

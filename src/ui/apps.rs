@@ -13,11 +13,12 @@ use super::time::{Ago, At};
 use super::toast::{on_success, use_toasts};
 use super::widgets::{CardTable, Column, LoadMore};
 use crate::model::{
-    AppError, AuthorizeUrl, Connection, ConnectionSettingsUpdate, ConnectionStatus, FieldError, Page, ProviderId,
-    ProviderInfo, Role, ShellContext, SyncKind, SyncLog, SyncLogQuery, SyncRequest, SyncStatus,
+    AppError, AppPreview, AuthorizeUrl, Connection, ConnectionSettingsUpdate, ConnectionStatus, FieldError, Page,
+    ProviderId, ProviderInfo, Role, ShellContext, SyncKind, SyncLog, SyncLogQuery, SyncRequest, SyncStatus,
 };
 use crate::server_fns::apps::{
-    begin_app_connect, disconnect_app, list_app_sync_logs, load_connected_apps, save_app_settings, sync_app_now,
+    begin_app_connect, disconnect_app, list_app_sync_logs, load_connected_apps, preview_app_action, save_app_settings,
+    sync_app_now,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
@@ -49,6 +50,9 @@ pub enum FieldKind {
     List,
     /// An object of string values (a property → template mapping): rows of name and value.
     Mapping,
+    /// Request templates by action (`x-hub-editor: templates`, the shipped ones as the default): a text area
+    /// per action, beside a preview of what they send.
+    Templates,
 }
 
 /// One setting of a provider as its form shows it.
@@ -95,6 +99,9 @@ pub fn settings_fields(schema: &Value) -> Vec<SettingField> {
 }
 
 fn field_kind(p: &Value) -> Option<FieldKind> {
+    if p.get("x-hub-editor").and_then(Value::as_str) == Some("templates") {
+        return Some(FieldKind::Templates);
+    }
     if let Some(values) = p.get("enum").and_then(Value::as_array) {
         let values: Vec<String> = values.iter().filter_map(Value::as_str).map(str::to_string).collect();
         return (!values.is_empty()).then_some(FieldKind::Choice(values));
@@ -142,6 +149,17 @@ pub fn draft_of(field: &SettingField, settings: &Value) -> Draft {
     let value = settings.get(&field.name).filter(|v| !v.is_null()).or(field.default.as_ref());
     match &field.kind {
         FieldKind::Flag => Draft::Flag(value.and_then(Value::as_bool).unwrap_or(false)),
+        // Every action, with the connection's own template where it has one, else the shipped one.
+        FieldKind::Templates => Draft::Rows(
+            shipped(field)
+                .into_iter()
+                .map(|(action, t)| {
+                    let own = settings.pointer(&format!("/templates/{action}")).and_then(Value::as_str);
+                    let text = own.map(str::to_string).unwrap_or(t);
+                    (action, text)
+                })
+                .collect(),
+        ),
         FieldKind::Mapping => Draft::Rows(
             value
                 .and_then(Value::as_object)
@@ -160,6 +178,12 @@ pub fn draft_of(field: &SettingField, settings: &Value) -> Draft {
             _ => String::new(),
         }),
     }
+}
+
+/// The shipped templates of a templates field, by action (the schema's default).
+fn shipped(field: &SettingField) -> Vec<(String, String)> {
+    let default = field.default.as_ref().and_then(Value::as_object);
+    default.into_iter().flatten().map(|(a, t)| (a.clone(), t.as_str().unwrap_or_default().to_string())).collect()
 }
 
 /// The settings the form's drafts make (the server validates them against the schema again). An empty text,
@@ -202,6 +226,19 @@ pub fn settings_value(fields: &[SettingField], drafts: &[Draft], previous: &Valu
                 let items: Vec<Value> =
                     s.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| Value::String(l.into())).collect();
                 (!items.is_empty()).then_some(Value::Array(items))
+            }
+            // Only templates that differ from the shipped ones are kept, so a later release's fixes reach the
+            // others; an emptied one goes back to the shipped template.
+            (FieldKind::Templates, Draft::Rows(rows)) => {
+                let shipped = shipped(f);
+                let own: Map<String, Value> = rows
+                    .iter()
+                    .filter(|(a, t)| {
+                        !t.trim().is_empty() && !shipped.iter().any(|(sa, st)| sa == a && st.trim() == t.trim())
+                    })
+                    .map(|(a, t)| (a.clone(), Value::String(t.clone())))
+                    .collect();
+                (!own.is_empty()).then_some(Value::Object(own))
             }
             (FieldKind::Mapping, Draft::Rows(rows)) => {
                 let mut map = Map::new();
@@ -929,6 +966,15 @@ fn SettingsForm(
             }
         }
     };
+    let current = Callback::new(move |_: ()| {
+        let (fields, states, previous, _) = stored.get_value();
+        let drafts: Vec<Draft> = states.iter().map(|s| s.draft()).collect();
+        settings_value(&fields, &drafts, &previous)
+    });
+    let preview = fields.iter().any(|f| f.kind == FieldKind::Templates).then(|| {
+        let triggers: Vec<String> = provider.actions.iter().map(|a| a.trigger.clone()).collect();
+        view! { <TemplatePreview provider=provider.id triggers=triggers current=current/> }
+    });
     let form_fields = StoredValue::new(fields.clone());
     let form_error = move || error.get().and_then(|e| form_message(&e, &form_fields.get_value()));
     let rows = fields
@@ -949,6 +995,7 @@ fn SettingsForm(
                             <legend class="sr-only">{format!("{} settings", provider.label)}</legend>
                             {rows}
                         </fieldset>
+                        {preview}
                         <p role="alert" class=FIELD_ERROR data-testid="settings-error">{form_error}</p>
                         {writable.then(|| view! {
                             <div class="mt-4 flex justify-end">
@@ -962,6 +1009,88 @@ fn SettingsForm(
             }}
         </section>
     }
+}
+
+/// What the form's settings (saved or not) would send for a trigger's catalog example, asked of the server,
+/// which renders with the same code as the sender.
+#[component]
+fn TemplatePreview(
+    provider: ProviderId,
+    triggers: Vec<String>,
+    current: Callback<(), Result<Value, Vec<FieldError>>>,
+) -> impl IntoView {
+    let trigger = RwSignal::new(triggers.first().cloned().unwrap_or_default());
+    let run = Action::new(move |(settings, event_type): &(Value, String)| {
+        let (settings, event_type) = (settings.clone(), event_type.clone());
+        async move { preview_app_action(provider.as_str().to_string(), settings, event_type).await }
+    });
+    let local = RwSignal::new(None::<String>);
+    let go = move || match current.run(()) {
+        Ok(settings) => {
+            local.set(None);
+            run.dispatch((settings, trigger.get_untracked()));
+        }
+        Err(errors) => {
+            let lines: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            local.set(Some(lines.join("\n")));
+        }
+    };
+    let outcome = move || {
+        if let Some(m) = local.get() {
+            return view! { <p class=FIELD_ERROR data-testid="preview-error">{m}</p> }.into_any();
+        }
+        match run.value().get() {
+            None => ().into_any(),
+            Some(Err(e)) => view! { <p class=FIELD_ERROR data-testid="preview-error">{e.message}</p> }.into_any(),
+            Some(Ok(p)) => preview_calls(p).into_any(),
+        }
+    };
+    view! {
+        <section class="mt-4 rounded-md p-4 ring-1 ring-inset ring-slate-200 dark:ring-slate-700" aria-labelledby="app-preview-title" data-testid="template-preview">
+            <h4 id="app-preview-title" class="text-sm font-semibold">"Preview"</h4>
+            <p class="mt-1 text-xs text-slate-600 dark:text-slate-400">
+                "What these settings, saved or not, would send for the catalog example of an event new to this connection."
+            </p>
+            <div class="mt-3 flex flex-wrap items-end gap-3">
+                <div>
+                    <label for="app-preview-trigger" class=LABEL>"Example event"</label>
+                    <select id="app-preview-trigger" class=INPUT_CLASS on:change=move |ev| trigger.set(event_target_value(&ev))>
+                        {triggers.iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                    </select>
+                </div>
+                <button type="button" class=SECONDARY_BUTTON disabled=move || run.pending().get() on:click=move |_| go()>
+                    {move || if run.pending().get() { "Previewing…" } else { "Preview" }}
+                </button>
+            </div>
+            <div class="mt-3 space-y-3" aria-live="polite">{outcome}</div>
+        </section>
+    }
+}
+
+/// The requests of a preview, or why there are none.
+fn preview_calls(p: AppPreview) -> impl IntoView {
+    if let Some(e) = p.error {
+        return view! { <p class=FIELD_ERROR data-testid="preview-error">{e}</p> }.into_any();
+    }
+    if let Some(why) = p.skipped {
+        return view! { <p class="text-sm" data-testid="preview-skipped">{format!("No request: {why}.")}</p> }
+            .into_any();
+    }
+    p.calls
+        .into_iter()
+        .map(|c| {
+            view! {
+                <div data-testid="preview-call">
+                    <p class="break-all font-mono text-xs"><span class=CHIP>{c.method}</span>" "{c.path}</p>
+                    {c.body.map(|b| view! {
+                        <pre class="mt-1 max-h-60 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-100 p-2 text-xs dark:bg-slate-800 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-500"
+                            tabindex="0">{b}</pre>
+                    })}
+                </div>
+            }
+        })
+        .collect_view()
+        .into_any()
 }
 
 #[component]
@@ -1024,6 +1153,43 @@ fn SettingInput(field: SettingField, state: FieldState, error: Signal<Option<App
                 aria-invalid=invalid aria-describedby=described.clone()></textarea>
         }
         .into_any(),
+        (FieldKind::Templates, FieldState::Rows(rows)) => {
+            let shipped = StoredValue::new(shipped(&field));
+            view! {
+                <div role="group" aria-labelledby=format!("{id}-label") aria-describedby=described.clone() class="space-y-3">
+                    <For each=move || rows.get() key=|r| r.key let:row>
+                        {
+                            let action = row.name.get_untracked();
+                            let area = format!("app-template-{action}");
+                            let original = shipped.with_value(|s| s.iter().find(|(a, _)| *a == action).map(|(_, t)| t.clone()).unwrap_or_default());
+                            let own = {
+                                let original = original.clone();
+                                Signal::derive(move || row.value.with(|v| v.trim() != original.trim()))
+                            };
+                            view! {
+                                <div>
+                                    <div class="flex flex-wrap items-baseline justify-between gap-2">
+                                        <label for=area.clone() class="font-mono text-xs font-medium text-slate-700 dark:text-slate-300">
+                                            {format!("{action} template")}
+                                        </label>
+                                        <span class="text-xs text-slate-600 dark:text-slate-400">
+                                            {move || if own.get() { "Your own" } else { "Shipped" }}
+                                        </span>
+                                    </div>
+                                    <textarea id=area rows="7" spellcheck="false" class=format!("{INPUT_CLASS} font-mono text-xs")
+                                        prop:value=move || row.value.get() on:input=move |ev| row.value.set(event_target_value(&ev))></textarea>
+                                    <button type="button" class=LINK_BUTTON hidden=move || !own.get()
+                                        on:click=move |_| row.value.set(original.clone())>
+                                        {format!("Use the shipped {action} template")}
+                                    </button>
+                                </div>
+                            }
+                        }
+                    </For>
+                </div>
+            }
+            .into_any()
+        }
         (FieldKind::Mapping, FieldState::Rows(rows)) => {
             let name = field.label.clone();
             let next_key = StoredValue::new(rows.with_untracked(|r| r.len() as u64));
@@ -1063,7 +1229,7 @@ fn SettingInput(field: SettingField, state: FieldState, error: Signal<Option<App
         .into_any(),
         _ => ().into_any(),
     };
-    let mapping = matches!(field.kind, FieldKind::Mapping);
+    let mapping = matches!(field.kind, FieldKind::Mapping | FieldKind::Templates);
     view! {
         <div>
             {if mapping {
@@ -1292,6 +1458,41 @@ mod tests {
         assert_eq!(form_message(&e, &fields).as_deref(), Some("settings: unknown setting colour"));
         let refused = AppError::forbidden("Viewers can look");
         assert_eq!(form_message(&refused, &fields).as_deref(), Some("Viewers can look"));
+    }
+
+    #[test]
+    fn templates_start_from_the_shipped_ones_and_only_changed_ones_are_saved() {
+        let schema = json!({"type": "object", "properties": {"templates": {
+            "type": "object", "x-hub-editor": "templates",
+            "default": {"event": "{\"summary\": {{ title | tojson }}}", "cancel": "{}"}}}});
+        let fields = settings_fields(&schema);
+        assert_eq!(fields[0].kind, FieldKind::Templates);
+        let stored = json!({"calendar_id": "team", "templates": {"cancel": "{\"comment\": \"bye\"}"}});
+        let Draft::Rows(rows) = draft_of(&fields[0], &stored) else { panic!("rows") };
+        assert_eq!(
+            rows,
+            [
+                ("event".to_string(), "{\"summary\": {{ title | tojson }}}".to_string()),
+                ("cancel".into(), "{\"comment\": \"bye\"}".into())
+            ]
+            .into_iter()
+            .filter(|r| rows.contains(r))
+            .collect::<Vec<_>>()
+        );
+        assert_eq!(rows.len(), 2);
+        // The shipped event template (even with spaces around it) is not stored; an emptied cancel goes back to
+        // the shipped one; the other settings stay.
+        let drafts = [Draft::Rows(vec![
+            ("event".into(), "  {\"summary\": {{ title | tojson }}}\n".into()),
+            ("cancel".into(), " ".into()),
+        ])];
+        assert_eq!(settings_value(&fields, &drafts, &stored).unwrap(), json!({"calendar_id": "team"}));
+        let drafts =
+            [Draft::Rows(vec![("event".into(), "{\"summary\": \"x\"}".into()), ("cancel".into(), "{}".into())])];
+        assert_eq!(
+            settings_value(&fields, &drafts, &stored).unwrap(),
+            json!({"calendar_id": "team", "templates": {"event": "{\"summary\": \"x\"}"}})
+        );
     }
 
     #[test]

@@ -61,116 +61,10 @@ pub fn default_rate_limit_per_minute(provider: &str) -> u32 {
 
 // ---- templates ------------------------------------------------------------------------------------------------
 
-/// An action's request body, as a template: JSON text rendered from the event (its `data` fields at the top
-/// level, plus `data`, `type`, `event_id`, `timestamp`, the connection's `settings` and the values in `hub`
-/// computed for providers: `hub.start_utc`, `hub.end_utc`, `hub.start_naive`, `hub.end_naive`,
-/// `hub.duration_minutes`, `hub.today`, `hub.amount`). Keys whose value renders as `null` are left out, so an
-/// optional field the event does not have is not sent (and an update does not clear it).
-#[derive(Debug, Clone, Copy)]
-pub struct ActionTemplate {
-    pub provider: &'static str,
-    /// The action's name (see [`Call::action`]).
-    pub action: &'static str,
-    pub template: &'static str,
-}
-
-/// The shipped templates. Connections override them in settings (`templates`: {action: template}); HubSpot and
-/// Salesforce also add properties from `contact_property_mapping` ({property: template}).
-pub const DEFAULT_ACTION_TEMPLATES: &[ActionTemplate] = &[
-    ActionTemplate {
-        provider: "google_calendar",
-        action: "event",
-        template: r#"{
-  "summary": {{ title | tojson }},
-  "description": {% if description %}{{ description | tojson }}{% else %}null{% endif %},
-  "location": {% if location %}{{ location | tojson }}{% else %}null{% endif %},
-  "start": {"dateTime": {{ hub.start_utc | tojson }}},
-  "end": {"dateTime": {{ hub.end_utc | tojson }}},
-  "attendees": {% if attendees is defined %}[{% for a in attendees %}{"email": {{ a.email | tojson }}{% if a.name %}, "displayName": {{ a.name | tojson }}{% endif %}}{% if not loop.last %}, {% endif %}{% endfor %}]{% else %}null{% endif %}
-}"#,
-    },
-    ActionTemplate {
-        provider: "outlook",
-        action: "event",
-        template: r#"{
-  "subject": {{ title | tojson }},
-  "body": {% if description %}{"contentType": "Text", "content": {{ description | tojson }}}{% else %}null{% endif %},
-  "start": {"dateTime": {{ hub.start_naive | tojson }}, "timeZone": "UTC"},
-  "end": {"dateTime": {{ hub.end_naive | tojson }}, "timeZone": "UTC"},
-  "location": {% if location %}{"displayName": {{ location | tojson }}}{% else %}null{% endif %},
-  "attendees": {% if attendees is defined %}[{% for a in attendees %}{"emailAddress": {"address": {{ a.email | tojson }}{% if a.name %}, "name": {{ a.name | tojson }}{% endif %}}, "type": "required"}{% if not loop.last %}, {% endif %}{% endfor %}]{% else %}null{% endif %}
-}"#,
-    },
-    ActionTemplate {
-        provider: "outlook",
-        action: "cancel",
-        template: r#"{"comment": {% if message %}{{ message | tojson }}{% else %}null{% endif %}}"#,
-    },
-    ActionTemplate {
-        provider: "zoom",
-        action: "meeting",
-        template: r#"{
-  "topic": {{ title | tojson }},
-  "type": 2,
-  "start_time": {{ hub.start_utc | tojson }},
-  "duration": {{ hub.duration_minutes }},
-  "timezone": {{ (settings.timezone or "UTC") | tojson }},
-  "agenda": {% if description %}{{ description | tojson }}{% else %}null{% endif %}
-}"#,
-    },
-    ActionTemplate {
-        provider: "hubspot",
-        action: "contact",
-        template: r#"{"inputs": [{"idProperty": "email", "id": {{ email | lower | tojson }}, "properties": {
-  "email": {{ email | lower | tojson }},
-  "firstname": {% if first_name %}{{ first_name | tojson }}{% else %}null{% endif %},
-  "lastname": {% if last_name %}{{ last_name | tojson }}{% else %}null{% endif %},
-  "company": {% if company %}{{ company | tojson }}{% else %}null{% endif %}
-}}]}"#,
-    },
-    ActionTemplate {
-        provider: "hubspot",
-        action: "deal",
-        template: r#"{"properties": {
-  "dealname": {{ (event_title ~ " – " ~ (email | lower)) | tojson }},
-  "amount": {{ hub.amount | tojson }},
-  "pipeline": {{ (settings.deal_pipeline or "default") | tojson }},
-  "dealstage": {{ (settings.deal_stage or "closedwon") | tojson }}
-}}"#,
-    },
-    ActionTemplate {
-        provider: "salesforce",
-        action: "contact",
-        template: r#"{
-  "LastName": {{ (last_name or email) | tojson }},
-  "FirstName": {% if first_name %}{{ first_name | tojson }}{% else %}null{% endif %},
-  "Email": {{ email | lower | tojson }}
-}"#,
-    },
-    ActionTemplate {
-        provider: "salesforce",
-        action: "opportunity",
-        template: r#"{
-  "Name": {{ (event_title ~ " – " ~ (email | lower)) | tojson }},
-  "StageName": {{ (settings.opportunity_stage or "Closed Won") | tojson }},
-  "CloseDate": {{ hub.today | tojson }},
-  "Amount": {{ hub.amount_number }}
-}"#,
-    },
-    ActionTemplate {
-        provider: "mailchimp",
-        action: "member",
-        template: r#"{
-  "email_address": {{ email | lower | tojson }},
-  "status_if_new": {{ (settings.status_if_new or "pending") | tojson }},
-  "merge_fields": {% if first_name or last_name %}{"FNAME": {{ (first_name or "") | tojson }}, "LNAME": {{ (last_name or "") | tojson }}}{% else %}null{% endif %}
-}"#,
-    },
-];
-
-/// The shipped template of one action.
+/// The shipped template of one action (see [`super::templates`]).
 pub fn default_template(provider: &str, action: &str) -> Option<&'static str> {
-    DEFAULT_ACTION_TEMPLATES.iter().find(|t| t.provider == provider && t.action == action).map(|t| t.template)
+    let def = super::providers::definition(crate::model::ProviderId::parse(provider)?);
+    def.templates.iter().find(|(a, _)| *a == action).map(|(_, t)| *t)
 }
 
 /// Mapped properties a connection may add (HubSpot, Salesforce): more is refused rather than sent.
@@ -508,6 +402,64 @@ fn number_text(n: f64) -> String {
     }
 }
 
+/// Where a calendar-like provider takes an event: one path to create it, and one per item (`item` + id +
+/// `query`) to update it and, with the cancel suffix, to cancel it.
+struct EventRoutes {
+    /// The body template of create and update.
+    action: &'static str,
+    create: String,
+    item: String,
+    query: String,
+    /// Method, path suffix and body template (empty: no body) of a cancellation.
+    cancel: (Method, &'static str, &'static str),
+    /// Only virtual events are made (Zoom meetings).
+    virtual_only: bool,
+    never_made: &'static str,
+}
+
+fn event_routes(provider: &str, settings: &Value) -> EventRoutes {
+    match provider {
+        "google_calendar" => {
+            let base =
+                format!("/calendar/v3/calendars/{}/events", seg(setting(settings, "calendar_id").unwrap_or("primary")));
+            let query = match setting(settings, "send_updates") {
+                Some(s @ ("all" | "externalOnly" | "none")) => format!("?sendUpdates={s}"),
+                _ => String::new(),
+            };
+            EventRoutes {
+                action: "event",
+                create: format!("{base}{query}"),
+                item: format!("{base}/"),
+                query,
+                cancel: (Method::Delete, "", ""),
+                virtual_only: false,
+                never_made: "the event was never added to the calendar",
+            }
+        }
+        "outlook" => EventRoutes {
+            action: "event",
+            create: match setting(settings, "calendar_id") {
+                Some(c) => format!("/v1.0/me/calendars/{}/events", seg(c)),
+                None => "/v1.0/me/events".to_string(),
+            },
+            item: "/v1.0/me/events/".into(),
+            query: String::new(),
+            cancel: (Method::Post, "/cancel", "cancel"),
+            virtual_only: false,
+            never_made: "the event was never added to the calendar",
+        },
+        _ => EventRoutes {
+            action: "meeting",
+            create: "/v2/users/me/meetings".into(),
+            item: "/v2/meetings/".into(),
+            query: String::new(),
+            cancel: (Method::Delete, "", ""),
+            virtual_only: true,
+            never_made: "no Zoom meeting was made for this event",
+        },
+    }
+}
+
 fn calendar_plan(
     r: &Renderer<'_>,
     event_type: &str,
@@ -531,93 +483,40 @@ fn calendar_plan(
             return Err("the event has no data.starts_at".into());
         }
     }
-    let call =
-        |method, path: String, body, effect| Call { action: "", method, path, body, effect, link: Some(key.clone()) };
-    // A created event seen again (a replay) patches what the first made; an update of an event this connection
+    let routes = event_routes(r.provider, r.settings);
+    let call = |action, method, path: String, body, effect| Call {
+        action,
+        method,
+        path,
+        body,
+        effect,
+        link: Some(key.clone()),
+    };
+    let item = |id: &str, suffix: &str| format!("{}{}{suffix}{}", routes.item, seg(id), routes.query);
+    // A created event seen again (a replay) updates what the first made; an update of an event this connection
     // never saw created makes it.
-    let calls = match (r.provider, verb, linked) {
-        ("google_calendar", _, _) => {
-            let cal = seg(setting(r.settings, "calendar_id").unwrap_or("primary"));
-            let base = format!("/calendar/v3/calendars/{cal}/events");
-            let query = match setting(r.settings, "send_updates") {
-                Some(s @ ("all" | "externalOnly" | "none")) => format!("?sendUpdates={s}"),
-                _ => String::new(),
-            };
-            match (verb, linked) {
-                ("cancelled", None) => return skip("the event was never added to the calendar"),
-                ("cancelled", Some(l)) => {
-                    vec![call(Method::Delete, format!("{base}/{}{query}", seg(&l.remote_id)), None, Effect::Cancel)]
-                }
-                (_, Some(l)) => vec![Call {
-                    action: "event",
-                    ..call(
-                        Method::Patch,
-                        format!("{base}/{}{query}", seg(&l.remote_id)),
-                        Some(r.body("event")?),
-                        Effect::Update,
-                    )
-                }],
-                (_, None) => vec![Call {
-                    action: "event",
-                    ..call(Method::Post, format!("{base}{query}"), Some(r.body("event")?), Effect::Create)
-                }],
-            }
+    let calls = match (verb, linked) {
+        ("cancelled", None) => return skip(routes.never_made),
+        ("cancelled", Some(l)) => {
+            let (method, suffix, action) = routes.cancel;
+            let body = if action.is_empty() { None } else { Some(r.body(action)?) };
+            vec![call(action, method, item(&l.remote_id, suffix), body, Effect::Cancel)]
         }
-        ("outlook", _, _) => {
-            let create_path = match setting(r.settings, "calendar_id") {
-                Some(c) => format!("/v1.0/me/calendars/{}/events", seg(c)),
-                None => "/v1.0/me/events".to_string(),
-            };
-            match (verb, linked) {
-                ("cancelled", None) => return skip("the event was never added to the calendar"),
-                ("cancelled", Some(l)) => vec![Call {
-                    action: "cancel",
-                    ..call(
-                        Method::Post,
-                        format!("/v1.0/me/events/{}/cancel", seg(&l.remote_id)),
-                        Some(r.body("cancel")?),
-                        Effect::Cancel,
-                    )
-                }],
-                (_, Some(l)) => vec![Call {
-                    action: "event",
-                    ..call(
-                        Method::Patch,
-                        format!("/v1.0/me/events/{}", seg(&l.remote_id)),
-                        Some(r.body("event")?),
-                        Effect::Update,
-                    )
-                }],
-                (_, None) => vec![Call {
-                    action: "event",
-                    ..call(Method::Post, create_path, Some(r.body("event")?), Effect::Create)
-                }],
-            }
+        (_, Some(l)) => {
+            vec![call(
+                routes.action,
+                Method::Patch,
+                item(&l.remote_id, ""),
+                Some(r.body(routes.action)?),
+                Effect::Update,
+            )]
         }
-        ("zoom", _, _) => {
-            let is_virtual = data.get("virtual").and_then(Value::as_bool).unwrap_or(false);
-            match (verb, linked) {
-                ("cancelled", None) => return skip("no Zoom meeting was made for this event"),
-                ("cancelled", Some(l)) => {
-                    vec![call(Method::Delete, format!("/v2/meetings/{}", seg(&l.remote_id)), None, Effect::Cancel)]
-                }
-                (_, Some(l)) => vec![Call {
-                    action: "meeting",
-                    ..call(
-                        Method::Patch,
-                        format!("/v2/meetings/{}", seg(&l.remote_id)),
-                        Some(r.body("meeting")?),
-                        Effect::Update,
-                    )
-                }],
-                (_, None) if !is_virtual => return skip("the event is not virtual (data.virtual is not true)"),
-                (_, None) => vec![Call {
-                    action: "meeting",
-                    ..call(Method::Post, "/v2/users/me/meetings".into(), Some(r.body("meeting")?), Effect::Create)
-                }],
-            }
+        (_, None) if routes.virtual_only && !data.get("virtual").and_then(Value::as_bool).unwrap_or(false) => {
+            return skip("the event is not virtual (data.virtual is not true)");
         }
-        _ => unreachable!("calendar providers only"),
+        (_, None) => {
+            vec![call(routes.action, Method::Post, routes.create, Some(r.body(routes.action)?), Effect::Create)]
+        }
     };
     Ok(Plan { record, calls, skipped: None })
 }

@@ -13,4 +13,5 @@ pub mod callback;
 pub mod oauth;
 pub mod providers;
 pub mod sync;
+pub mod templates;
 pub mod tokens;

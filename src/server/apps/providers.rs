@@ -8,6 +8,7 @@
 //! are read once, into [`Providers`] (`Config::apps`), so a test can hand a hub its own set without touching the
 //! process environment.
 
+use super::templates as T;
 use crate::model::{ActionSummary, AppError, FieldError, ProviderId, ProviderInfo};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -38,7 +39,32 @@ pub struct ProviderDef {
     pub client_auth: ClientAuth,
     /// `(trigger event type, what it does)`.
     pub actions: &'static [(&'static str, &'static str)],
+    /// `(action, shipped request template)` (see [`super::templates`]); a connection may replace each one.
+    pub templates: &'static [(&'static str, &'static str)],
+    /// The provider's own settings; [`ProviderDef::schema`] adds `templates`.
     pub settings_schema: fn() -> Value,
+}
+
+/// The longest request template a connection may set (the shipped ones are under 1 KiB).
+pub const MAX_ACTION_TEMPLATE_LEN: usize = 20_000;
+
+impl ProviderDef {
+    /// The JSON Schema of a connection's settings: the provider's own, plus `templates` ({action: template},
+    /// only this provider's actions, the shipped ones as its default), which the tab edits beside a preview.
+    pub fn schema(&self) -> Value {
+        let mut schema = (self.settings_schema)();
+        let actions: Vec<&str> = self.templates.iter().map(|(a, _)| *a).collect();
+        let shipped: serde_json::Map<String, Value> =
+            self.templates.iter().map(|(a, t)| (a.to_string(), Value::from(*t))).collect();
+        schema["properties"]["templates"] = json!({
+            "type": "object", "title": "Request templates", "x-hub-editor": "templates",
+            "description": "The body each action sends, rendered from the event; an action left out sends the shipped one (the default)",
+            "propertyNames": {"enum": actions},
+            "default": shipped,
+            "additionalProperties": {"type": "string", "minLength": 1, "maxLength": MAX_ACTION_TEMPLATE_LEN}
+        });
+        schema
+    }
 }
 
 const CALENDAR_ACTIONS: &[(&str, &str)] = &[
@@ -64,6 +90,7 @@ pub static DEFINITIONS: [ProviderDef; 6] = [
         extra_auth_params: &[("access_type", "offline"), ("prompt", "consent")],
         client_auth: ClientAuth::Basic,
         actions: CALENDAR_ACTIONS,
+        templates: &[("event", T::GOOGLE_CALENDAR_EVENT)],
         settings_schema: || {
             json!({
                 "type": "object",
@@ -87,6 +114,7 @@ pub static DEFINITIONS: [ProviderDef; 6] = [
         extra_auth_params: &[],
         client_auth: ClientAuth::Post,
         actions: CALENDAR_ACTIONS,
+        templates: &[("event", T::OUTLOOK_EVENT), ("cancel", T::OUTLOOK_CANCEL)],
         settings_schema: || {
             json!({
                 "type": "object",
@@ -112,6 +140,7 @@ pub static DEFINITIONS: [ProviderDef; 6] = [
             ("event.updated", "updates the meeting"),
             ("event.cancelled", "deletes the meeting"),
         ],
+        templates: &[("meeting", T::ZOOM_MEETING)],
         settings_schema: || {
             json!({
                 "type": "object",
@@ -132,6 +161,7 @@ pub static DEFINITIONS: [ProviderDef; 6] = [
         extra_auth_params: &[],
         client_auth: ClientAuth::Post,
         actions: CRM_ACTIONS,
+        templates: &[("contact", T::HUBSPOT_CONTACT), ("deal", T::HUBSPOT_DEAL)],
         settings_schema: || {
             json!({
                 "type": "object",
@@ -158,6 +188,7 @@ pub static DEFINITIONS: [ProviderDef; 6] = [
         extra_auth_params: &[],
         client_auth: ClientAuth::Basic,
         actions: CRM_ACTIONS,
+        templates: &[("contact", T::SALESFORCE_CONTACT), ("opportunity", T::SALESFORCE_OPPORTUNITY)],
         settings_schema: || {
             json!({
                 "type": "object",
@@ -188,6 +219,7 @@ pub static DEFINITIONS: [ProviderDef; 6] = [
         extra_auth_params: &[],
         client_auth: ClientAuth::Post,
         actions: &[("registration.confirmed", "adds or updates the list member, with the tags")],
+        templates: &[("member", T::MAILCHIMP_MEMBER)],
         settings_schema: || {
             json!({
                 "type": "object",
@@ -299,7 +331,7 @@ impl Provider {
                 .iter()
                 .map(|(t, d)| ActionSummary { trigger: t.to_string(), description: d.to_string() })
                 .collect(),
-            settings_schema: (def.settings_schema)(),
+            settings_schema: def.schema(),
             redirect_uri: redirect_uri.to_string(),
         }
     }
@@ -313,7 +345,7 @@ impl Provider {
 
 /// Checks `settings` against `id`'s settings schema; the error names each offending field as `settings.<path>`.
 pub fn validate_settings(id: ProviderId, settings: &Value) -> Result<(), AppError> {
-    let schema = (definition(id).settings_schema)();
+    let schema = definition(id).schema();
     let validator = crate::model::schema::compile(&schema).map_err(|e| {
         tracing::error!(provider = %id, error = %e, "a provider's settings schema does not compile");
         AppError::internal()
@@ -410,7 +442,7 @@ mod tests {
         for id in ProviderId::ALL {
             let def = definition(id);
             assert_eq!(def.id, id);
-            crate::model::schema::compile(&(def.settings_schema)()).unwrap();
+            crate::model::schema::compile(&def.schema()).unwrap();
             assert!(!def.actions.is_empty(), "{id}");
         }
     }

@@ -365,16 +365,18 @@ impl Hub {
         refuse_readers(&actor)?;
         let before = self.visible_connection(&actor, id).await?;
         let c = &before.connection;
+        // Everything is checked before anything is written: a refused part leaves the connection as it was.
         if let Some(settings) = &u.settings {
             crate::server::apps::providers::validate_settings(c.provider, settings)?;
+            self.check_app_templates(c.provider, settings).await?;
+        }
+        if u.enabled == Some(true) && c.status == ConnectionStatus::Error {
+            return Err(AppError::conflict("the connection needs reconnecting: its tokens were refused"));
         }
         if let Some(settings) = &u.settings {
             self.store.set_connection_settings(id, settings).await?;
         }
         if let Some(enabled) = u.enabled {
-            if enabled && c.status == ConnectionStatus::Error {
-                return Err(AppError::conflict("the connection needs reconnecting: its tokens were refused"));
-            }
             self.store.set_connection_enabled(id, enabled).await?;
         }
         let after = self.store.get_connection(id).await?.ok_or_else(|| AppError::not_found("connection"))?;

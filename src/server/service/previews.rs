@@ -1,11 +1,15 @@
-//! The endpoint form's live preview: an event type's catalog example rendered into a destination's message, and
-//! exactly what the hub would send for it (the platform's JSON, the email's text part, or the envelope). Reads
-//! nothing of any tenant: only the catalog.
+//! Live previews, from an event type's catalog example: what an endpoint form's destination would send (the
+//! platform's JSON, the email's text part, or the envelope), and what a connected app's settings and request
+//! templates would send to its provider. Read nothing of any tenant: only the catalog.
 
 use super::webhooks::sample_envelope;
 use super::{Actor, Hub};
-use crate::model::{AppError, AppResult, DestinationKind, DestinationPreview, MessageTemplate, RenderedMessage};
+use crate::model::{AppError, AppPreview, AppResult, DestinationKind, DestinationPreview, FieldError, MessageTemplate};
+use crate::model::{PreviewCall, ProviderId, RenderedMessage};
+use crate::server::apps::{actions, providers};
 use crate::server::delivery::{chat, email, message};
+use serde_json::Value;
+use std::collections::HashMap;
 
 /// The id the preview's example event carries (its footer shows it).
 pub const PREVIEW_EVENT_ID: &str = "evt_preview";
@@ -65,6 +69,100 @@ impl Hub {
             Err(e) => preview.error = Some(e),
         }
         Ok(preview)
+    }
+
+    /// What a connection of `provider` with `settings` would send for the catalog example of `event_type` (one
+    /// of the provider's triggers), as for an event new to it. Settings the schema refuses, or a template that
+    /// does not render, are answered in [`AppPreview::error`] as the form or the sync log would say them. Any
+    /// signed-in user may ask.
+    pub async fn preview_app_action(
+        &self,
+        actor: Actor<'_>,
+        provider: &str,
+        settings: &Value,
+        event_type: &str,
+    ) -> AppResult<AppPreview> {
+        let _ = actor;
+        let id = ProviderId::parse(provider).ok_or_else(|| AppError::not_found("provider"))?;
+        if !actions::triggers(id.as_str()).contains(&event_type) {
+            let message = format!("{} takes no action on {event_type:?}", id.label());
+            return Err(AppError::field("event_type", message));
+        }
+        let mut preview = AppPreview { event_type: event_type.to_string(), ..Default::default() };
+        if let Err(e) = providers::validate_settings(id, settings) {
+            let said: Vec<String> = e.fields.iter().map(|f| format!("{} {}", f.field, f.message)).collect();
+            preview.error = Some(if said.is_empty() { e.message } else { said.join("; ") });
+            return Ok(preview);
+        }
+        match actions::plan(
+            id.as_str(),
+            event_type,
+            &self.example_envelope(event_type).await?,
+            settings,
+            &HashMap::new(),
+        ) {
+            Ok(plan) => {
+                preview.skipped = plan.skipped;
+                preview.calls = plan
+                    .calls
+                    .into_iter()
+                    .map(|c| PreviewCall {
+                        action: c.action.to_string(),
+                        method: c.method.as_str().to_string(),
+                        path: c.path,
+                        body: c.body.map(|b| serde_json::to_string_pretty(&b).unwrap_or_default()),
+                    })
+                    .collect();
+            }
+            Err(e) => preview.error = Some(e),
+        }
+        Ok(preview)
+    }
+
+    /// Settings' own request templates, tried on each trigger's catalog example (as a new record and as one
+    /// already linked, so update and cancel templates run too): a template that does not render is a 422 on
+    /// `settings.templates.<action>`, before anything is saved.
+    pub async fn check_app_templates(&self, id: ProviderId, settings: &Value) -> AppResult<()> {
+        let Some(own) = settings.get("templates").and_then(Value::as_object).filter(|t| !t.is_empty()) else {
+            return Ok(());
+        };
+        let mut fields: Vec<FieldError> = vec![];
+        for trigger in actions::triggers(id.as_str()) {
+            let envelope = self.example_envelope(trigger).await?;
+            let data = envelope.get("data").cloned().unwrap_or(Value::Null);
+            let linked: HashMap<String, actions::Link> = actions::link_keys(id.as_str(), trigger, &data)
+                .into_iter()
+                .map(|k| (k, actions::Link { remote_id: "preview".into(), remote_url: None }))
+                .collect();
+            for links in [HashMap::new(), linked] {
+                let Err(e) = actions::plan(id.as_str(), trigger, &envelope, settings, &links) else { continue };
+                for action in own.keys() {
+                    let field = format!("settings.templates.{action}");
+                    let said = format!("the {action} template: ");
+                    if let Some(why) = e.strip_prefix(&said).filter(|_| !fields.iter().any(|f| f.field == field)) {
+                        fields.push(FieldError { field, message: format!("{why} (for the {trigger} example)") });
+                    }
+                }
+            }
+        }
+        if fields.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(fields))
+        }
+    }
+
+    /// The catalog example of `event_type` as the envelope an action sees (`{}` as data for a type without one).
+    async fn example_envelope(&self, event_type: &str) -> AppResult<Value> {
+        let example = self
+            .store
+            .get_event_type(event_type)
+            .await?
+            .map(|t| t.example)
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        let mut envelope = sample_envelope(event_type, example);
+        envelope["id"] = PREVIEW_EVENT_ID.into();
+        Ok(envelope)
     }
 
     /// Who email destinations' messages come from (`HUB_SMTP_FROM`), or None when this hub has no SMTP server.
