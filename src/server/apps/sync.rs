@@ -11,7 +11,8 @@
 //! - A 429 is waited out (`Retry-After`) and the record tried again; a 5xx or no answer is retried a few
 //!   times with a growing pause; a 401 gets one refresh and one retry (in `actions`). Tokens refused for good
 //!   end the run (`failed`, or `partial` when some records went through).
-//! - One run at a time per connection: a second request while one runs is a 409. A run whose instance died
+//! - One run at a time per connection: a second request while one runs is a 409, kept by a unique index on
+//!   running rows (so two instances asking at once cannot both start one). A run whose instance died
 //!   stays `running` until an instance starts (every such row becomes `interrupted`, [`interrupt_abandoned`])
 //!   or its heartbeat is older than [`STALE_AFTER`] when another run is asked for.
 
@@ -57,6 +58,16 @@ fn release_local(connection_id: &str) {
     }
 }
 
+/// A run's claim in [`RUNNING`], given back when dropped: by the job just before its row stops being `running`,
+/// so whoever sees the run finished can start the next one at once.
+struct LocalClaim(String);
+
+impl Drop for LocalClaim {
+    fn drop(&mut self) {
+        release_local(&self.0);
+    }
+}
+
 /// Starts a "Sync now" run of `kind` (`full` or `incremental`) for the connection and returns its sync-log id
 /// at once; the run goes on in the background. The caller (the service) has checked that the actor may
 /// manage the connection's tenant. A 409 when a run of this connection is still going or the connection is not
@@ -76,18 +87,11 @@ pub async fn start(hub: &Arc<Hub>, connection_id: &str, kind: SyncKind) -> AppRe
     if !claim_local(connection_id) {
         return Err(AppError::conflict("a sync of this connection is already running"));
     }
-    let started = begin(hub, &conn, kind).await;
-    if started.is_err() {
-        release_local(connection_id);
-    }
-    let (log, after) = started?;
+    let claim = LocalClaim(connection_id.to_string());
+    let (log, after) = begin(hub, &conn, kind).await?;
     let id = log.id.clone();
     let hub = hub.clone();
-    tokio::spawn(async move {
-        let connection_id = conn.connection.id.clone();
-        job(&hub, conn, log, after).await;
-        release_local(&connection_id);
-    });
+    tokio::spawn(async move { job(&hub, conn, log, after, claim).await });
     Ok(id)
 }
 
@@ -105,7 +109,14 @@ async fn begin(hub: &Hub, conn: &StoredConnection, kind: SyncKind) -> AppResult<
         SyncKind::Incremental => hub.store.last_sync_cursor(&c.id).await?,
         _ => None,
     };
-    let log = hub.store.start_sync_log(&c.id, &c.tenant_id, kind, after.as_deref()).await?;
+    let log = match hub.store.start_sync_log(&c.id, &c.tenant_id, kind, after.as_deref()).await {
+        Ok(log) => log,
+        // Another instance started one since the check above.
+        Err(e) if crate::server::store::is_unique_violation(&e) => {
+            return Err(AppError::conflict("a sync of this connection is already running"));
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok((log, after))
 }
 
@@ -124,7 +135,7 @@ pub async fn interrupt_abandoned(store: &Store) -> Result<u64, String> {
 }
 
 /// The job: every trigger event after `after`, oldest first, each record saved as it finishes.
-async fn job(hub: &Arc<Hub>, conn: StoredConnection, mut log: SyncLog, after: Option<String>) {
+async fn job(hub: &Arc<Hub>, conn: StoredConnection, mut log: SyncLog, after: Option<String>, claim: LocalClaim) {
     let c = conn.connection.clone();
     let types = actions::triggers(c.provider.as_str());
     // The requests' timeout and the debug log's target name; never stored.
@@ -185,6 +196,7 @@ async fn job(hub: &Arc<Hub>, conn: StoredConnection, mut log: SyncLog, after: Op
             SyncStatus::Failed
         }
     });
+    drop(claim);
     finish(&hub.store, &mut log, status).await;
 }
 
@@ -265,7 +277,8 @@ fn count(log: &mut SyncLog, run: &Run, event: &Event) {
     }
 }
 
-/// Saves the running row (counters, errors, cursor, details with the heartbeat); false when it is gone.
+/// Saves the running row (counters, errors, cursor, details with the heartbeat); false when it is gone or a
+/// newer run of the connection took over.
 async fn save(store: &Store, log: &mut SyncLog, state: &mut Progress) -> bool {
     state.beat = now_ms();
     log.cursor = state.cursor.clone();
@@ -273,6 +286,11 @@ async fn save(store: &Store, log: &mut SyncLog, state: &mut Progress) -> bool {
     log.status = SyncStatus::Running;
     match store.save_sync_log(log).await {
         Ok(()) => store.sync_log(&log.id).await.map(|l| l.is_some()).unwrap_or(true),
+        // This run was taken for abandoned and another one started meanwhile: that one goes on, this one stops.
+        Err(e) if crate::server::store::is_unique_violation(&e) => {
+            tracing::warn!(sync = %log.id, "a newer sync of this connection runs; this one stops");
+            false
+        }
         Err(e) => {
             tracing::warn!(error = %e, sync = %log.id, "saving a sync run's progress failed");
             true
