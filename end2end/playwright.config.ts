@@ -13,7 +13,7 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   forbidOnly: !!process.env.CI,
-  reporter: [["list"]],
+  reporter: [["list"], ["./summary-reporter.ts"]],
   webServer: {
     command: "bash end2end/serve.sh",
     cwd: "..",

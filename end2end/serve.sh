@@ -17,6 +17,20 @@ export HUB_LOG="${HUB_LOG:-info}"
 # takes seconds.
 export HUB_ALLOW_PRIVATE_TARGETS=127.0.0.1/32 HUB_RETRY_TIME_SCALE=0.001
 
+# The port a helper server started in the background prints on its first line ($DIR/<name>.port), once it
+# listens; its errors are in $DIR/<name>.log. $1: what to call it, $2: its pid, $3: <name>.
+port_of() {
+  for _ in $(seq 1 200); do
+    [ -s "$DIR/$3.port" ] && break
+    kill -0 "$2" 2>/dev/null || { echo "$1 did not start:" >&2; cat "$DIR/$3.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  local port
+  port=$(head -n 1 "$DIR/$3.port")
+  [ -n "$port" ] || { echo "$1 did not say its port" >&2; exit 1; }
+  echo "$port"
+}
+
 # The SMTP server stops when its standard input closes: fd 3 of this script holds it open, so it ends with
 # this script however that ends (the hub is stopped below; a SIGKILL of the group takes both).
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd==1.4.6
@@ -26,13 +40,7 @@ mkfifo "$DIR/smtp.stdin"
 python3 tests/smtp/server.py 0 "$SMTP_DIR" <"$DIR/smtp.stdin" >"$DIR/smtp.port" 2>"$DIR/smtp.log" &
 smtp=$!
 exec 3>"$DIR/smtp.stdin"
-for _ in $(seq 1 200); do
-  [ -s "$DIR/smtp.port" ] && break
-  kill -0 "$smtp" 2>/dev/null || { echo "the SMTP server did not start:" >&2; cat "$DIR/smtp.log" >&2; exit 1; }
-  sleep 0.05
-done
-smtp_port=$(head -n 1 "$DIR/smtp.port")
-[ -n "$smtp_port" ] || { echo "the SMTP server did not say its port" >&2; exit 1; }
+smtp_port=$(port_of "the SMTP server" "$smtp" smtp)
 export HUB_SMTP_URL="smtp://127.0.0.1:$smtp_port" HUB_SMTP_FROM="Integration Hub <hub@e2e.test>"
 
 # Connected apps: a real OAuth 2.0 server (tests/oauth/server.mjs, oidc-provider) on loopback stands in for
@@ -51,13 +59,7 @@ OAUTH
   node tests/oauth/server.mjs "$DIR/oauth.json" <"$DIR/oauth.stdin" >"$DIR/oauth.port" 2>"$DIR/oauth.log" &
   oauth=$!
   exec 4>"$DIR/oauth.stdin"
-  for _ in $(seq 1 200); do
-    [ -s "$DIR/oauth.port" ] && break
-    kill -0 "$oauth" 2>/dev/null || { echo "the OAuth server did not start:" >&2; cat "$DIR/oauth.log" >&2; exit 1; }
-    sleep 0.05
-  done
-  oauth_port=$(head -n 1 "$DIR/oauth.port")
-  [ -n "$oauth_port" ] || { echo "the OAuth server did not say its port" >&2; exit 1; }
+  oauth_port=$(port_of "the OAuth server" "$oauth" oauth)
   oauth_url="http://127.0.0.1:$oauth_port"
   export HUB_OAUTH_GOOGLE_CALENDAR_CLIENT_ID=hub-e2e-google HUB_OAUTH_GOOGLE_CALENDAR_CLIENT_SECRET=hub-e2e-google-secret
   export HUB_OAUTH_GOOGLE_CALENDAR_AUTH_URL="$oauth_url/auth" HUB_OAUTH_GOOGLE_CALENDAR_TOKEN_URL="$oauth_url/token"

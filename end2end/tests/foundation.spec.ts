@@ -33,8 +33,8 @@ test.describe("foundation", () => {
     await expect(page.getByRole("tabpanel", { name: "Webhooks" })).toBeHidden();
 
     await tab("API Keys").press("ArrowRight");
-    await expect(page).toHaveURL(/\?tab=deliveries$/);
-    await expect(tab("Deliveries")).toBeFocused();
+    await expect(page).toHaveURL(/\?tab=apps$/);
+    await expect(tab("Connected apps")).toBeFocused();
     await page.keyboard.press("End");
     await expect(page).toHaveURL(/\?tab=audit$/);
     await page.keyboard.press("ArrowRight");

@@ -14,8 +14,8 @@ pub struct TabDef {
 pub const TABS: [TabDef; 7] = [
     TabDef { id: "webhooks", label: "Webhooks" },
     TabDef { id: "api-keys", label: "API Keys" },
-    TabDef { id: "deliveries", label: "Deliveries" },
     TabDef { id: "apps", label: "Connected apps" },
+    TabDef { id: "deliveries", label: "Deliveries" },
     TabDef { id: "event-types", label: "Event types" },
     TabDef { id: "events", label: "Events" },
     TabDef { id: "audit", label: "Audit" },
