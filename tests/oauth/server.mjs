@@ -25,6 +25,8 @@
 //   POST /__test/settings {access_ttl_seconds?, consent?, deny_next?}  — deny_next: the next interaction ends
 //        with error=access_denied, as when the user clicks "Cancel" at the provider
 //   POST /__test/revoke {token}      — the user removes the app at the provider: the token's whole grant ends
+//   POST /__test/revoke {client_id}  — the same for every grant the client was given tokens under (a browser
+//        test cannot read the hub's tokens: they are sealed)
 //   POST /__test/clients ClientReg   — registers one more client
 import * as http from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -40,6 +42,8 @@ const settings = {
   denyNext: false,
 };
 const tokenExtras = new Map();
+// Grant ids by client, of every token answer given (for /__test/revoke by client).
+const grantsByClient = new Map();
 const rotating = new Set();
 // Every scope a client asks for is a scope of the one API these tokens are for (oidc-provider's resource
 // indicators: the tokens are opaque, with that audience): each real provider has scopes of its own, and a
@@ -122,7 +126,13 @@ provider.use(async (ctx, next) => {
   }
   await next();
   if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
-    Object.assign(ctx.body, tokenExtras.get(ctx.oidc?.client?.clientId) ?? {});
+    const clientId = ctx.oidc?.client?.clientId;
+    const issued = await provider.AccessToken.find(ctx.body.access_token);
+    if (clientId && issued?.grantId) {
+      if (!grantsByClient.has(clientId)) grantsByClient.set(clientId, new Set());
+      grantsByClient.get(clientId).add(issued.grantId);
+    }
+    Object.assign(ctx.body, tokenExtras.get(clientId) ?? {});
   }
 });
 
@@ -207,15 +217,24 @@ async function admin(req, res, path) {
       if (body.deny_next !== undefined) settings.denyNext = body.deny_next;
       return send(res, 200, { access_ttl_seconds: settings.accessTtl, consent: settings.consent });
     case '/__test/revoke': {
-      const token = (await provider.RefreshToken.find(body.token)) ?? (await provider.AccessToken.find(body.token));
-      if (!token?.grantId) return send(res, 404, { error: 'unknown token' });
-      await Promise.all([
-        provider.AccessToken.revokeByGrantId(token.grantId),
-        provider.RefreshToken.revokeByGrantId(token.grantId),
-        provider.AuthorizationCode.revokeByGrantId(token.grantId),
-        provider.Grant.adapter.destroy(token.grantId),
-      ]);
-      return send(res, 200, { revoked_grant: token.grantId });
+      let grants;
+      if (body.client_id) {
+        grants = [...(grantsByClient.get(body.client_id) ?? [])];
+        grantsByClient.delete(body.client_id);
+      } else {
+        const token = (await provider.RefreshToken.find(body.token)) ?? (await provider.AccessToken.find(body.token));
+        grants = token?.grantId ? [token.grantId] : [];
+      }
+      if (grants.length === 0) return send(res, 404, { error: 'unknown token or client' });
+      for (const grantId of grants) {
+        await Promise.all([
+          provider.AccessToken.revokeByGrantId(grantId),
+          provider.RefreshToken.revokeByGrantId(grantId),
+          provider.AuthorizationCode.revokeByGrantId(grantId),
+          provider.Grant.adapter.destroy(grantId),
+        ]);
+      }
+      return send(res, 200, { revoked_grants: grants });
     }
     case '/__test/clients':
       await provider.Client.adapter.upsert(body.client_id, clientMetadata(body));
