@@ -1,8 +1,10 @@
 import type { Reporter, TestCase, TestResult } from "@playwright/test/reporter";
+import { statfsSync } from "node:fs";
+import { tmpdir } from "node:os";
 
 // CI shows only the end of a run's output: this prints, last, each failed test with the first lines of its
-// error, where it stopped, and whether the hub still answered /healthz right after (a dead or wedged server
-// reads differently from a failing test).
+// error, where it stopped, whether the hub still answered /healthz right after (a dead or wedged server reads
+// differently from a failing test) and the disk space left where the hub's database lives.
 export default class SummaryReporter implements Reporter {
   private failures: Promise<string>[] = [];
 
@@ -13,7 +15,8 @@ export default class SummaryReporter implements Reporter {
     const message = (error?.message ?? result.status).replace(/\u001b\[[0-9;]*m/g, "").split("\n").filter((l) => l.trim()).slice(0, 6);
     const at = error?.location ? `${error.location.file.split("/end2end/")[1] ?? error.location.file}:${error.location.line}` : "";
     const title = `${test.titlePath().slice(2).join(" › ")} (${result.status}, ${Math.round(result.duration / 1000)} s) ${at}`;
-    this.failures.push(health().then((h) => `✘ ${title}; the hub's /healthz ${h}\n    ${message.join("\n    ")}`));
+    const disk = freeDisk();
+    this.failures.push(health().then((h) => `✘ ${title}; the hub's /healthz ${h}; ${disk}\n    ${message.join("\n    ")}`));
   }
 
   async onEnd() {
@@ -33,5 +36,14 @@ async function health(): Promise<string> {
     return `answered ${res.status} in ${Date.now() - start} ms`;
   } catch (e) {
     return `did not answer (${(e as Error).message})`;
+  }
+}
+
+function freeDisk(): string {
+  try {
+    const s = statfsSync(tmpdir());
+    return `${((s.bavail * s.bsize) / 2 ** 30).toFixed(1)} GiB free in ${tmpdir()}`;
+  } catch {
+    return "free disk unknown";
   }
 }
