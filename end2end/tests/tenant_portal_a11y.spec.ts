@@ -64,6 +64,8 @@ test("an admin's portal link opens one tenant's pages, and a tampered one does n
 
 for (const theme of ["light", "dark"] as const) {
   test(`every tab and the tools page pass an axe scan (no serious or critical issues), ${theme}; screenshots saved`, async ({ page }, info) => {
+    // Five full scans and full-page screenshots: ~30 s on a quiet machine, ~45 s on a busy one.
+    test.setTimeout(120_000);
     const f = fixtures();
     await useTheme(page, theme);
     await login(page, f.admin);
