@@ -29,17 +29,11 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// The providers whose actions are written here.
-pub const PROVIDERS: [&str; 6] = ["google_calendar", "outlook", "zoom", "hubspot", "salesforce", "mailchimp"];
-
-/// The event types a provider's actions run on (what its hidden endpoint subscribes to).
-pub fn triggers(provider: &str) -> &'static [&'static str] {
-    match provider {
-        "google_calendar" | "outlook" | "zoom" => &["event.created", "event.updated", "event.cancelled"],
-        "hubspot" | "salesforce" => &["contact.created", "registration.confirmed"],
-        "mailchimp" => &["registration.confirmed"],
-        _ => &[],
-    }
+/// The event types a provider's actions run on (what its hidden endpoint subscribes to): the triggers its
+/// definition lists.
+pub fn triggers(provider: &str) -> Vec<&'static str> {
+    let def = crate::model::ProviderId::parse(provider).map(super::providers::definition);
+    def.map(|d| d.actions.iter().map(|(trigger, _)| *trigger).collect()).unwrap_or_default()
 }
 
 /// Requests a minute a connection's sends are held to unless the provider says slow down sooner: below each

@@ -153,7 +153,7 @@ async fn job(hub: &Arc<Hub>, conn: StoredConnection, mut log: SyncLog, after: Op
     let mut next = after;
     let mut aborted = None;
     'pages: loop {
-        let page = match hub.store.events_of_types_after(&c.tenant_id, types, next.as_deref(), PAGE).await {
+        let page = match hub.store.events_of_types_after(&c.tenant_id, &types, next.as_deref(), PAGE).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, connection = %c.id, "reading events for a sync failed");

@@ -34,13 +34,7 @@ impl Hub {
     ) -> AppResult<DestinationPreview> {
         let _ = actor;
         let event_type = event_type.trim().to_string();
-        let example = match self.store.get_event_type(&event_type).await? {
-            Some(t) if !event_type.is_empty() => t.example,
-            _ => return Err(AppError::field("event_type", format!("unknown event type {event_type:?}"))),
-        };
-        let mut envelope = sample_envelope(&event_type, example);
-        envelope["id"] = PREVIEW_EVENT_ID.into();
-        envelope["timestamp"] = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+        let envelope = self.example_envelope(&event_type).await?;
         let mut preview = DestinationPreview {
             kind,
             event_type: event_type.clone(),
@@ -73,8 +67,8 @@ impl Hub {
 
     /// What a connection of `provider` with `settings` would send for the catalog example of `event_type` (one
     /// of the provider's triggers), as for an event new to it. Settings the schema refuses, or a template that
-    /// does not render, are answered in [`AppPreview::error`] as the form or the sync log would say them. Any
-    /// signed-in user may ask.
+    /// does not render, are answered in [`AppPreview::error`] as the form or the sync log would say them; a type
+    /// not in the catalog is a field error on `event_type`. Any signed-in user may ask.
     pub async fn preview_app_action(
         &self,
         actor: Actor<'_>,
@@ -121,7 +115,8 @@ impl Hub {
 
     /// Settings' own request templates, tried on each trigger's catalog example (as a new record and as one
     /// already linked, so update and cancel templates run too): a template that does not render is a 422 on
-    /// `settings.templates.<action>`, before anything is saved.
+    /// `settings.templates.<action>`, before anything is saved. (Catalog rows are archived, never deleted, so
+    /// every trigger has its example.)
     pub async fn check_app_templates(&self, id: ProviderId, settings: &Value) -> AppResult<()> {
         let Some(own) = settings.get("templates").and_then(Value::as_object).filter(|t| !t.is_empty()) else {
             return Ok(());
@@ -152,16 +147,16 @@ impl Hub {
         }
     }
 
-    /// The catalog example of `event_type` as the envelope an action sees (`{}` as data for a type without one).
+    /// The catalog example of `event_type` as the envelope a preview renders (the preview's id, the time now);
+    /// a type not in the catalog is a field error on `event_type`.
     async fn example_envelope(&self, event_type: &str) -> AppResult<Value> {
-        let example = self
-            .store
-            .get_event_type(event_type)
-            .await?
-            .map(|t| t.example)
-            .unwrap_or_else(|| Value::Object(Default::default()));
+        let example = match self.store.get_event_type(event_type).await? {
+            Some(t) if !event_type.is_empty() => t.example,
+            _ => return Err(AppError::field("event_type", format!("unknown event type {event_type:?}"))),
+        };
         let mut envelope = sample_envelope(event_type, example);
         envelope["id"] = PREVIEW_EVENT_ID.into();
+        envelope["timestamp"] = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
         Ok(envelope)
     }
 
