@@ -156,6 +156,12 @@ async function connectGoogle(page: Page, button: "Connect" | "Reconnect") {
   await expect(page.getByTestId("toast").filter({ hasText: "Google Calendar connected" })).toBeVisible();
 }
 
+/** Opens the Google Calendar connection's drawer from its card. */
+async function manageGoogle(page: Page) {
+  const panel = await openTab(page);
+  await panel.locator('[data-provider="google_calendar"]').getByRole("button", { name: "Manage Google Calendar" }).click();
+}
+
 function googleRow(): { access: string; expires: number; status: string } {
   const rows = dbRows("SELECT access_token, token_expires_at, status FROM app_connections WHERE tenant_id = ? AND provider = ?", [fixtures().acme, "google_calendar"]);
   expect(rows).toHaveLength(1);
@@ -190,7 +196,7 @@ test("Connected apps: an expired token is refreshed when used; a grant revoked a
     // The person removes the app at Google: the next use's refresh is refused, and the card says so.
     await oauthControl(page, "revoke", { client_id: "hub-e2e-google" });
     await page.waitForTimeout(2500);
-    await publish(page, "event.updated", { ...(await example(page, "event.updated") as object) });
+    await publish(page, "event.updated", await example(page, "event.updated"));
     await expect.poll(() => googleRow().status, { timeout: 20_000 }).toBe("error");
     await openTab(page);
     await expect(card.getByTestId("app-status")).toHaveText("Error");
@@ -208,14 +214,16 @@ test("Connected apps: an expired token is refreshed when used; a grant revoked a
 
   // Its request template, edited beside a preview of what it sends; a template that does not render is refused
   // by its field and nothing is saved.
-  await card_manage(page);
+  await manageGoogle(page);
   const drawer = page.getByRole("dialog", { name: "Google Calendar" });
   const preview = drawer.getByTestId("template-preview");
   await preview.getByRole("button", { name: "Preview" }).click();
   await expect(preview.getByTestId("preview-call")).toContainText("POST /calendar/v3/calendars/primary/events");
   const template = drawer.getByLabel("event template");
   const shipped = await template.inputValue();
-  await template.fill(shipped.replace('"summary": {{ title | tojson }}', '"summary": {{ ("[Acme] " ~ title) | tojson }}'));
+  const prefixed = shipped.replace('"summary": {{ title | tojson }}', '"summary": {{ ("[Acme] " ~ title) | tojson }}');
+  expect(prefixed).not.toBe(shipped);
+  await template.fill(prefixed);
   await preview.getByRole("button", { name: "Preview" }).click();
   await expect(preview.getByTestId("preview-call")).toContainText('"summary": "[Acme] ');
   await template.fill('{"summary": {{ title }}}');
@@ -225,7 +233,7 @@ test("Connected apps: an expired token is refreshed when used; a grant revoked a
   await expect(drawer.locator("#app-setting-templates-error")).toContainText("is not JSON");
   expect(JSON.parse(dbRows("SELECT settings FROM app_connections WHERE tenant_id = ?", [f.acme])[0][0] as string).templates).toBeUndefined();
   await drawer.getByRole("button", { name: "Use the shipped event template" }).click();
-  await template.fill(shipped.replace('"summary": {{ title | tojson }}', '"summary": {{ ("[Acme] " ~ title) | tojson }}'));
+  await template.fill(prefixed);
   await drawer.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByTestId("toast").filter({ hasText: "Google Calendar settings saved" })).toBeVisible();
   const saved = JSON.parse(dbRows("SELECT settings FROM app_connections WHERE tenant_id = ?", [f.acme])[0][0] as string);
@@ -263,10 +271,6 @@ test("Connected apps: an expired token is refreshed when used; a grant revoked a
   await visitor.close();
 });
 
-async function card_manage(page: Page) {
-  const panel = await openTab(page);
-  await panel.locator('[data-provider="google_calendar"]').getByRole("button", { name: "Manage Google Calendar" }).click();
-}
 
 test.describe("on a phone", () => {
   test.use({ viewport: { width: 390, height: 844 } });

@@ -954,23 +954,23 @@ fn SettingsForm(
     let local = RwSignal::new(None::<AppError>);
     let error = Signal::derive(move || local.get().or_else(|| save.value().get().and_then(|r| r.err())));
     let stored = StoredValue::new((fields.clone(), states.clone(), settings, connection_id));
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let (fields, states, previous, id) = stored.get_value();
-        let drafts: Vec<Draft> = states.iter().map(|s| s.draft()).collect();
-        match settings_value(&fields, &drafts, &previous) {
-            Err(errors) => local.set(Some(AppError::validation(errors))),
-            Ok(v) => {
-                local.set(None);
-                save.dispatch((id, ConnectionSettingsUpdate { settings: Some(v), enabled: None }));
-            }
-        }
-    };
+    // The settings the form holds now, saved or previewed.
     let current = Callback::new(move |_: ()| {
         let (fields, states, previous, _) = stored.get_value();
         let drafts: Vec<Draft> = states.iter().map(|s| s.draft()).collect();
         settings_value(&fields, &drafts, &previous)
     });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match current.run(()) {
+            Err(errors) => local.set(Some(AppError::validation(errors))),
+            Ok(v) => {
+                local.set(None);
+                let id = stored.with_value(|(_, _, _, id)| id.clone());
+                save.dispatch((id, ConnectionSettingsUpdate { settings: Some(v), enabled: None }));
+            }
+        }
+    };
     let preview = fields.iter().any(|f| f.kind == FieldKind::Templates).then(|| {
         let triggers: Vec<String> = provider.actions.iter().map(|a| a.trigger.clone()).collect();
         view! { <TemplatePreview provider=provider.id triggers=triggers current=current/> }
@@ -1037,11 +1037,11 @@ fn TemplatePreview(
     };
     let outcome = move || {
         if let Some(m) = local.get() {
-            return view! { <p class=FIELD_ERROR data-testid="preview-error">{m}</p> }.into_any();
+            return preview_error(m).into_any();
         }
         match run.value().get() {
             None => ().into_any(),
-            Some(Err(e)) => view! { <p class=FIELD_ERROR data-testid="preview-error">{e.message}</p> }.into_any(),
+            Some(Err(e)) => preview_error(e.message).into_any(),
             Some(Ok(p)) => preview_calls(p).into_any(),
         }
     };
@@ -1067,10 +1067,15 @@ fn TemplatePreview(
     }
 }
 
+/// Why a preview shows no requests: settings the form or the server refuses, or a template that does not render.
+fn preview_error(message: String) -> impl IntoView {
+    view! { <p class=FIELD_ERROR data-testid="preview-error">{message}</p> }
+}
+
 /// The requests of a preview, or why there are none.
 fn preview_calls(p: AppPreview) -> impl IntoView {
     if let Some(e) = p.error {
-        return view! { <p class=FIELD_ERROR data-testid="preview-error">{e}</p> }.into_any();
+        return preview_error(e).into_any();
     }
     if let Some(why) = p.skipped {
         return view! { <p class="text-sm" data-testid="preview-skipped">{format!("No request: {why}.")}</p> }
