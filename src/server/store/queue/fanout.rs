@@ -205,7 +205,10 @@ impl Store {
                         taken(&format!("{pick} FOR UPDATE SKIP LOCKED")),
                         insert_rows(&expand_select(Dialect::Postgres, "f", "true", "f.lease_until"), "")
                     );
-                    sqlx::query(&sql).fetch_one(&self.write).await?.try_get::<i64, _>("n")?
+                    // `fetch_all`, not `fetch_one`: sqlx's Any driver answers `fetch_one` at the first row, before
+                    // PostgreSQL has committed the statement, and a connection lost then would undo it unseen.
+                    let rows = sqlx::query(&sql).fetch_all(&self.write).await?;
+                    rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get::<i64, _>("n")?
                 }
                 Dialect::Sqlite => {
                     let mut script = Script::default();
