@@ -55,6 +55,12 @@ pub fn default_rate_limit_per_minute(provider: &str) -> u32 {
 
 // ---- templates ------------------------------------------------------------------------------------------------
 
+/// How an error of `action`'s template begins (the sync log's and the preview's words); saving settings reads the
+/// action back from it to name the field.
+pub fn template_error_prefix(action: &str) -> String {
+    format!("the {action} template: ")
+}
+
 /// The shipped template of one action (see [`super::templates`]).
 pub fn default_template(provider: &str, action: &str) -> Option<&'static str> {
     let def = super::providers::definition(crate::model::ProviderId::parse(provider)?);
@@ -298,7 +304,7 @@ impl Renderer<'_> {
             None => default_template(self.provider, action)
                 .ok_or_else(|| format!("{} has no template for {action}", self.provider))?,
         };
-        render_body(template, self.ctx).map_err(|e| format!("the {action} template: {e}"))
+        render_body(template, self.ctx).map_err(|e| format!("{}{e}", template_error_prefix(action)))
     }
 
     /// `contact_property_mapping` ({property: template}) rendered into `props`; an empty result is not sent.

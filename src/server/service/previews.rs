@@ -133,7 +133,7 @@ impl Hub {
                 let Err(e) = actions::plan(id.as_str(), trigger, &envelope, settings, &links) else { continue };
                 for action in own.keys() {
                     let field = format!("settings.templates.{action}");
-                    let said = format!("the {action} template: ");
+                    let said = actions::template_error_prefix(action);
                     if let Some(why) = e.strip_prefix(&said).filter(|_| !fields.iter().any(|f| f.field == field)) {
                         fields.push(FieldError { field, message: format!("{why} (for the {trigger} example)") });
                     }
